@@ -1,0 +1,311 @@
+using System.Diagnostics;
+using Etcdserverpb;
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Router.Registry.Model;
+
+namespace Router.Registry.Etcd;
+
+/// <summary>
+/// Reads the registry prefix at one revision, then watches from revision + 1 on a raw watch stream. A broken
+/// stream is reopened after a backoff from the last revision seen (events or progress notices); a compacted
+/// revision means a full re-read. The last snapshot keeps serving while etcd is away.
+/// </summary>
+public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
+{
+    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(100);
+
+    private readonly EtcdConnection _etcd;
+    private readonly RegistryLayout _layout;
+    private readonly RegistryState _state;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly IHostApplicationLifetime? _lifetime;
+    private volatile RegistrySnapshot _current = RegistrySnapshot.Empty;
+    private volatile RegistryStatus _status;
+
+    public RegistryWatcher(EtcdConnection etcd, RegistryLayout layout, TimeProvider time, ILogger<RegistryWatcher> logger, IHostApplicationLifetime? lifetime = null)
+    {
+        _etcd = etcd;
+        _layout = layout;
+        _state = new RegistryState(layout);
+        _time = time;
+        _logger = logger;
+        _lifetime = lifetime;
+        _status = new RegistryStatus { Endpoints = etcd.Endpoints, CurrentEndpoint = etcd.CurrentEndpoint };
+    }
+
+    public event Action<RegistrySnapshot, RegistryChange>? Changed;
+
+    public RegistrySnapshot Current => _current;
+
+    public RegistryStatus Status => _status;
+
+    /// <summary>Starts from a saved snapshot (for example the last good table on disk) until etcd answers.</summary>
+    public void Seed(RegistrySnapshot snapshot)
+    {
+        _current = snapshot;
+        Notify(snapshot, new RegistryChange(snapshot.Revision, [.. snapshot.Services.Keys], [], [], FullReload: true));
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await RunAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            // The loop only ends on shutdown; anything else is a bug, and a router that silently stops
+            // following the registry is worse than one that restarts.
+            Log.WatcherDied(_logger, e);
+            _lifetime?.StopApplication();
+            throw;
+        }
+    }
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var backoff = FirstBackoff;
+        var needRead = true;
+        long revision = 0;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var endpoint = _etcd.CurrentEndpoint;
+            try
+            {
+                if (needRead)
+                {
+                    revision = await ReadAllAsync(cancellationToken).ConfigureAwait(false);
+                    needRead = false;
+                }
+
+                var outcome = await WatchAsync(revision, r => revision = r, () => backoff = FirstBackoff, cancellationToken).ConfigureAwait(false);
+                if (outcome == WatchOutcome.Compacted)
+                {
+                    Log.Compacted(_logger, revision);
+                    needRead = true;
+                    continue;
+                }
+            }
+            catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                if (EtcdConnection.IsAuthFailure(e))
+                {
+                    _etcd.InvalidateToken();
+                }
+                else
+                {
+                    _etcd.Failover(endpoint);
+                }
+
+                SetStatus(connected: false, error: $"{e.StatusCode}: {e.Status.Detail}");
+                Log.WatchFailed(_logger, endpoint, e.StatusCode, e.Status.Detail, backoff.TotalMilliseconds);
+            }
+            catch (IOException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                _etcd.Failover(endpoint);
+                SetStatus(connected: false, error: e.Message);
+                Log.WatchFailed(_logger, endpoint, StatusCode.Unavailable, e.Message, backoff.TotalMilliseconds);
+            }
+
+            await Task.Delay(backoff, _time, cancellationToken).ConfigureAwait(false);
+            backoff = TimeSpan.FromMilliseconds(Math.Min(backoff.TotalMilliseconds * 2, _etcd.Options.MaxReconnectBackoff.TotalMilliseconds));
+        }
+    }
+
+    private async Task<long> ReadAllAsync(CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var request = new RangeRequest
+        {
+            Key = ByteString.CopyFromUtf8(_layout.WatchPrefix),
+            RangeEnd = ByteString.CopyFromUtf8(PrefixEnd(_layout.WatchPrefix)),
+        };
+        var options = await _etcd.CallOptionsAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+        var response = await _etcd.Kv.RangeAsync(request, options).ConfigureAwait(false);
+        var change = _state.Load(response.Kvs.Select(ToKeyValue), response.Header.Revision);
+        Publish(change, started, response.Header.Revision);
+        return response.Header.Revision;
+    }
+
+    private async Task<WatchOutcome> WatchAsync(long revision, Action<long> advanced, Action connected, CancellationToken cancellationToken)
+    {
+        var options = await _etcd.CallOptionsAsync(timeout: null, cancellationToken).ConfigureAwait(false);
+        using var call = _etcd.Watch.Watch(options);
+        await call.RequestStream.WriteAsync(new WatchRequest
+        {
+            CreateRequest = new WatchCreateRequest
+            {
+                Key = ByteString.CopyFromUtf8(_layout.WatchPrefix),
+                RangeEnd = ByteString.CopyFromUtf8(PrefixEnd(_layout.WatchPrefix)),
+                StartRevision = revision + 1,
+                // Progress notices move the resume revision on while nothing under the prefix changes, so a
+                // reconnect after a quiet hour does not ask for a revision etcd has compacted away.
+                ProgressNotify = true,
+            },
+        }, cancellationToken).ConfigureAwait(false);
+
+        var events = new List<RegistryEvent>();
+        while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
+        {
+            var response = call.ResponseStream.Current;
+            if (response.Created)
+            {
+                connected();
+                SetStatus(connected: true, error: null, revision: revision);
+                Log.Watching(_logger, _etcd.CurrentEndpoint, revision + 1);
+            }
+
+            if (response.CompactRevision > 0)
+            {
+                return WatchOutcome.Compacted;
+            }
+
+            if (response.Canceled)
+            {
+                throw new RpcException(new Status(StatusCode.Unavailable, $"watch cancelled by etcd: {response.CancelReason}"));
+            }
+
+            if (response.Events.Count == 0)
+            {
+                // A progress notice: every event up to this revision has been delivered.
+                if (!response.Created && response.Header.Revision > revision)
+                {
+                    revision = response.Header.Revision;
+                    advanced(revision);
+                }
+
+                SetStatus(connected: true, error: null, revision: revision);
+                continue;
+            }
+
+            var started = Stopwatch.GetTimestamp();
+            events.Clear();
+            foreach (var e in response.Events)
+            {
+                events.Add(new RegistryEvent(e.Type == Mvccpb.Event.Types.EventType.Delete, ToKeyValue(e.Kv)));
+                revision = Math.Max(revision, e.Kv.ModRevision);
+            }
+
+            var change = _state.Apply(events, revision);
+            Publish(change, started, revision);
+            advanced(revision);
+        }
+
+        // The server ended the stream (member stopping, leader change): reconnect from where we are.
+        throw new RpcException(new Status(StatusCode.Unavailable, "watch stream closed by etcd"));
+    }
+
+    private void Publish(RegistryChange change, long started, long revision)
+    {
+        var snapshot = _state.Snapshot;
+        _current = snapshot;
+        SetStatus(connected: true, error: null, revision: revision, ready: true);
+        Notify(snapshot, change);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        if (change.FullReload)
+        {
+            Log.Loaded(_logger, revision, snapshot.Services.Count, snapshot.Problems.Length, change.Added.Length, change.Removed.Length, change.Changed.Length, elapsed.TotalMilliseconds);
+        }
+        else if (!change.IsEmpty)
+        {
+            Log.Applied(_logger, revision, change.Added, change.Removed, change.Changed, elapsed.TotalMilliseconds);
+        }
+
+        foreach (var problem in NewProblems(change, snapshot))
+        {
+            Log.Problem(_logger, problem.Service, problem.Key, problem.Message);
+        }
+    }
+
+    private static IEnumerable<RegistryProblem> NewProblems(RegistryChange change, RegistrySnapshot snapshot)
+    {
+        // "Logged once": a full read reports every problem; an incremental change only those of the services it touched.
+        if (change.FullReload)
+        {
+            return snapshot.Problems;
+        }
+
+        var touched = new HashSet<string>(change.Added.Concat(change.Removed).Concat(change.Changed), StringComparer.Ordinal);
+        return touched.Count == 0 ? [] : snapshot.Problems.Where(p => touched.Contains(p.Service.ToLowerInvariant()));
+    }
+
+    private void Notify(RegistrySnapshot snapshot, RegistryChange change)
+    {
+        var handlers = Changed;
+        if (handlers is null)
+        {
+            return;
+        }
+
+        foreach (var handler in handlers.GetInvocationList().Cast<Action<RegistrySnapshot, RegistryChange>>())
+        {
+            try
+            {
+                handler(snapshot, change);
+            }
+            catch (Exception e)
+            {
+                Log.HandlerFailed(_logger, e);
+            }
+        }
+    }
+
+    private void SetStatus(bool connected, string? error, long? revision = null, bool? ready = null)
+    {
+        var old = _status;
+        _status = old with
+        {
+            CurrentEndpoint = _etcd.CurrentEndpoint,
+            Connected = connected,
+            LastError = error ?? (connected ? null : old.LastError),
+            Revision = revision ?? old.Revision,
+            Ready = ready ?? old.Ready,
+            LastSync = connected ? _time.GetUtcNow() : old.LastSync,
+        };
+    }
+
+    private static RegistryKeyValue ToKeyValue(Mvccpb.KeyValue kv) =>
+        new(kv.Key.ToStringUtf8(), kv.Value.Memory, kv.CreateRevision, kv.ModRevision, kv.Lease);
+
+    /// <summary>The etcd range end that covers every key starting with <paramref name="prefix"/>.</summary>
+    public static string PrefixEnd(string prefix) => prefix[..^1] + (char)(prefix[^1] + 1);
+
+    private enum WatchOutcome
+    {
+        Compacted,
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Registry read at revision {Revision}: {Services} services, {Problems} problems (added {Added}, removed {Removed}, changed {Changed}) in {ElapsedMs:F1} ms")]
+        public static partial void Loaded(ILogger logger, long revision, int services, int problems, int added, int removed, int changed, double elapsedMs);
+
+        [LoggerMessage(2, LogLevel.Information, "Registry change at revision {Revision}: added {Added}, removed {Removed}, changed {Changed}; applied in {ElapsedMs:F2} ms")]
+        public static partial void Applied(ILogger logger, long revision, IReadOnlyList<string> added, IReadOnlyList<string> removed, IReadOnlyList<string> changed, double elapsedMs);
+
+        [LoggerMessage(3, LogLevel.Warning, "Registry problem in service {Service} at {Key}: {Problem}")]
+        public static partial void Problem(ILogger logger, string service, string key, string problem);
+
+        [LoggerMessage(4, LogLevel.Warning, "etcd watch on {Endpoint} failed ({Code}: {Detail}); keeping the last table, retrying in {BackoffMs} ms")]
+        public static partial void WatchFailed(ILogger logger, Uri endpoint, StatusCode code, string detail, double backoffMs);
+
+        [LoggerMessage(5, LogLevel.Information, "Watching etcd {Endpoint} from revision {Revision}")]
+        public static partial void Watching(ILogger logger, Uri endpoint, long revision);
+
+        [LoggerMessage(6, LogLevel.Warning, "etcd compacted revision {Revision}; reading the registry again")]
+        public static partial void Compacted(ILogger logger, long revision);
+
+        [LoggerMessage(7, LogLevel.Error, "A registry change handler failed")]
+        public static partial void HandlerFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(8, LogLevel.Critical, "The registry watcher stopped unexpectedly; stopping the host")]
+        public static partial void WatcherDied(ILogger logger, Exception exception);
+    }
+}
