@@ -1,0 +1,235 @@
+using Etcdserverpb;
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using Router.Announcer.Options;
+using Router.Registry;
+using Router.Registry.Etcd;
+using Router.Registry.Validation;
+
+namespace Router.Announcer.Registration;
+
+/// <summary>
+/// The announcer's etcd operations: grant a lease, write the service keys and the host key, keep the lease alive
+/// over the raw keepalive stream (dotnet-etcd's helper does not reconnect), revoke it. Failures surface as
+/// exceptions; <see cref="RegistrationService"/> decides about retries.
+/// </summary>
+internal sealed partial class EtcdRegistrar
+{
+    private readonly EtcdConnection _etcd;
+    private readonly AnnouncerOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly (string Key, string Value, bool PresenceOnly)[] _serviceKeys;
+
+    public EtcdRegistrar(EtcdConnection etcd, AnnouncerOptions options, RegistryLayout layout, TimeProvider time, ILogger<EtcdRegistrar> logger)
+    {
+        _etcd = etcd;
+        _options = options;
+        _time = time;
+        _logger = logger;
+        HostKey = layout.Host(options.Service, options.Instance);
+
+        var keys = new List<(string, string, bool)> { (layout.Scheme(options.Service), ServiceParser.SchemeText(options.Scheme), false) };
+        if (options.HostPort is { } hostPort)
+        {
+            keys.Add((layout.HostPort(options.Service), hostPort.ToString(System.Globalization.CultureInfo.InvariantCulture), false));
+        }
+
+        if (options.Private)
+        {
+            // Presence is what counts; an existing value of any kind already says "private".
+            keys.Add((layout.Private(options.Service), "true", true));
+        }
+
+        _serviceKeys = [.. keys];
+    }
+
+    public string HostKey { get; }
+
+    /// <summary>Grants a lease of <c>--ttl</c> seconds; returns its id and the TTL etcd granted (it may raise short ones).</summary>
+    public async Task<(long Id, long Ttl)> GrantLeaseAsync(CancellationToken cancellationToken)
+    {
+        var response = await _etcd.CallAsync(
+            (c, o) => c.Lease.LeaseGrantAsync(new LeaseGrantRequest { TTL = _options.TtlSeconds }, o).ResponseAsync,
+            cancellationToken).ConfigureAwait(false);
+        if (!string.IsNullOrEmpty(response.Error))
+        {
+            throw new RpcException(new Status(StatusCode.Unknown, "lease grant: " + response.Error));
+        }
+
+        return (response.ID, response.TTL);
+    }
+
+    /// <summary>
+    /// Writes <c>scheme</c> (and <c>host_port</c>, <c>private</c> when given) only when missing or different: they
+    /// describe the service, not this instance, so they are plain keys without a lease.
+    /// </summary>
+    public async Task EnsureServiceKeysAsync(CancellationToken cancellationToken)
+    {
+        foreach (var (key, value, presenceOnly) in _serviceKeys)
+        {
+            var current = await _etcd.CallAsync(
+                (c, o) => c.Kv.RangeAsync(new RangeRequest { Key = ByteString.CopyFromUtf8(key) }, o).ResponseAsync,
+                cancellationToken).ConfigureAwait(false);
+            string? old = current.Kvs.Count == 0 ? null : current.Kvs[0].Value.ToStringUtf8();
+            if (old is not null && (presenceOnly || old.Trim() == value))
+            {
+                continue;
+            }
+
+            await PutAsync(key, value, lease: 0, cancellationToken).ConfigureAwait(false);
+            Log.ServiceKeyWritten(_logger, key, value, old is null ? "(missing)" : ServiceParser.Printable(old));
+        }
+    }
+
+    /// <summary>Puts the host key bound to <paramref name="lease"/>; idempotent, so it is repeated after every reconnect.</summary>
+    public Task PutHostAsync(long lease, CancellationToken cancellationToken) =>
+        PutAsync(HostKey, _options.Address, lease, cancellationToken);
+
+    /// <summary>
+    /// Keeps <paramref name="lease"/> alive until <paramref name="stop"/> completes (health changed) or etcd says the
+    /// lease is gone. A broken stream, or an answer slower than the keepalive period, throws: the caller reconnects.
+    /// </summary>
+    public async Task<KeepAliveOutcome> KeepAliveAsync(long lease, Task stop, CancellationToken cancellationToken)
+    {
+        var endpoint = _etcd.CurrentEndpoint;
+        using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var options = await _etcd.CallOptionsAsync(timeout: null, session.Token).ConfigureAwait(false);
+        try
+        {
+            using var call = _etcd.Lease.LeaseKeepAlive(options);
+            var period = Period(_options.TtlSeconds);
+            while (true)
+            {
+                await call.RequestStream.WriteAsync(new LeaseKeepAliveRequest { ID = lease }, session.Token).ConfigureAwait(false);
+
+                using var read = CancellationTokenSource.CreateLinkedTokenSource(session.Token);
+                // An answer slower than a period would leave too little of the TTL; reconnect instead.
+                read.CancelAfter(period < MinAnswerWait ? MinAnswerWait : period);
+                bool more;
+                try
+                {
+                    more = await call.ResponseStream.MoveNext(read.Token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (read.IsCancellationRequested && !cancellationToken.IsCancellationRequested
+                    && e is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
+                {
+                    throw new TimeoutException($"no keepalive answer from {endpoint} within {period.TotalSeconds:0.##} s", e);
+                }
+
+                if (!more)
+                {
+                    throw new IOException($"etcd {endpoint} closed the keepalive stream");
+                }
+
+                var answer = call.ResponseStream.Current;
+                if (answer.TTL <= 0)
+                {
+                    return KeepAliveOutcome.LeaseLost;
+                }
+
+                period = Period(answer.TTL);
+                if (await WaitAsync(stop, period, cancellationToken).ConfigureAwait(false))
+                {
+                    return KeepAliveOutcome.HealthChanged;
+                }
+            }
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && EtcdFailure.IsTransient(e))
+        {
+            Note(e, endpoint);
+            throw;
+        }
+        finally
+        {
+            await session.CancelAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Revokes the lease, which deletes the host key with it in one step (and never a key another owner wrote since).
+    /// Made with WaitForReady and a deadline, so it also goes through while the channel is reconnecting; every
+    /// endpoint is tried until the deadline. Returns false when etcd could not be reached in time.
+    /// </summary>
+    public async Task<bool> RevokeAsync(long lease, TimeSpan deadline, CancellationToken cancellationToken)
+    {
+        var until = _time.GetUtcNow() + deadline;
+        Exception? last = null;
+        while (_time.GetUtcNow() < until && !cancellationToken.IsCancellationRequested)
+        {
+            var endpoint = _etcd.CurrentEndpoint;
+            var remaining = until - _time.GetUtcNow();
+            var attempt = remaining < _etcd.Options.CallTimeout ? remaining : _etcd.Options.CallTimeout;
+            try
+            {
+                var options = await _etcd.CallOptionsAsync(attempt, cancellationToken).ConfigureAwait(false);
+                await _etcd.Lease.LeaseRevokeAsync(new LeaseRevokeRequest { ID = lease }, options.WithWaitForReady()).ResponseAsync.ConfigureAwait(false);
+                return true;
+            }
+            catch (Exception e) when (EtcdFailure.IsLeaseNotFound(e))
+            {
+                // Expired or revoked already: the key went with it.
+                return true;
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested && EtcdFailure.IsTransient(e))
+            {
+                last = e;
+                Note(e, endpoint);
+                await Task.Delay(RetryPause, _time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        if (last is not null)
+        {
+            Log.RevokeFailed(_logger, lease, EtcdFailure.Describe(last));
+        }
+
+        return false;
+    }
+
+    /// <summary>Keepalive every TTL/3: two keepalives may be lost before the lease expires.</summary>
+    internal static TimeSpan Period(long ttlSeconds) => TimeSpan.FromSeconds(Math.Max(1, ttlSeconds) / 3.0);
+
+    private static readonly TimeSpan MinAnswerWait = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(100);
+
+    private async Task PutAsync(string key, string value, long lease, CancellationToken cancellationToken)
+    {
+        await _etcd.CallAsync(
+            (c, o) => c.Kv.PutAsync(new PutRequest { Key = ByteString.CopyFromUtf8(key), Value = ByteString.CopyFromUtf8(value), Lease = lease }, o).ResponseAsync,
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Moves to the next endpoint, or fetches a new token, after a failure on <paramref name="endpoint"/>.</summary>
+    private void Note(Exception e, Uri endpoint)
+    {
+        if (e is RpcException r && EtcdConnection.IsAuthFailure(r))
+        {
+            _etcd.InvalidateToken();
+        }
+        else
+        {
+            _etcd.Failover(endpoint);
+        }
+    }
+
+    private async Task<bool> WaitAsync(Task signal, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var delay = Task.Delay(timeout, _time, cts.Token);
+        var first = await Task.WhenAny(signal, delay).ConfigureAwait(false);
+        await cts.CancelAsync().ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        return first == signal;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1100, LogLevel.Information, "Wrote {Key} = {Value} (was {Old})")]
+        public static partial void ServiceKeyWritten(ILogger logger, string key, string value, string old);
+
+        [LoggerMessage(1101, LogLevel.Warning, "Could not revoke lease {Lease}: {Error}; the host key expires with the lease")]
+        public static partial void RevokeFailed(ILogger logger, long lease, string error);
+    }
+}
