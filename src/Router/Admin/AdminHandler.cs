@@ -1,0 +1,66 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http;
+using Router.Hosting;
+using Router.Registry;
+using Router.Routing;
+
+namespace Router.Admin;
+
+/// <summary>The admin listener: <c>/healthz</c>, <c>/readyz</c>, <c>/status</c>.</summary>
+internal sealed class AdminHandler
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    private readonly IRegistrySource _registry;
+    private readonly RouteTableHolder _routes;
+    private readonly DrainState _drain;
+    private readonly TimeProvider _time;
+
+    public AdminHandler(IRegistrySource registry, RouteTableHolder routes, DrainState drain, TimeProvider time)
+    {
+        _registry = registry;
+        _routes = routes;
+        _drain = drain;
+        _time = time;
+    }
+
+    public Task HandleAsync(HttpContext context)
+    {
+        if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
+        {
+            return Text(context, StatusCodes.Status405MethodNotAllowed, "GET only\n");
+        }
+
+        return context.Request.Path.Value switch
+        {
+            // Alive while it serves, etcd or not: the last table keeps routing.
+            "/healthz" => Text(context, StatusCodes.Status200OK, "ok\n"),
+            "/readyz" => _drain.Draining
+                ? Text(context, StatusCodes.Status503ServiceUnavailable, "draining\n")
+                : _registry.Status.Ready
+                    ? Text(context, StatusCodes.Status200OK, "ready\n")
+                    : Text(context, StatusCodes.Status503ServiceUnavailable, "registry not read yet\n"),
+            "/status" => StatusAsync(context),
+            _ => Text(context, StatusCodes.Status404NotFound, "not found; try /status, /healthz, /readyz\n"),
+        };
+    }
+
+    private Task StatusAsync(HttpContext context)
+    {
+        var report = StatusReport.Create(_registry, _routes.Current, _drain, _time);
+        context.Response.ContentType = "application/json; charset=utf-8";
+        return JsonSerializer.SerializeAsync(context.Response.Body, report, Json, context.RequestAborted);
+    }
+
+    private static Task Text(HttpContext context, int status, string text)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync(text);
+    }
+}

@@ -1,0 +1,374 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.Extensions.Configuration;
+using Router.Registry.Etcd;
+using Router.Registry.Validation;
+
+namespace Router.Hosting;
+
+/// <summary>
+/// Reads the router's options from, in rising priority, appsettings.json (section <c>Router</c>), the
+/// environment (<c>ROUTER_ETCD</c>, <c>ROUTER_DNS_UPSTREAM</c>, …) and the command line. Every bad value is
+/// reported, each on one line that names the option and where it came from.
+/// </summary>
+internal static class RouterCommandLine
+{
+    public const string Usage = """
+        Usage: router [options]
+
+        Routes HTTP (by Host, then by path) and TCP to the services registered in etcd, answers DNS for the
+        cluster zone, and reports its state on a loopback admin port.
+
+        Options (each also as environment variable ROUTER_<NAME>, e.g. ROUTER_DNS_UPSTREAM, or as
+        "Router": { "DnsUpstream": ... } in appsettings.json beside the executable):
+          --etcd URLS                 etcd endpoints, comma-separated      [http://127.0.0.1:2379]
+          --prefix PATH               registry prefix                       [/services]
+          --http ADDR:PORT            shared HTTP port                      [0.0.0.0:80]
+          --https ADDR:PORT           HTTPS port (with --certs)             [off]
+          --certs DIR                 folder of PEM certificates for HTTPS
+          --tcp-bind ADDR             address of host_port listeners        [0.0.0.0]
+          --admin ADDR:PORT           status, health and metrics            [127.0.0.1:9090]
+          --dns ADDR:PORT|off         DNS responder                         [172.17.42.1:53]
+          --dns-zone NAME             zone answered with this node          [local]
+          --dns-answer IP             address given for the zone            [the --dns address]
+          --dns-upstream IP[:PORT],.. resolvers for every other name        [8.8.8.8,8.8.4.4]
+          --internal-networks CIDR,.. clients allowed private services/DNS [127.0.0.0/8,::1/128,172.17.0.0/16,10.0.0.0/8]
+          --drain-timeout SECONDS     how long requests in flight may finish [10]
+          --state-file PATH           last good table, for a start while etcd is away [off]
+          --etcd-ca FILE --etcd-cert FILE --etcd-key FILE --etcd-user USER
+                                      etcd TLS and auth; the password comes from ROUTER_ETCD_PASSWORD
+                                      or --etcd-password-file FILE, never from the command line
+          --help                      this text
+
+        Exit codes: 0 stopped cleanly, 1 failed while running, 2 bad options.
+        """;
+
+    private static readonly string[] Names =
+    [
+        "etcd", "prefix", "http", "https", "certs", "tcp-bind", "admin", "dns", "dns-zone", "dns-answer",
+        "dns-upstream", "internal-networks", "drain-timeout", "state-file", "etcd-ca", "etcd-cert", "etcd-key",
+        "etcd-user", "etcd-password-file",
+    ];
+
+    /// <summary>The outcome of parsing: options, or the errors to print, or a request for help.</summary>
+    internal sealed record Result(RouterOptions? Options, IReadOnlyList<string> Errors, bool Help);
+
+    public static Result Parse(IReadOnlyList<string> args, IReadOnlyDictionary<string, string?> environment, IConfiguration? settings)
+    {
+        var errors = new List<string>();
+        var values = new Dictionary<string, (string Value, string Source)>(StringComparer.Ordinal);
+
+        if (settings is not null)
+        {
+            foreach (var name in Names)
+            {
+                var value = settings[$"Router:{ConfigKey(name)}"];
+                if (value is not null)
+                {
+                    values[name] = (value, $"Router:{ConfigKey(name)} in appsettings.json");
+                }
+            }
+        }
+
+        foreach (var name in Names)
+        {
+            if (environment.TryGetValue(EnvName(name), out var value) && value is not null)
+            {
+                values[name] = (value, EnvName(name));
+            }
+        }
+
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            if (arg is "--help" or "-h")
+            {
+                return new Result(null, [], Help: true);
+            }
+
+            if (!arg.StartsWith("--", StringComparison.Ordinal))
+            {
+                errors.Add($"'{arg}': unexpected argument (options start with --; see --help)");
+                continue;
+            }
+
+            var name = arg[2..];
+            string? inline = null;
+            var eq = name.IndexOf('=', StringComparison.Ordinal);
+            if (eq >= 0)
+            {
+                inline = name[(eq + 1)..];
+                name = name[..eq];
+            }
+
+            if (name == "etcd-password")
+            {
+                errors.Add("--etcd-password: not accepted on the command line, where every local user can read it; use ROUTER_ETCD_PASSWORD or --etcd-password-file");
+                if (inline is null)
+                {
+                    i++;
+                }
+
+                continue;
+            }
+
+            if (!Names.Contains(name))
+            {
+                errors.Add($"{arg}: unknown option (see --help)");
+                continue;
+            }
+
+            if (inline is null)
+            {
+                if (i + 1 >= args.Count)
+                {
+                    errors.Add($"--{name}: needs a value");
+                    continue;
+                }
+
+                inline = args[++i];
+            }
+
+            values[name] = (inline, "--" + name);
+        }
+
+        var options = Build(values, environment, errors);
+        return errors.Count > 0 ? new Result(null, errors, Help: false) : new Result(options, [], Help: false);
+    }
+
+    public static string EnvName(string option) => "ROUTER_" + option.ToUpperInvariant().Replace('-', '_');
+
+    private static string ConfigKey(string option) =>
+        string.Concat(option.Split('-').Select(p => char.ToUpperInvariant(p[0]) + p[1..]));
+
+    private static RouterOptions Build(Dictionary<string, (string Value, string Source)> values, IReadOnlyDictionary<string, string?> environment, List<string> errors)
+    {
+        var defaults = new RouterOptions();
+        var options = defaults;
+
+        if (values.TryGetValue("etcd", out var etcd))
+        {
+            options = options with { Etcd = options.Etcd with { Endpoints = EtcdOptions.ParseEndpoints(etcd.Value, etcd.Source, errors) } };
+        }
+
+        if (values.TryGetValue("prefix", out var prefix))
+        {
+            var p = prefix.Value.Trim().TrimEnd('/');
+            if (p.Length == 0 || p[0] != '/' || p.Contains("//", StringComparison.Ordinal) || p.Any(char.IsWhiteSpace))
+            {
+                errors.Add($"{prefix.Source}: '{prefix.Value}' is not a key prefix like /services");
+            }
+            else
+            {
+                options = options with { Prefix = p };
+            }
+        }
+
+        options = options with
+        {
+            Http = Endpoint(values, "http", errors) ?? defaults.Http,
+            Https = Endpoint(values, "https", errors),
+            Admin = Endpoint(values, "admin", errors) ?? defaults.Admin,
+        };
+
+        if (values.TryGetValue("certs", out var certs))
+        {
+            if (!Directory.Exists(certs.Value))
+            {
+                errors.Add($"{certs.Source}: folder '{certs.Value}' does not exist");
+            }
+
+            options = options with { CertsDirectory = certs.Value };
+        }
+
+        if (options.Https is not null)
+        {
+            errors.Add($"{values["https"].Source}: HTTPS termination is not built yet; leave --https off");
+        }
+
+        if (values.TryGetValue("tcp-bind", out var tcpBind))
+        {
+            if (IPAddress.TryParse(tcpBind.Value, out var address))
+            {
+                options = options with { TcpBind = address };
+            }
+            else
+            {
+                errors.Add($"{tcpBind.Source}: '{tcpBind.Value}' is not an IP address");
+            }
+        }
+
+        if (values.TryGetValue("dns", out var dns))
+        {
+            options = dns.Value.Equals("off", StringComparison.OrdinalIgnoreCase)
+                ? options with { Dns = null }
+                : options with { Dns = Endpoint(values, "dns", errors) };
+        }
+
+        if (values.TryGetValue("dns-zone", out var zone))
+        {
+            var z = zone.Value.Trim().TrimEnd('.').ToLowerInvariant();
+            if (z.Length == 0 || z.Length > 253 || !z.Split('.').All(l => ServiceName.IsValid(l)))
+            {
+                errors.Add($"{zone.Source}: '{zone.Value}' is not a DNS zone name like local");
+            }
+            else
+            {
+                options = options with { DnsZone = z };
+            }
+        }
+
+        if (values.TryGetValue("dns-answer", out var answer))
+        {
+            if (IPAddress.TryParse(answer.Value, out var address) && answer.Value.Count(c => c == '.') is 3 or 0)
+            {
+                options = options with { DnsAnswer = address };
+            }
+            else
+            {
+                errors.Add($"{answer.Source}: '{answer.Value}' is not an IP address");
+            }
+        }
+
+        if (values.TryGetValue("dns-upstream", out var upstream))
+        {
+            var list = new List<IPEndPoint>();
+            foreach (var part in upstream.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                // A bare address means port 53; an explicit ":0" is a mistake.
+                if (IPEndPoint.TryParse(part, out var ep) && !part.EndsWith(":0", StringComparison.Ordinal))
+                {
+                    list.Add(ep.Port == 0 ? new IPEndPoint(ep.Address, 53) : ep);
+                }
+                else
+                {
+                    errors.Add($"{upstream.Source}: '{part}' is not IP or IP:PORT");
+                }
+            }
+
+            if (list.Count == 0 && !errors.Any(e => e.StartsWith(upstream.Source, StringComparison.Ordinal)))
+            {
+                errors.Add($"{upstream.Source}: no upstream resolver given");
+            }
+
+            options = options with { DnsUpstream = list };
+        }
+
+        if (values.TryGetValue("internal-networks", out var networks))
+        {
+            var list = new List<IPNetwork>();
+            foreach (var part in networks.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (IPNetwork.TryParse(part, out var network))
+                {
+                    list.Add(network);
+                }
+                else
+                {
+                    errors.Add($"{networks.Source}: '{part}' is not a network like 10.0.0.0/8");
+                }
+            }
+
+            options = options with { InternalNetworks = list };
+        }
+
+        if (values.TryGetValue("drain-timeout", out var drain))
+        {
+            if (double.TryParse(drain.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds is >= 0 and <= 3600)
+            {
+                options = options with { DrainTimeout = TimeSpan.FromSeconds(seconds) };
+            }
+            else
+            {
+                errors.Add($"{drain.Source}: '{drain.Value}' is not a number of seconds from 0 to 3600");
+            }
+        }
+
+        if (values.TryGetValue("state-file", out var state))
+        {
+            var dir = Path.GetDirectoryName(Path.GetFullPath(state.Value));
+            if (dir is null || !Directory.Exists(dir))
+            {
+                errors.Add($"{state.Source}: folder of '{state.Value}' does not exist");
+            }
+
+            options = options with { StateFile = state.Value };
+        }
+
+        options = options with { Etcd = EtcdSecurity(options.Etcd, values, environment, errors) };
+
+        // Two listeners on one port would fail at start with a less helpful message.
+        if (options.Http.Port == options.Admin.Port && (options.Http.Address.Equals(options.Admin.Address) || options.Http.Address.Equals(IPAddress.Any) || options.Admin.Address.Equals(IPAddress.Any)))
+        {
+            errors.Add($"--admin: {options.Admin} is the same port as --http {options.Http}");
+        }
+
+        return options;
+    }
+
+    private static EtcdOptions EtcdSecurity(EtcdOptions etcd, Dictionary<string, (string Value, string Source)> values, IReadOnlyDictionary<string, string?> environment, List<string> errors)
+    {
+        string? File(string name)
+        {
+            if (!values.TryGetValue(name, out var v))
+            {
+                return null;
+            }
+
+            if (!System.IO.File.Exists(v.Value))
+            {
+                errors.Add($"{v.Source}: file '{v.Value}' does not exist");
+            }
+
+            return v.Value;
+        }
+
+        etcd = etcd with { CaFile = File("etcd-ca"), CertFile = File("etcd-cert"), KeyFile = File("etcd-key") };
+        if ((etcd.CertFile is null) != (etcd.KeyFile is null))
+        {
+            errors.Add("--etcd-cert: needs --etcd-key too (and the other way round)");
+        }
+
+        if (values.TryGetValue("etcd-user", out var user))
+        {
+            string? password = null;
+            if (values.TryGetValue("etcd-password-file", out var passwordFile))
+            {
+                password = System.IO.File.Exists(passwordFile.Value) ? System.IO.File.ReadAllText(passwordFile.Value).TrimEnd('\r', '\n') : null;
+                if (password is null)
+                {
+                    errors.Add($"{passwordFile.Source}: file '{passwordFile.Value}' does not exist");
+                }
+            }
+            else if (environment.TryGetValue("ROUTER_ETCD_PASSWORD", out var fromEnv) && fromEnv is not null)
+            {
+                password = fromEnv;
+            }
+            else
+            {
+                errors.Add($"{user.Source}: needs a password in ROUTER_ETCD_PASSWORD or --etcd-password-file");
+            }
+
+            etcd = etcd with { User = user.Value, Password = password };
+        }
+
+        return etcd;
+    }
+
+    private static IPEndPoint? Endpoint(Dictionary<string, (string Value, string Source)> values, string name, List<string> errors)
+    {
+        if (!values.TryGetValue(name, out var v))
+        {
+            return null;
+        }
+
+        // ADDR:PORT with an explicit port; IPEndPoint.TryParse alone accepts a bare address with port 0.
+        if (IPEndPoint.TryParse(v.Value, out var endpoint) && endpoint.Port is > 0 and <= 65535)
+        {
+            return endpoint;
+        }
+
+        errors.Add($"{v.Source}: '{v.Value}' is not ADDR:PORT (like 0.0.0.0:80 or [::]:80)");
+        return null;
+    }
+}

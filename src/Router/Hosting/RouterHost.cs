@@ -1,0 +1,71 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Router.Admin;
+using Router.Registry;
+using Router.Routing;
+using Serilog;
+
+namespace Router.Hosting;
+
+/// <summary>Builds the router's web host: the shared HTTP port, the admin port, the registry watcher.</summary>
+internal static class RouterHost
+{
+    public static WebApplication Build(RouterOptions options)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = [],
+        });
+
+        builder.Logging.ClearProviders();
+        builder.Services.AddSerilog();
+        builder.Services.Configure<HostOptions>(o =>
+        {
+            // Kestrel lets requests in flight finish for as long as the host allows.
+            o.ShutdownTimeout = options.DrainTimeout + TimeSpan.FromSeconds(2);
+        });
+
+        builder.WebHost.UseKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestHeadersTotalSize = 64 * 1024;
+            // Plain HTTP/2 (h2c) cannot be negotiated on a port that also speaks HTTP/1.1; HTTP/2 comes with TLS.
+            kestrel.Listen(options.Http, listen => listen.Protocols = HttpProtocols.Http1);
+            kestrel.Listen(options.Admin, listen => listen.Protocols = HttpProtocols.Http1);
+        });
+
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(new InternalNetworks(options.InternalNetworks));
+        builder.Services.AddSingleton<DrainState>();
+        builder.Services.AddRegistry(options.Etcd, options.Prefix);
+        builder.Services.AddHttpForwarder();
+        builder.Services.AddSingleton<BackendClient>();
+        builder.Services.AddSingleton<RouteTableHolder>();
+        builder.Services.AddSingleton<ProxyHandler>();
+        builder.Services.AddSingleton<AdminHandler>();
+
+        var app = builder.Build();
+
+        // The table must follow the registry from its first snapshot on.
+        _ = app.Services.GetRequiredService<RouteTableHolder>();
+        var drain = app.Services.GetRequiredService<DrainState>();
+        app.Lifetime.ApplicationStopping.Register(drain.Start);
+
+        var proxy = app.Services.GetRequiredService<ProxyHandler>();
+        var admin = app.Services.GetRequiredService<AdminHandler>();
+        var adminEndpoint = options.Admin;
+        app.Run(context => IsAdmin(context.Connection.LocalIpAddress, context.Connection.LocalPort, adminEndpoint)
+            ? admin.HandleAsync(context)
+            : proxy.HandleAsync(context));
+        return app;
+    }
+
+    private static bool IsAdmin(IPAddress? local, int port, IPEndPoint admin) =>
+        port == admin.Port && (admin.Address.Equals(IPAddress.Any) || admin.Address.Equals(IPAddress.IPv6Any) || admin.Address.Equals(local));
+}

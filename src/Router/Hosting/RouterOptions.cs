@@ -1,0 +1,39 @@
+using System.Net;
+using Router.Registry.Etcd;
+
+namespace Router.Hosting;
+
+/// <summary>The router's settings after parsing and validation of command line, environment and appsettings.json.</summary>
+internal sealed record RouterOptions
+{
+    public EtcdOptions Etcd { get; init; } = new();
+
+    public string Prefix { get; init; } = "/services";
+
+    public IPEndPoint Http { get; init; } = new(IPAddress.Any, 80);
+
+    public IPEndPoint? Https { get; init; }
+
+    public string? CertsDirectory { get; init; }
+
+    public IPAddress TcpBind { get; init; } = IPAddress.Any;
+
+    public IPEndPoint Admin { get; init; } = new(IPAddress.Loopback, 9090);
+
+    /// <summary>Null when DNS is off.</summary>
+    public IPEndPoint? Dns { get; init; } = new(IPAddress.Parse("172.17.42.1"), 53);
+
+    public string DnsZone { get; init; } = "local";
+
+    public IPAddress? DnsAnswer { get; init; }
+
+    public IReadOnlyList<IPEndPoint> DnsUpstream { get; init; } =
+        [new(IPAddress.Parse("8.8.8.8"), 53), new(IPAddress.Parse("8.8.4.4"), 53)];
+
+    public IReadOnlyList<IPNetwork> InternalNetworks { get; init; } = Hosting.InternalNetworks.Defaults;
+
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Where the last good table is kept for a restart while etcd is away; null disables it.</summary>
+    public string? StateFile { get; init; }
+}

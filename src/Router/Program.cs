@@ -1,0 +1,67 @@
+using System.Collections;
+using Microsoft.Extensions.Configuration;
+using Router.Hosting;
+using Serilog;
+using Serilog.Events;
+using Serilog.Formatting.Compact;
+
+var environment = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>()
+    .ToDictionary(e => (string)e.Key, e => (string?)e.Value, StringComparer.Ordinal);
+var settings = new ConfigurationBuilder()
+    .SetBasePath(AppContext.BaseDirectory)
+    .AddJsonFile("appsettings.json", optional: true)
+    .Build();
+
+var parsed = RouterCommandLine.Parse(args, environment, settings);
+if (parsed.Help)
+{
+    Console.Out.Write(RouterCommandLine.Usage);
+    return 0;
+}
+
+if (parsed.Options is not { } options)
+{
+    foreach (var error in parsed.Errors)
+    {
+        Console.Error.WriteLine($"router: {error}");
+    }
+
+    return 2;
+}
+
+// Structured JSON for log collectors; readable lines for a person at a terminal.
+var logging = new LoggerConfiguration()
+    .MinimumLevel.Information()
+    .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
+    .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
+    .MinimumLevel.Override("Grpc", LogEventLevel.Warning)
+    .MinimumLevel.Override("Yarp", LogEventLevel.Warning)
+    .Enrich.FromLogContext();
+Log.Logger = Console.IsOutputRedirected
+    ? logging.WriteTo.Console(new CompactJsonFormatter()).CreateLogger()
+    : logging.WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss.fff} {Level:u3} {Message:lj}{NewLine}{Exception}").CreateLogger();
+
+try
+{
+    var app = RouterHost.Build(options);
+    Log.Information("Router starting: http {Http}, admin {Admin}, etcd {Etcd} prefix {Prefix}, dns {Dns}",
+        options.Http, options.Admin, string.Join(",", options.Etcd.Endpoints), options.Prefix, options.Dns?.ToString() ?? "off");
+    await app.RunAsync();
+    Log.Information("Router stopped");
+    return 0;
+}
+catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
+{
+    // Typically a port that cannot be bound: say which, plainly.
+    Log.Fatal(e, "Router failed to start: {Reason}", e.Message);
+    return 1;
+}
+catch (Exception e)
+{
+    Log.Fatal(e, "Router stopped unexpectedly");
+    return 1;
+}
+finally
+{
+    await Log.CloseAndFlushAsync();
+}

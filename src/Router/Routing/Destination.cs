@@ -1,0 +1,55 @@
+using Router.Registry.Model;
+
+namespace Router.Routing;
+
+/// <summary>
+/// One backend host as the proxy sees it, with its passive health: a connect failure sets it aside for a
+/// while, growing with repeated failures; the first success brings it back.
+/// </summary>
+internal sealed class Destination
+{
+    private static readonly TimeSpan FirstSetAside = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan MaxSetAside = TimeSpan.FromSeconds(30);
+
+    private long _setAsideUntil;
+    private int _failures;
+
+    public Destination(ServiceHost host)
+    {
+        Host = host;
+        Prefix = $"http://{host.Authority}/";
+    }
+
+    public ServiceHost Host { get; }
+
+    /// <summary>The URL prefix requests are forwarded to.</summary>
+    public string Prefix { get; }
+
+    public int ConsecutiveFailures => Volatile.Read(ref _failures);
+
+    public bool IsUsable(long nowTimestamp) => nowTimestamp >= Volatile.Read(ref _setAsideUntil);
+
+    public DateTimeOffset? SetAsideUntil(TimeProvider time)
+    {
+        var until = Volatile.Read(ref _setAsideUntil);
+        var now = time.GetTimestamp();
+        return until <= now ? null : time.GetUtcNow() + time.GetElapsedTime(now, until);
+    }
+
+    public void ReportConnectFailure(TimeProvider time)
+    {
+        var failures = Interlocked.Increment(ref _failures);
+        var ticks = FirstSetAside.Ticks << Math.Min(failures - 1, 4);
+        var pause = TimeSpan.FromTicks(Math.Min(ticks, MaxSetAside.Ticks));
+        Volatile.Write(ref _setAsideUntil, time.GetTimestamp() + (long)(pause.TotalSeconds * time.TimestampFrequency));
+    }
+
+    public void ReportSuccess()
+    {
+        if (Volatile.Read(ref _failures) != 0)
+        {
+            Volatile.Write(ref _failures, 0);
+            Volatile.Write(ref _setAsideUntil, 0);
+        }
+    }
+}

@@ -1,0 +1,146 @@
+using System.Net;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Router.Hosting;
+using Router.Registry.Model;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Router.Routing;
+
+/// <summary>
+/// Handles every request on the shared HTTP port: match a service, check private access, forward with
+/// YARP's forwarder, and retry a connect failure (nothing reached the backend) on another host.
+/// </summary>
+internal sealed partial class ProxyHandler
+{
+    public const string HealthPath = "/_router/healthz";
+
+    /// <summary>Connect failures tried per request before giving up: enough to pass a few dead hosts, bounded.</summary>
+    private const int MaxAttempts = 4;
+
+    private readonly RouteTableHolder _routes;
+    private readonly IHttpForwarder _forwarder;
+    private readonly HttpMessageInvoker _client;
+    private readonly InternalNetworks _internalNetworks;
+    private readonly DrainState _drain;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ForwarderRequestConfig _requestConfig = new()
+    {
+        ActivityTimeout = TimeSpan.FromSeconds(100),
+        Version = HttpVersion.Version11,
+        VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+    };
+
+    public ProxyHandler(RouteTableHolder routes, IHttpForwarder forwarder, BackendClient client, InternalNetworks internalNetworks, DrainState drain, TimeProvider time, ILogger<ProxyHandler> logger)
+    {
+        _routes = routes;
+        _forwarder = forwarder;
+        _client = client.Invoker;
+        _internalNetworks = internalNetworks;
+        _drain = drain;
+        _time = time;
+        _logger = logger;
+    }
+
+    public Task HandleAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var match = RouteMatcher.Match(_routes.Current, request.Host.Value, request.Path.Value);
+        if (match.Route is not { } route)
+        {
+            if (request.Path.Equals(HealthPath, StringComparison.Ordinal))
+            {
+                // The cloud load balancer's check: 503 while draining takes the node out before it stops.
+                return Plain(context, _drain.Draining ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK, _drain.Draining ? "draining\n" : "ok\n");
+            }
+
+            return Plain(context, StatusCodes.Status404NotFound, "no such service\n");
+        }
+
+        var entry = route.Entry;
+        if (entry.Scheme == ServiceScheme.Tcp || (entry.Private && !_internalNetworks.Contains(context.Connection.RemoteIpAddress)))
+        {
+            // A private service is invisible from outside: the same answer as an unknown one.
+            return Plain(context, StatusCodes.Status404NotFound, "no such service\n");
+        }
+
+        if (entry.Scheme == ServiceScheme.Https && !request.IsHttps)
+        {
+            context.Response.StatusCode = StatusCodes.Status301MovedPermanently;
+            context.Response.Headers.Location = $"https://{request.Host.Host}{request.PathBase}{request.Path}{request.QueryString}";
+            return Task.CompletedTask;
+        }
+
+        var transformer = match.Kind == MatchKind.Path && entry.StripPath ? ForwardingTransformer.Strip : ForwardingTransformer.Keep;
+        return ForwardAsync(context, route, transformer);
+    }
+
+    private async Task ForwardAsync(HttpContext context, ServiceRoute route, HttpTransformer transformer)
+    {
+        ulong tried = 0;
+        var attempts = Math.Min(route.Destinations.Count, MaxAttempts);
+        for (var attempt = 0; attempt < attempts; attempt++)
+        {
+            var index = route.Pick(_time.GetTimestamp(), tried);
+            if (index < 0)
+            {
+                break;
+            }
+
+            tried |= ServiceRoute.Bit(index);
+            var destination = route.Destinations[index];
+            var error = await _forwarder.SendAsync(context, destination.Prefix, _client, _requestConfig, transformer).ConfigureAwait(false);
+            if (error == ForwarderError.None)
+            {
+                destination.ReportSuccess();
+                return;
+            }
+
+            if (!IsConnectFailure(context, error) || context.Response.HasStarted)
+            {
+                // The request reached the backend (or may have): retrying could run it twice. YARP has
+                // already answered 502/504.
+                return;
+            }
+
+            destination.ReportConnectFailure(_time);
+            Log.ConnectFailed(_logger, route.Name, destination.Host.Authority, context.GetForwarderErrorFeature()?.Exception?.Message);
+            context.Features.Set<IForwarderErrorFeature>(null);
+            context.Response.StatusCode = StatusCodes.Status200OK;
+        }
+
+        await Plain(context, StatusCodes.Status503ServiceUnavailable, "no usable host for this service\n").ConfigureAwait(false);
+    }
+
+    private static bool IsConnectFailure(HttpContext context, ForwarderError error)
+    {
+        if (error != ForwarderError.Request)
+        {
+            return false;
+        }
+
+        for (var e = context.GetForwarderErrorFeature()?.Exception; e is not null; e = e.InnerException)
+        {
+            if (e is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static Task Plain(HttpContext context, int status, string text)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync(text);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(300, LogLevel.Warning, "Connect to {Service} host {Host} failed ({Reason}); set aside, trying another")]
+        public static partial void ConnectFailed(ILogger logger, string service, string host, string? reason);
+    }
+}

@@ -1,0 +1,93 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Router.Testing;
+
+/// <summary>
+/// A real HTTP backend on 127.0.0.1: answers every request with a JSON echo of what it received (its name,
+/// method, path, query, Host and X-Forwarded-* headers). <c>/slow?ms=N</c> answers after N ms; <c>/health</c>
+/// answers <see cref="HealthStatus"/>.
+/// </summary>
+public sealed class TestBackend : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private int _requests;
+
+    private TestBackend(string name, WebApplication app, int port)
+    {
+        Name = name;
+        _app = app;
+        Port = port;
+    }
+
+    public string Name { get; }
+
+    public int Port { get; }
+
+    public string Address => $"127.0.0.1:{Port}";
+
+    public int Requests => Volatile.Read(ref _requests);
+
+    /// <summary>What <c>/health</c> answers; tests flip it to fail a health check.</summary>
+    public int HealthStatus { get; set; } = 200;
+
+    public static async Task<TestBackend> StartAsync(string name, int? port = null)
+    {
+        var chosen = port ?? Ports.FreeTcp();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, chosen));
+        var app = builder.Build();
+        var backend = new TestBackend(name, app, chosen);
+        app.Run(backend.HandleAsync);
+        await app.StartAsync();
+        return backend;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await _app.StopAsync(cts.Token);
+        await _app.DisposeAsync();
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        Interlocked.Increment(ref _requests);
+        var request = context.Request;
+        if (request.Path == "/health")
+        {
+            context.Response.StatusCode = HealthStatus;
+            await context.Response.WriteAsync(HealthStatus == 200 ? "healthy" : "unhealthy");
+            return;
+        }
+
+        if (request.Path == "/slow" && int.TryParse(request.Query["ms"], out var ms))
+        {
+            await Task.Delay(ms, context.RequestAborted);
+        }
+
+        string body;
+        using (var reader = new StreamReader(request.Body))
+        {
+            body = await reader.ReadToEndAsync(context.RequestAborted);
+        }
+
+        var echo = new BackendEcho(
+            Name,
+            request.Method,
+            request.Path.Value ?? "",
+            request.QueryString.Value ?? "",
+            request.Headers.Host.ToString(),
+            request.Headers["X-Forwarded-For"].ToString(),
+            request.Headers["X-Forwarded-Proto"].ToString(),
+            request.Headers["X-Forwarded-Host"].ToString(),
+            body);
+        context.Response.ContentType = "application/json";
+        await JsonSerializer.SerializeAsync(context.Response.Body, echo, BackendEcho.Json, context.RequestAborted);
+    }
+}
