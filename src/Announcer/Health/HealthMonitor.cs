@@ -18,46 +18,33 @@ internal sealed partial class HealthMonitor(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         Log.Checking(logger, check.Description, options.Interval.TotalSeconds, options.FailuresBeforeWithdraw);
-        var failures = 0;
-        var waitingLogged = false;
+        var tracker = new HealthTracker(options.FailuresBeforeWithdraw, state.IsHealthy);
         while (!stoppingToken.IsCancellationRequested)
         {
             var result = await check.CheckAsync(options.CheckTimeout, stoppingToken).ConfigureAwait(false);
-            if (result.Healthy)
+            var failuresBefore = tracker.Failures;
+            var transition = tracker.Record(result.Healthy);
+            state.Set(tracker.IsHealthy);
+            switch (transition)
             {
-                if (state.Set(true))
-                {
+                case HealthTransition.BecameHealthy:
                     Log.Passed(logger, check.Description);
-                }
-                else if (failures > 0)
-                {
-                    Log.RecoveredBeforeWithdraw(logger, failures);
-                }
-
-                failures = 0;
-                waitingLogged = false;
-            }
-            else
-            {
-                failures++;
-                if (state.IsHealthy)
-                {
-                    if (failures >= options.FailuresBeforeWithdraw)
-                    {
-                        state.Set(false);
-                        Log.Failed(logger, check.Description, failures, result.Reason);
-                    }
-                    else
-                    {
-                        Log.FailedOnce(logger, check.Description, failures, options.FailuresBeforeWithdraw, result.Reason);
-                    }
-                }
-                else if (!waitingLogged)
-                {
-                    // Said once per unhealthy spell, not every interval.
+                    break;
+                case HealthTransition.BecameUnhealthy:
+                    Log.Failed(logger, check.Description, tracker.Failures, result.Reason);
+                    break;
+                case HealthTransition.FailedBelowLimit:
+                    Log.FailedOnce(logger, check.Description, tracker.Failures, options.FailuresBeforeWithdraw, result.Reason);
+                    break;
+                case HealthTransition.RecoveredBelowLimit:
+                    Log.RecoveredBeforeWithdraw(logger, failuresBefore);
+                    break;
+                case HealthTransition.StillUnhealthy when tracker.Failures == 1:
+                    // Said once while waiting for the first pass, not every interval.
                     Log.NotHealthy(logger, check.Description, result.Reason);
-                    waitingLogged = true;
-                }
+                    break;
+                default:
+                    break;
             }
 
             await Task.Delay(options.Interval, time, stoppingToken).ConfigureAwait(false);
