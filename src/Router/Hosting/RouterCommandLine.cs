@@ -114,7 +114,14 @@ internal static class RouterCommandLine
 
             if (!Names.Contains(name))
             {
-                errors.Add($"{arg}: unknown option (see --help)");
+                errors.Add($"--{name}: unknown option (see --help)");
+
+                // Its value, if it has one, is not a second error.
+                if (inline is null && i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                {
+                    i++;
+                }
+
                 continue;
             }
 

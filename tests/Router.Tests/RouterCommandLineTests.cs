@@ -1,0 +1,143 @@
+using System.Net;
+using Microsoft.Extensions.Configuration;
+using Router.Hosting;
+
+namespace Router.Tests;
+
+public sealed class RouterCommandLineTests
+{
+    private static readonly Dictionary<string, string?> NoEnvironment = [];
+
+    [Fact]
+    public void Parse_Nothing_DesignDefaults()
+    {
+        var options = Parse([]).Options!;
+
+        Assert.Equal(["http://127.0.0.1:2379/"], options.Etcd.Endpoints.Select(e => e.ToString()));
+        Assert.Equal("/services", options.Prefix);
+        Assert.Equal(new IPEndPoint(IPAddress.Any, 80), options.Http);
+        Assert.Equal(new IPEndPoint(IPAddress.Loopback, 9090), options.Admin);
+        Assert.Equal(new IPEndPoint(IPAddress.Parse("172.17.42.1"), 53), options.Dns);
+        Assert.Equal(IPAddress.Any, options.TcpBind);
+        Assert.Equal("local", options.DnsZone);
+        Assert.Equal(2, options.DnsUpstream.Count);
+    }
+
+    [Fact]
+    public void Parse_AllOptions_Read()
+    {
+        var options = Parse([
+            "--etcd", "http://10.0.0.1:2379,https://10.0.0.2:2379", "--prefix", "/svc/", "--http", "127.0.0.1:8080",
+            "--admin", "127.0.0.1:9191", "--tcp-bind", "127.0.0.2", "--dns", "off", "--dns-zone", "Cluster.",
+            "--dns-answer", "10.1.1.1", "--dns-upstream", "127.0.0.1:5353,127.0.0.2", "--internal-networks", "10.0.0.0/8,192.168.0.0/16",
+            "--drain-timeout=2.5",
+        ]).Options!;
+
+        Assert.Equal(2, options.Etcd.Endpoints.Count);
+        Assert.Equal("/svc", options.Prefix);
+        Assert.Equal(8080, options.Http.Port);
+        Assert.Equal(9191, options.Admin.Port);
+        Assert.Equal(IPAddress.Parse("127.0.0.2"), options.TcpBind);
+        Assert.Null(options.Dns);
+        Assert.Equal("cluster", options.DnsZone);
+        Assert.Equal(IPAddress.Parse("10.1.1.1"), options.DnsAnswer);
+        Assert.Equal([new IPEndPoint(IPAddress.Loopback, 5353), new IPEndPoint(IPAddress.Parse("127.0.0.2"), 53)], options.DnsUpstream);
+        Assert.Equal(2, options.InternalNetworks.Count);
+        Assert.Equal(TimeSpan.FromSeconds(2.5), options.DrainTimeout);
+    }
+
+    [Theory]
+    [InlineData("--http", "80", "--http")]
+    [InlineData("--http", "0.0.0.0:99999", "--http")]
+    [InlineData("--admin", "localhost:9090", "--admin")]
+    [InlineData("--etcd", "ftp://x:1", "--etcd")]
+    [InlineData("--etcd", "http://10.0.0.1", "--etcd")]
+    [InlineData("--prefix", "services", "--prefix")]
+    [InlineData("--dns", "172.17.42.1", "--dns")]
+    [InlineData("--dns-zone", "bad_zone", "--dns-zone")]
+    [InlineData("--dns-answer", "nope", "--dns-answer")]
+    [InlineData("--dns-upstream", "8.8.8.8:0", "--dns-upstream")]
+    [InlineData("--internal-networks", "10.0.0.0/33", "--internal-networks")]
+    [InlineData("--drain-timeout", "-1", "--drain-timeout")]
+    [InlineData("--tcp-bind", "any", "--tcp-bind")]
+    [InlineData("--etcd-ca", "/does/not/exist.pem", "--etcd-ca")]
+    [InlineData("--https", "0.0.0.0:443", "--https")]
+    public void Parse_BadValue_OneErrorNamingTheOption(string option, string value, string named)
+    {
+        var result = Parse([option, value]);
+
+        Assert.Null(result.Options);
+        var error = Assert.Single(result.Errors);
+        Assert.StartsWith(named + ":", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_UnknownOptionAndMissingValue_Reported()
+    {
+        var result = Parse(["--bogus", "1", "--http"]);
+
+        Assert.Contains(result.Errors, e => e.StartsWith("--bogus", StringComparison.Ordinal));
+        Assert.Contains(result.Errors, e => e.StartsWith("--http: needs a value", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Parse_PasswordOnCommandLine_Refused()
+    {
+        var error = Assert.Single(Parse(["--etcd-password", "secret"]).Errors);
+
+        Assert.Contains("ROUTER_ETCD_PASSWORD", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_UserWithoutPassword_Reported()
+    {
+        Assert.Contains(Parse(["--etcd-user", "router"]).Errors, e => e.StartsWith("--etcd-user", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Parse_UserWithPasswordFromEnvironment_Read()
+    {
+        var options = RouterCommandLine.Parse(["--etcd-user", "router"], new Dictionary<string, string?> { ["ROUTER_ETCD_PASSWORD"] = "pw" }, null).Options!;
+
+        Assert.Equal("router", options.Etcd.User);
+        Assert.Equal("pw", options.Etcd.Password);
+    }
+
+    [Fact]
+    public void Parse_SamePortForHttpAndAdmin_Reported()
+    {
+        Assert.Contains(Parse(["--http", "127.0.0.1:9000", "--admin", "127.0.0.1:9000"]).Errors, e => e.StartsWith("--admin", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Parse_Precedence_CommandLineOverEnvironmentOverSettings()
+    {
+        var settings = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Router:Prefix"] = "/from-settings",
+            ["Router:DnsZone"] = "settings",
+            ["Router:DrainTimeout"] = "7",
+        }).Build();
+        var environment = new Dictionary<string, string?> { ["ROUTER_PREFIX"] = "/from-env", ["ROUTER_DNS_ZONE"] = "env" };
+
+        var options = RouterCommandLine.Parse(["--prefix", "/from-args"], environment, settings).Options!;
+
+        Assert.Equal("/from-args", options.Prefix);
+        Assert.Equal("env", options.DnsZone);
+        Assert.Equal(TimeSpan.FromSeconds(7), options.DrainTimeout);
+    }
+
+    [Fact]
+    public void Parse_BadEnvironmentValue_NamesTheVariable()
+    {
+        var error = Assert.Single(RouterCommandLine.Parse([], new Dictionary<string, string?> { ["ROUTER_HTTP"] = "nope" }, null).Errors);
+
+        Assert.StartsWith("ROUTER_HTTP:", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_Help_AsksForHelp() => Assert.True(Parse(["--help"]).Help);
+
+    private static RouterCommandLine.Result Parse(string[] args) => RouterCommandLine.Parse(args, NoEnvironment, null);
+}

@@ -1,0 +1,273 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Router.Testing;
+
+namespace Router.Tests;
+
+/// <summary>The real router process against a real etcd and real backends.</summary>
+[Collection(EtcdGroup.Name)]
+public sealed class RoutingEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
+{
+    private readonly EtcdProcess _etcd = fixture.Etcd;
+    private readonly string _prefix = EtcdFixture.NewPrefix();
+    private readonly List<IAsyncDisposable> _owned = [];
+    private RouterProcess _router = null!;
+
+    public async Task InitializeAsync() => _router = await Own(RouterProcess.StartAsync(_etcd.Url, _prefix));
+
+    public async Task DisposeAsync()
+    {
+        foreach (var owned in Enumerable.Reverse(_owned))
+        {
+            await owned.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Request_ByHostOrByPath_ReachesService()
+    {
+        var web = await Own(TestBackend.StartAsync("web-1"));
+        await RegisterAsync("web", web);
+
+        await _router.WaitRoutedAsync("web.example.com");
+        foreach (var host in new[] { "web.example.com", "WEB.other.org", "web.local:80", "web" })
+        {
+            var (status, echo) = await _router.EchoAsync(host, "/x");
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.Equal("web-1", echo!.Name);
+        }
+
+        var (byPath, pathEcho) = await _router.EchoAsync("example.com", "/web/a?b=1");
+        Assert.Equal(HttpStatusCode.OK, byPath);
+        Assert.Equal("/web/a", pathEcho!.Path);
+        Assert.Equal("?b=1", pathEcho.Query);
+
+        var (byIp, ipEcho) = await _router.EchoAsync("127.0.0.1", "/web");
+        Assert.Equal(HttpStatusCode.OK, byIp);
+        Assert.Equal("web-1", ipEcho!.Name);
+    }
+
+    [Fact]
+    public async Task Request_NoMatch_404AndHealthPath200()
+    {
+        var web = await Own(TestBackend.StartAsync("web-1"));
+        await RegisterAsync("web", web);
+        await _router.WaitRoutedAsync("web.example.com");
+        var before = web.Requests;
+
+        Assert.Equal(HttpStatusCode.NotFound, (await _router.GetAsync("webx.example.com", "/webx")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _router.GetAsync("example.com", "/")).StatusCode);
+        using var health = await _router.GetAsync("example.com", "/_router/healthz");
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Equal(before, web.Requests);
+    }
+
+    [Fact]
+    public async Task Request_KnownServiceWithoutHosts_503()
+    {
+        await _etcd.PutAsync($"{_prefix}/empty/scheme", "http");
+
+        await _router.WaitStatusAsync("empty.example.com", "/", HttpStatusCode.ServiceUnavailable);
+    }
+
+    [Fact]
+    public async Task Request_StripPath_BackendSeesRest()
+    {
+        var api = await Own(TestBackend.StartAsync("api-1"));
+        await RegisterAsync("api", api);
+        await _etcd.PutAsync($"{_prefix}/api/strip_path", "true");
+
+        await _router.WaitRoutedAsync("example.com", "/api/a?b=2", e => e.Path == "/a");
+        var (_, echo) = await _router.EchoAsync("example.com", "/api/a?b=2");
+        Assert.Equal("?b=2", echo!.Query);
+        var (_, root) = await _router.EchoAsync("example.com", "/api");
+        Assert.Equal("/", root!.Path);
+
+        // Routed by Host, nothing is stripped.
+        var (_, byHost) = await _router.EchoAsync("api.example.com", "/api/a");
+        Assert.Equal("/api/a", byHost!.Path);
+    }
+
+    [Fact]
+    public async Task Request_Forwarded_KeepsHostAndSetsForwardedHeaders()
+    {
+        var web = await Own(TestBackend.StartAsync("web-1"));
+        await RegisterAsync("web", web);
+        await _router.WaitRoutedAsync("web.example.com");
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/");
+        request.Headers.Host = "web.example.com:8080";
+        request.Headers.Add("X-Forwarded-For", "203.0.113.9");
+        using var response = await _router.Http.SendAsync(request);
+        var echo = BackendEcho.Parse(await response.Content.ReadAsStringAsync());
+
+        Assert.Equal("web.example.com:8080", echo.Host);
+        Assert.Equal("203.0.113.9, 127.0.0.1", echo.ForwardedFor);
+        Assert.Equal("http", echo.ForwardedProto);
+        Assert.Equal("web.example.com:8080", echo.ForwardedHost);
+    }
+
+    [Fact]
+    public async Task Request_SeveralHosts_SpreadOverAll()
+    {
+        var a = await Own(TestBackend.StartAsync("a"));
+        var b = await Own(TestBackend.StartAsync("b"));
+        await RegisterAsync("web", a, b);
+        await WaitHostsAsync("web", 2);
+
+        var names = new List<string>();
+        for (var i = 0; i < 20; i++)
+        {
+            names.Add((await _router.EchoAsync("web.x", "/")).Echo!.Name);
+        }
+
+        Assert.Equal(10, names.Count(n => n == "a"));
+        Assert.Equal(10, names.Count(n => n == "b"));
+    }
+
+    [Fact]
+    public async Task Request_DeadHostRegistered_RetriedOnLiveHostAndSetAside()
+    {
+        var live = await Own(TestBackend.StartAsync("live"));
+        var deadPort = Ports.FreeTcp();
+        await _etcd.PutAsync($"{_prefix}/web/scheme", "http");
+        await _etcd.PutAsync($"{_prefix}/web/hosts/dead", $"127.0.0.1:{deadPort}");
+        await _etcd.PutAsync($"{_prefix}/web/hosts/live", live.Address);
+        await WaitHostsAsync("web", 2);
+
+        for (var i = 0; i < 10; i++)
+        {
+            using var post = new HttpRequestMessage(HttpMethod.Post, "/submit") { Content = new StringContent($"body-{i}", Encoding.UTF8) };
+            post.Headers.Host = "web.example.com";
+            using var response = await _router.Http.SendAsync(post);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var echo = BackendEcho.Parse(await response.Content.ReadAsStringAsync());
+            Assert.Equal($"body-{i}", echo.Body);
+        }
+
+        var status = await _router.StatusAsync();
+        var dead = Service(status, "web").GetProperty("hosts").EnumerateArray().Single(h => h.GetProperty("id").GetString() == "dead");
+        Assert.Equal("set-aside", dead.GetProperty("health").GetString());
+    }
+
+    [Fact]
+    public async Task HostDeleted_GetsNoNewRequests()
+    {
+        var keep = await Own(TestBackend.StartAsync("keep"));
+        var gone = await Own(TestBackend.StartAsync("gone"));
+        await RegisterAsync("web", keep, gone);
+        await WaitHostsAsync("web", 2);
+
+        await _etcd.DeleteAsync($"{_prefix}/web/hosts/2");
+        await WaitHostsAsync("web", 1);
+        var before = gone.Requests;
+
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal("keep", (await _router.EchoAsync("web.x", "/")).Echo!.Name);
+        }
+
+        Assert.Equal(before, gone.Requests);
+    }
+
+    [Fact]
+    public async Task BadRegistryData_ReportedAndEverythingElseRoutes()
+    {
+        var web = await Own(TestBackend.StartAsync("web-1"));
+        await RegisterAsync("web", web);
+        await _router.WaitRoutedAsync("web.example.com");
+
+        await _etcd.PutAsync($"{_prefix}/unknown/scheme", "gopher");
+        await _etcd.PutAsync($"{_prefix}/noscheme/hosts/1", web.Address);
+        await _etcd.PutAsync($"{_prefix}/bad_name/scheme", "http");
+        await _etcd.PutAsync($"{_prefix}/web/hosts/broken", "127.0.0.1:notaport");
+        await _etcd.PutAsync($"{_prefix}/web/hosts/nobrackets", "fd00::1:80");
+        await _etcd.PutAsync($"{_prefix}/bytes/scheme", [0xff, 0x00, 0xfe]);
+        await _etcd.PutAsync($"{_prefix}/huge/scheme", Encoding.ASCII.GetBytes(new string('h', 1_000_000)));
+        await _etcd.PutAsync($"{_prefix}/port/scheme", "http");
+        await _etcd.PutAsync($"{_prefix}/port/host_port", "70000");
+        await _etcd.PutAsync($"{_prefix}/db/scheme", "tcp");
+
+        await Wait.UntilAsync(async () => (await _router.StatusAsync()).GetProperty("problems").GetArrayLength() >= 9, "every problem in /status");
+        var problems = (await _router.StatusAsync()).GetProperty("problems").EnumerateArray()
+            .Select(p => p.GetProperty("key").GetString()).ToList();
+        Assert.Contains($"{_prefix}/unknown/scheme", problems);
+        Assert.Contains($"{_prefix}/noscheme/hosts/1", problems);
+        Assert.Contains($"{_prefix}/bad_name/scheme", problems);
+        Assert.Contains($"{_prefix}/web/hosts/broken", problems);
+        Assert.Contains($"{_prefix}/web/hosts/nobrackets", problems);
+        Assert.Contains($"{_prefix}/bytes/scheme", problems);
+        Assert.Contains($"{_prefix}/huge/scheme", problems);
+        Assert.Contains($"{_prefix}/port/host_port", problems);
+        Assert.Contains($"{_prefix}/db/host_port", problems);
+
+        Assert.False(_router.Process.HasExited);
+        var (status, echo) = await _router.EchoAsync("web.example.com", "/");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("web-1", echo!.Name);
+        Assert.Equal(HttpStatusCode.NotFound, (await _router.GetAsync("unknown.example.com", "/")).StatusCode);
+    }
+
+    [Fact]
+    public async Task HttpsOnlyService_PlainRequestRedirected()
+    {
+        var web = await Own(TestBackend.StartAsync("secure"));
+        await RegisterAsync("secure", web, scheme: "https");
+
+        await _router.WaitStatusAsync("secure.example.com", "/a?b", HttpStatusCode.MovedPermanently);
+        using var response = await _router.GetAsync("secure.example.com", "/a?b");
+        Assert.Equal("https://secure.example.com/a?b", response.Headers.Location!.ToString());
+    }
+
+    [Fact]
+    public async Task Admin_Status_ShowsEtcdAndServices()
+    {
+        var web = await Own(TestBackend.StartAsync("web-1"));
+        await RegisterAsync("web", web);
+        await WaitHostsAsync("web", 1);
+
+        var status = await _router.StatusAsync();
+
+        Assert.True(status.GetProperty("etcd").GetProperty("connected").GetBoolean());
+        Assert.True(status.GetProperty("etcd").GetProperty("revision").GetInt64() > 0);
+        Assert.Equal(_etcd.Url + "/", status.GetProperty("etcd").GetProperty("endpoints")[0].GetString());
+        Assert.True(status.GetProperty("ready").GetBoolean());
+        var host = Service(status, "web").GetProperty("hosts")[0];
+        Assert.Equal(web.Address, host.GetProperty("address").GetString());
+        Assert.Equal("up", host.GetProperty("health").GetString());
+        using var health = await _router.AdminGetAsync("/healthz");
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+    }
+
+    private async Task RegisterAsync(string service, params TestBackend[] backends) => await RegisterAsync(service, backends, "http");
+
+    private async Task RegisterAsync(string service, TestBackend backend, string scheme) => await RegisterAsync(service, [backend], scheme);
+
+    private async Task RegisterAsync(string service, TestBackend[] backends, string scheme)
+    {
+        await _etcd.PutAsync($"{_prefix}/{service}/scheme", scheme);
+        for (var i = 0; i < backends.Length; i++)
+        {
+            await _etcd.PutAsync($"{_prefix}/{service}/hosts/{i + 1}", backends[i].Address);
+        }
+    }
+
+    private Task WaitHostsAsync(string service, int count) =>
+        Wait.UntilAsync(async () =>
+        {
+            var status = await _router.StatusAsync();
+            return status.GetProperty("services").EnumerateArray().Any(s => s.GetProperty("name").GetString() == service && s.GetProperty("hosts").GetArrayLength() == count);
+        }, $"{service} to have {count} hosts");
+
+    private static JsonElement Service(JsonElement status, string name) =>
+        status.GetProperty("services").EnumerateArray().Single(s => s.GetProperty("name").GetString() == name);
+
+    private async Task<T> Own<T>(Task<T> start)
+        where T : IAsyncDisposable
+    {
+        var value = await start;
+        _owned.Add(value);
+        return value;
+    }
+}
