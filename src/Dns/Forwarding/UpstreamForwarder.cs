@@ -1,0 +1,95 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Router.Dns.Wire;
+
+namespace Router.Dns.Forwarding;
+
+/// <summary>
+/// Relays a query's bytes to the upstreams in turn (the last one that answered first) and returns the answer's
+/// bytes as they came, asking again over TCP when the UDP answer was truncated.
+/// </summary>
+internal sealed partial class UpstreamForwarder : IDisposable
+{
+    private const int SocketsPerFamily = 4;
+
+    private readonly IPEndPoint[] _upstreams;
+    private readonly SocketAddress[] _addresses;
+    private readonly Dictionary<AddressFamily, UdpUpstreamSocket[]> _sockets = [];
+    private readonly TimeSpan _timeout;
+    private readonly ILogger _logger;
+    private int _preferred;
+    private int _next;
+
+    public UpstreamForwarder(IReadOnlyList<IPEndPoint> upstreams, TimeSpan timeout, ILogger logger)
+    {
+        _upstreams = [.. upstreams];
+        _addresses = [.. upstreams.Select(u => u.Serialize())];
+        _timeout = timeout;
+        _logger = logger;
+        foreach (var family in _upstreams.Select(u => u.AddressFamily).Distinct())
+        {
+            _sockets[family] = [.. Enumerable.Range(0, SocketsPerFamily).Select(_ => new UdpUpstreamSocket(family, logger))];
+        }
+    }
+
+    public IReadOnlyList<IPEndPoint> Upstreams => _upstreams;
+
+    /// <summary>The first usable answer, or null when no upstream gave one (the caller answers SERVFAIL).</summary>
+    public async Task<byte[]?> QueryAsync(ReadOnlyMemory<byte> query, int questionEnd, CancellationToken cancellationToken)
+    {
+        byte[]? fallback = null;
+        var start = Volatile.Read(ref _preferred);
+        for (var i = 0; i < _upstreams.Length; i++)
+        {
+            var index = (start + i) % _upstreams.Length;
+            var answer = await ExchangeAsync(index, query, questionEnd, cancellationToken).ConfigureAwait(false);
+            if (answer is null)
+            {
+                Log.UpstreamSilent(_logger, _upstreams[index]);
+                continue;
+            }
+
+            // A server that refuses us may be misconfigured for our address; another one may answer.
+            if (DnsHeader.TryRead(answer, out var header) && header.ResponseCode == DnsResponseCode.Refused)
+            {
+                fallback ??= answer;
+                continue;
+            }
+
+            Volatile.Write(ref _preferred, index);
+            return answer;
+        }
+
+        return fallback;
+    }
+
+    public void Dispose()
+    {
+        foreach (var socket in _sockets.Values.SelectMany(s => s))
+        {
+            socket.Dispose();
+        }
+    }
+
+    private async Task<byte[]?> ExchangeAsync(int index, ReadOnlyMemory<byte> query, int questionEnd, CancellationToken cancellationToken)
+    {
+        var pool = _sockets[_upstreams[index].AddressFamily];
+        var socket = pool[(int)((uint)Interlocked.Increment(ref _next) % (uint)pool.Length)];
+        var answer = await socket.ExchangeAsync(query, questionEnd, _addresses[index], _timeout, cancellationToken).ConfigureAwait(false);
+        if (answer is null || !DnsHeader.TryRead(answer, out var header) || !header.IsTruncated)
+        {
+            return answer;
+        }
+
+        // RFC 7766 §5: a truncated UDP answer is asked again over TCP; the cache keeps the full one.
+        var full = await TcpUpstream.ExchangeAsync(query, questionEnd, _upstreams[index], _timeout, cancellationToken).ConfigureAwait(false);
+        return full ?? answer;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 4210, Level = LogLevel.Debug, Message = "Upstream {Upstream} did not answer in time")]
+        public static partial void UpstreamSilent(ILogger logger, IPEndPoint upstream);
+    }
+}

@@ -1,0 +1,93 @@
+using System.Buffers.Binary;
+using Router.Dns.Cache;
+using Router.Dns.Forwarding;
+using Router.Dns.Wire;
+
+namespace Router.Dns.Responding;
+
+/// <summary>
+/// Decides the answer to one query, shared by the UDP and TCP listeners. Everything but an upstream miss is
+/// answered synchronously into the caller's buffer, so the UDP loop can answer local names and cache hits
+/// without leaving its thread.
+/// </summary>
+internal sealed class DnsProcessor(LocalZone zone, DnsCache cache, UpstreamForwarder forwarder)
+{
+    public DnsCache Cache => cache;
+
+    public ProcessResult Process(ReadOnlySpan<byte> query, bool clientAllowed, bool overTcp, Span<byte> response, out int length, out DnsQuery parsed)
+    {
+        length = 0;
+        var result = DnsQuery.TryRead(query, out parsed);
+
+        // A packet that is already a response is never answered: two servers could bounce it forever.
+        if (result == DnsParseResult.NoHeader || parsed.Header.IsResponse)
+        {
+            return ProcessResult.Drop;
+        }
+
+        if (!clientAllowed)
+        {
+            length = ResponseWriter.WriteError(query, parsed, result == DnsParseResult.Ok, DnsResponseCode.Refused, response);
+            return ProcessResult.Respond;
+        }
+
+        if (result == DnsParseResult.Malformed)
+        {
+            // RFC 1035 §4.1.1: FORMERR, with only the header we could read.
+            length = ResponseWriter.WriteError(query, parsed, echoQuestion: false, DnsResponseCode.FormErr, response);
+            return ProcessResult.Respond;
+        }
+
+        if (parsed.Header.Opcode != 0)
+        {
+            length = ResponseWriter.WriteError(query, parsed, echoQuestion: true, DnsResponseCode.NotImp, response);
+            return ProcessResult.Respond;
+        }
+
+        if (parsed.Edns is { Version: > 0 })
+        {
+            // RFC 6891 §6.1.3: only version 0 is known.
+            length = ResponseWriter.WriteError(query, parsed, echoQuestion: true, DnsResponseCode.BadVers, response);
+            return ProcessResult.Respond;
+        }
+
+        var maxSize = MaxSize(parsed, overTcp);
+        if (zone.Contains(parsed.Question.Name(query), out var prefixLength))
+        {
+            length = zone.Answer(query, parsed, prefixLength, response);
+            if (length > maxSize)
+            {
+                length = ResponseWriter.WriteTruncated(query, parsed, BinaryPrimitives.ReadUInt16BigEndian(response[2..]), response);
+            }
+
+            return ProcessResult.Respond;
+        }
+
+        Span<byte> key = stackalloc byte[DnsCache.MaxKeyLength];
+        var keyLength = DnsCache.WriteKey(query, parsed, key);
+        if (cache.TryGet(key[..keyLength], out var entry, out var age))
+        {
+            length = RelayedAnswer.Write(entry.Message, entry.TtlOffsets, age, query, parsed, maxSize, response);
+            return ProcessResult.Respond;
+        }
+
+        return ProcessResult.Forward;
+    }
+
+    /// <summary>Asks upstream, caches what may be cached, and writes the client's answer (SERVFAIL when none came).</summary>
+    public async ValueTask<int> ForwardAsync(ReadOnlyMemory<byte> query, DnsQuery parsed, bool overTcp, Memory<byte> response, CancellationToken cancellationToken)
+    {
+        var key = DnsCache.CreateKey(query.Span, parsed);
+        var upstream = await forwarder.QueryAsync(query, parsed.Question.End, cancellationToken).ConfigureAwait(false);
+        if (upstream is null)
+        {
+            return ResponseWriter.WriteError(query.Span, parsed, echoQuestion: true, DnsResponseCode.ServFail, response.Span);
+        }
+
+        var entry = cache.Store(key, upstream);
+        return RelayedAnswer.Write(upstream, entry?.TtlOffsets ?? [], 0, query.Span, parsed, MaxSize(parsed, overTcp), response.Span);
+    }
+
+    /// <summary>The client's UDP limit; TCP carries up to 65535 bytes (RFC 1035 §4.2.2).</summary>
+    private static int MaxSize(in DnsQuery parsed, bool overTcp) => overTcp ? ushort.MaxValue : parsed.MaxUdpSize;
+}
