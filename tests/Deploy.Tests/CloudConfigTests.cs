@@ -107,7 +107,9 @@ public sealed class CloudConfigTests
 
         Assert.Contains("--net=host", run);
         Assert.Equal(["0.0.0.0:80"], OptionValues(run, "--http"));
-        Assert.Equal(["0.0.0.0:443"], OptionValues(run, "--https"));
+        // 443 is switched on through the environment (see the unit), so the switch must pass through.
+        Assert.Contains("ROUTER_HTTPS", OptionValues(run, "-e"));
+        Assert.Contains("ROUTER_CERTS", OptionValues(run, "-e"));
         Assert.Equal([BridgeAddress + ":53"], OptionValues(run, "--dns"));
         Assert.Equal(["8.8.8.8,8.8.4.4"], OptionValues(run, "--dns-upstream"));
         Assert.Equal(["${ETCD_ENDPOINTS}"], OptionValues(run, "--etcd"));
