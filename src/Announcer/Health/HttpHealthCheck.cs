@@ -3,7 +3,7 @@ using System.Net;
 namespace Router.Announcer.Health;
 
 /// <summary><c>--check URL</c>: healthy when a GET is answered with 2xx or 3xx in time (redirects are not followed).</summary>
-internal sealed class HttpHealthCheck(HttpClient client, Uri url) : IHealthCheck
+internal sealed class HttpHealthCheck(HttpClient client, Uri url) : IHealthCheck, IDisposable
 {
     public string Description => $"GET {url}";
 
@@ -41,6 +41,8 @@ internal sealed class HttpHealthCheck(HttpClient client, Uri url) : IHealthCheck
             return HealthCheckResult.Fail(e.HttpRequestError == HttpRequestError.Unknown ? e.Message : e.HttpRequestError.ToString());
         }
     }
+
+    public void Dispose() => client.Dispose();
 
     /// <summary>2xx and 3xx: a redirect (to a login page, say) still proves the instance answers.</summary>
     public static bool IsHealthy(HttpStatusCode code) => (int)code is >= 200 and < 400;
