@@ -16,6 +16,12 @@ namespace Router.Announcer.Registration;
 /// </summary>
 internal sealed partial class EtcdRegistrar
 {
+    /// <summary>The least time a keepalive answer is waited for, however short the TTL.</summary>
+    private static readonly TimeSpan MinAnswerWait = TimeSpan.FromSeconds(1);
+
+    /// <summary>Pause between revoke attempts, so a refused connection does not spin.</summary>
+    private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(100);
+
     private readonly EtcdConnection _etcd;
     private readonly AnnouncerOptions _options;
     private readonly TimeProvider _time;
@@ -190,9 +196,6 @@ internal sealed partial class EtcdRegistrar
 
     /// <summary>Keepalive every TTL/3: two keepalives may be lost before the lease expires.</summary>
     internal static TimeSpan Period(long ttlSeconds) => TimeSpan.FromSeconds(Math.Max(1, ttlSeconds) / 3.0);
-
-    private static readonly TimeSpan MinAnswerWait = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(100);
 
     private async Task PutAsync(string key, string value, long lease, CancellationToken cancellationToken)
     {
