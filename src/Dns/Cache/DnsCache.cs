@@ -100,12 +100,15 @@ internal sealed class DnsCache
 
         var now = _time.GetTimestamp();
         var entry = new CacheEntry(message, offsets, now, now + (ttl * _time.TimestampFrequency));
+        if (Volatile.Read(ref _count) >= _capacity)
+        {
+            // Make room first, so the answer just fetched is never the one evicted.
+            Trim(now);
+        }
+
         if (_entries.TryAdd(key, entry))
         {
-            if (Interlocked.Increment(ref _count) > _capacity)
-            {
-                Trim(now);
-            }
+            Interlocked.Increment(ref _count);
         }
         else
         {
