@@ -185,6 +185,9 @@ public sealed partial class EtcdConnection : IDisposable
         {
             HttpHandler = handler,
             DisposeHttpClient = true,
+            // gRPC's default backoff grows to 120 s; a registry that is minutes late after etcd returns is useless.
+            InitialReconnectBackoff = TimeSpan.FromMilliseconds(100),
+            MaxReconnectBackoff = _options.MaxReconnectBackoff,
             // Registry values are small, but a full read of 10,000 services is not.
             MaxReceiveMessageSize = 256 * 1024 * 1024,
         });

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Router.Hosting;
 using Router.Registry;
 using Router.Routing;
+using Router.Tcp;
 
 namespace Router.Admin;
 
@@ -18,13 +19,15 @@ internal sealed class AdminHandler
 
     private readonly IRegistrySource _registry;
     private readonly RouteTableHolder _routes;
+    private readonly HostPortManager _ports;
     private readonly DrainState _drain;
     private readonly TimeProvider _time;
 
-    public AdminHandler(IRegistrySource registry, RouteTableHolder routes, DrainState drain, TimeProvider time)
+    public AdminHandler(IRegistrySource registry, RouteTableHolder routes, HostPortManager ports, DrainState drain, TimeProvider time)
     {
         _registry = registry;
         _routes = routes;
+        _ports = ports;
         _drain = drain;
         _time = time;
     }
@@ -52,7 +55,7 @@ internal sealed class AdminHandler
 
     private Task StatusAsync(HttpContext context)
     {
-        var report = StatusReport.Create(_registry, _routes.Current, _drain, _time);
+        var report = StatusReport.Create(_registry, _routes.Current, _ports, _drain, _time);
         context.Response.ContentType = "application/json; charset=utf-8";
         return JsonSerializer.SerializeAsync(context.Response.Body, report, Json, context.RequestAborted);
     }

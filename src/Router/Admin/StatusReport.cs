@@ -3,6 +3,7 @@ using Router.Registry;
 using Router.Registry.Model;
 using Router.Registry.Validation;
 using Router.Routing;
+using Router.Tcp;
 
 namespace Router.Admin;
 
@@ -12,9 +13,10 @@ internal sealed record StatusReport(
     bool Ready,
     bool Draining,
     IReadOnlyList<StatusReport.ServiceStatus> Services,
+    IReadOnlyList<PortListenerStatus> Listeners,
     IReadOnlyList<RegistryProblem> Problems)
 {
-    public static StatusReport Create(IRegistrySource registry, RouteTable table, DrainState drain, TimeProvider time)
+    public static StatusReport Create(IRegistrySource registry, RouteTable table, HostPortManager ports, DrainState drain, TimeProvider time)
     {
         var status = registry.Status;
         var snapshot = registry.Current;
@@ -43,7 +45,8 @@ internal sealed record StatusReport(
             status.Ready,
             drain.Draining,
             services,
-            snapshot.Problems);
+            ports.Listeners,
+            [.. snapshot.Problems, .. ports.Problems]);
     }
 
     /// <param name="TableAgeSeconds">Seconds since the table was last known to match etcd.</param>

@@ -34,6 +34,8 @@ internal static class RouterCommandLine
           --dns-upstream IP[:PORT],.. resolvers for every other name        [8.8.8.8,8.8.4.4]
           --internal-networks CIDR,.. clients allowed private services/DNS [127.0.0.0/8,::1/128,172.17.0.0/16,10.0.0.0/8]
           --drain-timeout SECONDS     how long requests in flight may finish [10]
+          --tcp-idle-timeout SECONDS  close a TCP relay silent this long      [3600]
+          --tcp-max-connections N     open TCP relays per host_port         [10000]
           --state-file PATH           last good table, for a start while etcd is away [off]
           --etcd-ca FILE --etcd-cert FILE --etcd-key FILE --etcd-user USER
                                       etcd TLS and auth; the password comes from ROUTER_ETCD_PASSWORD
@@ -46,7 +48,7 @@ internal static class RouterCommandLine
     private static readonly string[] Names =
     [
         "etcd", "prefix", "http", "https", "certs", "tcp-bind", "admin", "dns", "dns-zone", "dns-answer",
-        "dns-upstream", "internal-networks", "drain-timeout", "state-file", "etcd-ca", "etcd-cert", "etcd-key",
+        "dns-upstream", "internal-networks", "drain-timeout", "tcp-idle-timeout", "tcp-max-connections", "state-file", "etcd-ca", "etcd-cert", "etcd-key",
         "etcd-user", "etcd-password-file",
     ];
 
@@ -288,6 +290,30 @@ internal static class RouterCommandLine
             else
             {
                 errors.Add($"{drain.Source}: '{drain.Value}' is not a number of seconds from 0 to 3600");
+            }
+        }
+
+        if (values.TryGetValue("tcp-idle-timeout", out var idle))
+        {
+            if (double.TryParse(idle.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds is >= 1 and <= 7 * 86400)
+            {
+                options = options with { TcpIdleTimeout = TimeSpan.FromSeconds(seconds) };
+            }
+            else
+            {
+                errors.Add($"{idle.Source}: '{idle.Value}' is not a number of seconds from 1 to 604800");
+            }
+        }
+
+        if (values.TryGetValue("tcp-max-connections", out var max))
+        {
+            if (int.TryParse(max.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var count) && count is >= 1 and <= 1_000_000)
+            {
+                options = options with { TcpMaxConnections = count };
+            }
+            else
+            {
+                errors.Add($"{max.Source}: '{max.Value}' is not a number from 1 to 1000000");
             }
         }
 

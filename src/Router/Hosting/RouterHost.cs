@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Router.Admin;
 using Router.Registry;
 using Router.Routing;
+using Router.Tcp;
 using Serilog;
 
 namespace Router.Hosting;
@@ -49,6 +50,8 @@ internal static class RouterHost
         builder.Services.AddSingleton<RouteTableHolder>();
         builder.Services.AddSingleton<ProxyHandler>();
         builder.Services.AddSingleton<AdminHandler>();
+        builder.Services.AddSingleton<HostPortManager>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<HostPortManager>());
 
         var app = builder.Build();
 

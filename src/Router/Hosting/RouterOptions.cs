@@ -34,6 +34,12 @@ internal sealed record RouterOptions
 
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>A relayed TCP connection with no bytes either way for this long is closed.</summary>
+    public TimeSpan TcpIdleTimeout { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>Open TCP connections allowed per host_port; more are refused.</summary>
+    public int TcpMaxConnections { get; init; } = 10_000;
+
     /// <summary>Where the last good table is kept for a restart while etcd is away; null disables it.</summary>
     public string? StateFile { get; init; }
 }

@@ -58,7 +58,28 @@ internal sealed partial class ProxyHandler
             return Plain(context, StatusCodes.Status404NotFound, "no such service\n");
         }
 
+        var transformer = match.Kind == MatchKind.Path && route.Entry.StripPath ? ForwardingTransformer.Strip : ForwardingTransformer.Keep;
+        return ServeAsync(context, route, transformer);
+    }
+
+    /// <summary>
+    /// Handles a request on a service's own host_port: every request goes to that service, whatever its
+    /// Host and path.
+    /// </summary>
+    public Task HandleServiceAsync(HttpContext context, string service)
+    {
+        if (!_routes.Current.TryGet(service, out var route))
+        {
+            return Plain(context, StatusCodes.Status404NotFound, "no such service\n");
+        }
+
+        return ServeAsync(context, route, ForwardingTransformer.Keep);
+    }
+
+    private Task ServeAsync(HttpContext context, ServiceRoute route, HttpTransformer transformer)
+    {
         var entry = route.Entry;
+        var request = context.Request;
         if (entry.Scheme == ServiceScheme.Tcp || (entry.Private && !_internalNetworks.Contains(context.Connection.RemoteIpAddress)))
         {
             // A private service is invisible from outside: the same answer as an unknown one.
@@ -72,7 +93,6 @@ internal sealed partial class ProxyHandler
             return Task.CompletedTask;
         }
 
-        var transformer = match.Kind == MatchKind.Path && entry.StripPath ? ForwardingTransformer.Strip : ForwardingTransformer.Keep;
         return ForwardAsync(context, route, transformer);
     }
 

@@ -1,0 +1,265 @@
+using System.Collections.Immutable;
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Router.Hosting;
+using Router.Registry;
+using Router.Registry.Model;
+using Router.Routing;
+
+namespace Router.Tcp;
+
+/// <summary>
+/// Opens and closes the host_port listeners so they match the registry: a listener per port the registry
+/// assigns, TCP for <c>tcp</c> services and HTTP for the others. A removed port stops accepting at once and
+/// drains; a port that cannot be bound is a problem and is tried again every few seconds.
+/// </summary>
+internal sealed partial class HostPortManager : BackgroundService
+{
+    private static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(2);
+
+    private readonly IRegistrySource _registry;
+    private readonly RouteTableHolder _routes;
+    private readonly ProxyHandler _proxy;
+    private readonly InternalNetworks _internalNetworks;
+    private readonly RouterOptions _options;
+    private readonly RegistryLayout _layout;
+    private readonly TimeProvider _time;
+    private readonly IServiceProvider _services;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Dictionary<int, IPortListener> _active = [];
+    private readonly Dictionary<IPortListener, Task> _draining = [];
+    private readonly Dictionary<int, (string Service, string Reason)> _failures = [];
+    private readonly TcpLimits _limits;
+    private volatile StatusView _view = new([], []);
+
+    public HostPortManager(IRegistrySource registry, RouteTableHolder routes, ProxyHandler proxy, InternalNetworks internalNetworks, RouterOptions options, RegistryLayout layout, TimeProvider time, IServiceProvider services, ILoggerFactory loggerFactory)
+    {
+        _registry = registry;
+        _routes = routes;
+        _proxy = proxy;
+        _internalNetworks = internalNetworks;
+        _options = options;
+        _layout = layout;
+        _time = time;
+        _services = services;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger<HostPortManager>();
+        _limits = new TcpLimits(options.TcpIdleTimeout, options.TcpMaxConnections);
+        registry.Changed += (_, _) => _wake.Writer.TryWrite(true);
+    }
+
+    /// <summary>Every listener, draining ones included.</summary>
+    public IReadOnlyList<PortListenerStatus> Listeners => _view.Listeners;
+
+    /// <summary>Ports the registry asks for that are not served: own ports, ports in use.</summary>
+    public IReadOnlyList<RegistryProblem> Problems => _view.Problems;
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        List<Task> stops;
+        lock (_active)
+        {
+            stops = [.. _active.Values.Select(l => l.StopAsync(_options.DrainTimeout)), .. _draining.Values];
+            _active.Clear();
+        }
+
+        await Task.WhenAll(stops).ConfigureAwait(false);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await ReconcileAsync(stoppingToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // One bad pass must not end host_port serving for good; the next pass tries again.
+                Log.ReconcileFailed(_logger, e);
+            }
+
+            using var retry = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            retry.CancelAfter(RetryInterval);
+            try
+            {
+                await _wake.Reader.ReadAsync(retry.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+            {
+            }
+        }
+    }
+
+    private async Task ReconcileAsync(CancellationToken cancellationToken)
+    {
+        var snapshot = _registry.Current;
+        var problems = ImmutableArray.CreateBuilder<RegistryProblem>();
+        var desired = new Dictionary<int, (string Service, string Kind)>();
+        foreach (var (port, service) in snapshot.HostPorts)
+        {
+            if (!snapshot.Services.TryGetValue(service, out var entry))
+            {
+                continue;
+            }
+
+            if (OwnPortName(port) is { } own)
+            {
+                problems.Add(new RegistryProblem(service, _layout.HostPort(service), $"host_port {port} is the router's own port ({own}); not served"));
+                continue;
+            }
+
+            desired[port] = (service, entry.Scheme == ServiceScheme.Tcp ? "tcp" : "http");
+        }
+
+        lock (_active)
+        {
+            foreach (var (port, listener) in _active.ToList())
+            {
+                if (!desired.TryGetValue(port, out var want) || want.Service != listener.Service || want.Kind != listener.Kind)
+                {
+                    _active.Remove(port);
+                    Log.Closing(_logger, port, listener.Service, listener.Kind, listener.OpenConnections);
+                    _draining[listener] = DrainAsync(listener);
+                }
+            }
+        }
+
+        foreach (var (port, want) in desired)
+        {
+            lock (_active)
+            {
+                if (_active.ContainsKey(port))
+                {
+                    continue;
+                }
+            }
+
+            try
+            {
+                IPortListener listener = want.Kind == "tcp"
+                    ? TcpProxyListener.Start(_options.TcpBind, port, want.Service, _routes, _internalNetworks, _limits, _time, _loggerFactory.CreateLogger<TcpProxyListener>())
+                    : await HttpPortListener.StartAsync(_options.TcpBind, port, want.Service, _proxy, _services, _loggerFactory, cancellationToken).ConfigureAwait(false);
+                lock (_active)
+                {
+                    _active[port] = listener;
+                    _failures.Remove(port);
+                }
+
+                Log.Opened(_logger, port, want.Service, want.Kind);
+            }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or InvalidOperationException)
+            {
+                var reason = e.InnerException?.Message ?? e.Message;
+                if (!_failures.TryGetValue(port, out var previous) || previous.Reason != reason)
+                {
+                    Log.BindFailed(_logger, port, want.Service, reason);
+                }
+
+                lock (_active)
+                {
+                    _failures[port] = (want.Service, reason);
+                }
+
+                problems.Add(new RegistryProblem(want.Service, _layout.HostPort(want.Service), $"cannot listen on {_options.TcpBind}:{port}: {reason}; retrying"));
+            }
+        }
+
+        lock (_active)
+        {
+            foreach (var port in _failures.Keys.Where(p => !desired.ContainsKey(p)).ToList())
+            {
+                _failures.Remove(port);
+            }
+        }
+
+        Publish(problems.ToImmutable());
+    }
+
+    private async Task DrainAsync(IPortListener listener)
+    {
+        try
+        {
+            await listener.StopAsync(_options.DrainTimeout).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Log.StopFailed(_logger, listener.Port, e);
+        }
+        finally
+        {
+            lock (_active)
+            {
+                _draining.Remove(listener);
+            }
+
+            Publish(_view.Problems);
+        }
+    }
+
+    private void Publish(ImmutableArray<RegistryProblem> problems)
+    {
+        List<PortListenerStatus> listeners;
+        lock (_active)
+        {
+            listeners =
+            [
+                .. _active.Values.Select(l => new PortListenerStatus(l.Port, l.Service, l.Kind, "listening", l.OpenConnections, null)),
+                .. _draining.Keys.Select(l => new PortListenerStatus(l.Port, l.Service, l.Kind, "draining", l.OpenConnections, null)),
+                .. _failures.Select(f => new PortListenerStatus(f.Key, f.Value.Service, "", "failed", 0, f.Value.Reason)),
+            ];
+        }
+
+        _view = new StatusView([.. listeners.OrderBy(l => l.Port)], problems);
+    }
+
+    private string? OwnPortName(int port)
+    {
+        if (port == _options.Http.Port)
+        {
+            return "--http";
+        }
+
+        if (port == _options.Admin.Port)
+        {
+            return "--admin";
+        }
+
+        if (_options.Https is { } https && port == https.Port)
+        {
+            return "--https";
+        }
+
+        if (_options.Dns is { } dns && port == dns.Port)
+        {
+            return "--dns";
+        }
+
+        return null;
+    }
+
+    private sealed record StatusView(IReadOnlyList<PortListenerStatus> Listeners, ImmutableArray<RegistryProblem> Problems);
+
+    private static partial class Log
+    {
+        [LoggerMessage(410, LogLevel.Information, "Listening on host_port {Port} for {Service} ({Kind})")]
+        public static partial void Opened(ILogger logger, int port, string service, string kind);
+
+        [LoggerMessage(411, LogLevel.Information, "Closing host_port {Port} of {Service} ({Kind}); draining {Connections} open")]
+        public static partial void Closing(ILogger logger, int port, string service, string kind, int connections);
+
+        [LoggerMessage(412, LogLevel.Warning, "Cannot listen on host_port {Port} for {Service}: {Reason}; retrying")]
+        public static partial void BindFailed(ILogger logger, int port, string service, string reason);
+
+        [LoggerMessage(413, LogLevel.Error, "Stopping the listener on port {Port} failed")]
+        public static partial void StopFailed(ILogger logger, int port, Exception exception);
+
+        [LoggerMessage(414, LogLevel.Error, "host_port reconcile failed; retrying")]
+        public static partial void ReconcileFailed(ILogger logger, Exception exception);
+    }
+}
