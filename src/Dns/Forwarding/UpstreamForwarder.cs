@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Router.Dns.Responding;
 using Router.Dns.Wire;
 
 namespace Router.Dns.Forwarding;
@@ -18,6 +19,7 @@ internal sealed partial class UpstreamForwarder : IDisposable
     private readonly Dictionary<AddressFamily, UdpUpstreamSocket[]> _sockets = [];
     private readonly TimeSpan _timeout;
     private readonly ILogger _logger;
+    private readonly LogLimiter _silent = new(TimeSpan.FromSeconds(30));
     private int _preferred;
     private int _next;
 
@@ -46,7 +48,11 @@ internal sealed partial class UpstreamForwarder : IDisposable
             var answer = await ExchangeAsync(index, query, questionEnd, cancellationToken).ConfigureAwait(false);
             if (answer is null)
             {
-                Log.UpstreamSilent(_logger, _upstreams[index]);
+                if (_silent.TryEnter(out var suppressed))
+                {
+                    Log.UpstreamSilent(_logger, _upstreams[index], _timeout.TotalMilliseconds, suppressed);
+                }
+
                 continue;
             }
 
@@ -89,7 +95,7 @@ internal sealed partial class UpstreamForwarder : IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 4210, Level = LogLevel.Debug, Message = "Upstream {Upstream} did not answer in time")]
-        public static partial void UpstreamSilent(ILogger logger, IPEndPoint upstream);
+        [LoggerMessage(EventId = 4210, Level = LogLevel.Warning, Message = "DNS upstream {Upstream} gave no answer within {TimeoutMs} ms; trying the next ({Suppressed} more since the last report)")]
+        public static partial void UpstreamSilent(ILogger logger, IPEndPoint upstream, double timeoutMs, long suppressed);
     }
 }
