@@ -1,3 +1,4 @@
+using Grpc.Core;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Router.Announcer.Health;
@@ -38,8 +39,9 @@ internal sealed partial class RegistrationService(
         {
             await RunAsync(stoppingToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        catch (Exception e) when (stoppingToken.IsCancellationRequested && e is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
         {
+            // Shutdown: a gRPC call in flight reports the cancellation as RpcException(Cancelled).
         }
         catch (Exception e)
         {
