@@ -8,7 +8,8 @@ namespace Router.Registry;
 public static class RegistryServiceCollectionExtensions
 {
     /// <summary>Adds the etcd connection and the registry watcher (as <see cref="IRegistrySource"/> and a hosted service).</summary>
-    public static IServiceCollection AddRegistry(this IServiceCollection services, EtcdOptions etcd, string prefix)
+    /// <param name="stateFile">Where the last good registry is kept for a start while etcd is away; null for none.</param>
+    public static IServiceCollection AddRegistry(this IServiceCollection services, EtcdOptions etcd, string prefix, string? stateFile = null)
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(etcd);
@@ -17,6 +18,15 @@ public static class RegistryServiceCollectionExtensions
         services.AddSingleton<RegistryWatcher>();
         services.AddSingleton<IRegistrySource>(sp => sp.GetRequiredService<RegistryWatcher>());
         services.AddHostedService(sp => sp.GetRequiredService<RegistryWatcher>());
+        if (stateFile is not null)
+        {
+            // Registered after the watcher: built (and so seeded) before the watcher starts, stopped before it.
+            services.AddSingleton(sp => new RegistryStateSaver(
+                sp.GetRequiredService<RegistryWatcher>(), sp.GetRequiredService<RegistryLayout>(), stateFile,
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RegistryStateSaver>>()));
+            services.AddHostedService(sp => sp.GetRequiredService<RegistryStateSaver>());
+        }
+
         return services;
     }
 }

@@ -24,6 +24,19 @@ public sealed class RegistryState
 
     public RegistrySnapshot Snapshot { get; private set; } = RegistrySnapshot.Empty;
 
+    /// <summary>
+    /// Every key under the prefix as of <see cref="Snapshot"/>. The sequence reads an immutable copy, so it
+    /// can be enumerated later on another thread (to save it) while the state moves on.
+    /// </summary>
+    public IEnumerable<RegistryKeyValue> Keys
+    {
+        get
+        {
+            var folders = _folders;
+            return folders.Values.SelectMany(f => f.Values);
+        }
+    }
+
     /// <summary>Replaces everything with a full read of the prefix taken at <paramref name="revision"/>.</summary>
     public RegistryChange Load(IEnumerable<RegistryKeyValue> keys, long revision)
     {

@@ -43,6 +43,54 @@ public sealed class LifecycleEndToEndTests
     }
 
     [Fact]
+    public async Task RestartedWhileEtcdAway_ServesSavedTableThenConverges()
+    {
+        await using var etcd = await EtcdProcess.StartAsync();
+        var prefix = EtcdFixture.NewPrefix();
+        var stateDir = Directory.CreateTempSubdirectory("router-state-");
+        var stateFile = Path.Combine(stateDir.FullName, "registry.json");
+        try
+        {
+            await using var web = await TestBackend.StartAsync("web-1");
+            await using var api = await TestBackend.StartAsync("api-1");
+            await etcd.PutAsync($"{prefix}/web/scheme", "http");
+            await etcd.PutAsync($"{prefix}/web/hosts/1", web.Address);
+            string[] args = ["--state-file", stateFile];
+
+            await using (var first = await RouterProcess.StartAsync(etcd.Url, prefix, args))
+            {
+                await first.WaitRoutedAsync("web.example.com");
+                first.Process.Signal(TestProcess.SigTerm);
+                Assert.Equal(0, await first.Process.WaitForExitAsync());
+            }
+
+            Assert.True(File.Exists(stateFile), "the registry is saved on disk");
+            await etcd.StopAsync();
+
+            await using var second = await RouterProcess.StartAsync(etcd.Url, prefix, args, waitReady: false);
+            await second.WaitRoutedAsync("web.example.com", "/", e => e.Name == "web-1");
+            using (var ready = await second.AdminGetAsync("/readyz"))
+            {
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+            }
+
+            Assert.Contains("Serving the registry saved in", second.Process.Output, StringComparison.Ordinal);
+
+            await etcd.RestartAsync();
+            await etcd.DeleteAsync($"{prefix}/web/scheme");
+            await etcd.PutAsync($"{prefix}/api/scheme", "http");
+            await etcd.PutAsync($"{prefix}/api/hosts/1", api.Address);
+            await second.WaitReadyAsync();
+            await second.WaitRoutedAsync("api.example.com");
+            await second.WaitStatusAsync("web.example.com", "/", HttpStatusCode.NotFound);
+        }
+        finally
+        {
+            stateDir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task EtcdUnreachableAtStart_AliveButNotReady()
     {
         var nowhere = $"http://127.0.0.1:{Ports.FreeTcp()}";

@@ -43,11 +43,19 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
 
     public RegistryStatus Status => _status;
 
-    /// <summary>Starts from a saved snapshot (for example the last good table on disk) until etcd answers.</summary>
-    public void Seed(RegistrySnapshot snapshot)
+    /// <summary>Every key of the current snapshot; an immutable view, safe to enumerate later.</summary>
+    /// <remarks>Read it in a <see cref="Changed"/> handler to get the keys of that very snapshot.</remarks>
+    public IEnumerable<RegistryKeyValue> Keys => _state.Keys;
+
+    /// <summary>
+    /// Starts from saved keys (the last good registry on disk) until etcd answers. Call before the watcher
+    /// starts; the first read from etcd replaces it all.
+    /// </summary>
+    public void Seed(IEnumerable<RegistryKeyValue> keys, long revision)
     {
-        _current = snapshot;
-        Notify(snapshot, new RegistryChange(snapshot.Revision, [.. snapshot.Services.Keys], [], [], FullReload: true));
+        var change = _state.Load(keys, revision);
+        _current = _state.Snapshot;
+        Notify(_current, change);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

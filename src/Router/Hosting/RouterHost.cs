@@ -44,7 +44,7 @@ internal static class RouterHost
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new InternalNetworks(options.InternalNetworks));
         builder.Services.AddSingleton<DrainState>();
-        builder.Services.AddRegistry(options.Etcd, options.Prefix);
+        builder.Services.AddRegistry(options.Etcd, options.Prefix, options.StateFile);
         builder.Services.AddHttpForwarder();
         builder.Services.AddSingleton<BackendClient>();
         builder.Services.AddSingleton<RouteTableHolder>();

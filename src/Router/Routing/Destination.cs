@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Router.Registry.Model;
 
 namespace Router.Routing;
@@ -6,11 +7,13 @@ namespace Router.Routing;
 /// One backend host as the proxy sees it, with its passive health: a connect failure sets it aside for a
 /// while, growing with repeated failures; the first success brings it back.
 /// </summary>
+[SuppressMessage("Reliability", "CA1001", Justification = "The token source holds no unmanaged state unless its wait handle is used; its CancelAfter timer ends when it fires. Destinations are shared by route tables and have no single owner to dispose them.")]
 internal sealed class Destination
 {
     private static readonly TimeSpan FirstSetAside = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan MaxSetAside = TimeSpan.FromSeconds(30);
 
+    private readonly CancellationTokenSource _retired = new();
     private long _setAsideUntil;
     private int _failures;
 
@@ -26,6 +29,12 @@ internal sealed class Destination
     public string Prefix { get; }
 
     public int ConsecutiveFailures => Volatile.Read(ref _failures);
+
+    /// <summary>Cancelled when the drain time after this host left the registry is over: what still runs on it ends.</summary>
+    public CancellationToken Retired => _retired.Token;
+
+    /// <summary>The host left the registry: it gets no new work, and what runs on it gets <paramref name="drain"/> to finish.</summary>
+    public void Retire(TimeSpan drain) => _retired.CancelAfter(drain);
 
     public bool IsUsable(long nowTimestamp) => nowTimestamp >= Volatile.Read(ref _setAsideUntil);
 

@@ -110,7 +110,7 @@ internal sealed partial class ProxyHandler
 
             tried |= ServiceRoute.Bit(index);
             var destination = route.Destinations[index];
-            var error = await _forwarder.SendAsync(context, destination.Prefix, _client, _requestConfig, transformer).ConfigureAwait(false);
+            var error = await _forwarder.SendAsync(context, destination.Prefix, _client, _requestConfig, transformer, destination.Retired).ConfigureAwait(false);
             if (error == ForwarderError.None)
             {
                 destination.ReportSuccess();

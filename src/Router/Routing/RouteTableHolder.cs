@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Router.Hosting;
 using Router.Registry;
 using Router.Registry.Model;
 
@@ -15,9 +16,12 @@ internal sealed partial class RouteTableHolder
     private readonly ILogger _logger;
     private volatile RouteTable _current = RouteTable.Empty;
 
-    public RouteTableHolder(IRegistrySource registry, ILogger<RouteTableHolder> logger)
+    private readonly TimeSpan _drainTimeout;
+
+    public RouteTableHolder(IRegistrySource registry, RouterOptions options, ILogger<RouteTableHolder> logger)
     {
         _logger = logger;
+        _drainTimeout = options.DrainTimeout;
         registry.Changed += OnChanged;
         lock (_gate)
         {
@@ -35,13 +39,39 @@ internal sealed partial class RouteTableHolder
         var started = Stopwatch.GetTimestamp();
         lock (_gate)
         {
+            var old = _current;
+            IEnumerable<string> touched = change.FullReload
+                ? [.. old.Routes.Select(r => r.Name), .. snapshot.Services.Keys]
+                : [.. change.Removed, .. change.Changed];
             _current = change.FullReload
-                ? _current.Rebuild(snapshot)
-                : _current.Update(snapshot, change.Added.Concat(change.Removed).Concat(change.Changed));
+                ? old.Rebuild(snapshot)
+                : old.Update(snapshot, change.Added.Concat(change.Removed).Concat(change.Changed));
+            RetireRemoved(old, _current, touched);
         }
 
         LastApplyTime = Stopwatch.GetElapsedTime(started);
         Log.TableSwapped(_logger, snapshot.Revision, _current.Count, LastApplyTime.TotalMilliseconds);
+    }
+
+    /// <summary>Hosts that left with this change get the drain time, then their requests and relays end.</summary>
+    private void RetireRemoved(RouteTable old, RouteTable current, IEnumerable<string> touched)
+    {
+        foreach (var name in touched.Distinct(StringComparer.OrdinalIgnoreCase))
+        {
+            if (!old.TryGet(name, out var before))
+            {
+                continue;
+            }
+
+            var kept = current.TryGet(name, out var after) ? after.Destinations : [];
+            foreach (var destination in before.Destinations)
+            {
+                if (!kept.Contains(destination))
+                {
+                    destination.Retire(_drainTimeout);
+                }
+            }
+        }
     }
 
     private static partial class Log

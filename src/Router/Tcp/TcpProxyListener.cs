@@ -149,8 +149,8 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
             return;
         }
 
-        var server = await ConnectAsync(route).ConfigureAwait(false);
-        if (server is null)
+        var (server, destination) = await ConnectAsync(route).ConfigureAwait(false);
+        if (server is null || destination is null)
         {
             Log.NoUsableHost(_logger, Port, Service);
             client.Dispose();
@@ -159,6 +159,9 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
 
         var relay = new Relay(client, server, _time);
         _relays.TryAdd(relay, 0);
+
+        // The host leaving the registry ends the relay once the drain time is over.
+        using var retired = destination.Retired.Register(relay.Abort);
         try
         {
             await relay.RunAsync().ConfigureAwait(false);
@@ -170,7 +173,7 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
         }
     }
 
-    private async Task<Socket?> ConnectAsync(ServiceRoute route)
+    private async Task<(Socket? Server, Destination? Destination)> ConnectAsync(ServiceRoute route)
     {
         ulong tried = 0;
         var attempts = Math.Min(route.Destinations.Count, MaxConnectAttempts);
@@ -190,7 +193,7 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
             {
                 await socket.ConnectAsync(destination.Host.Host, destination.Host.Port, timeout.Token).ConfigureAwait(false);
                 destination.ReportSuccess();
-                return socket;
+                return (socket, destination);
             }
             catch (Exception e) when (e is SocketException or OperationCanceledException)
             {
@@ -200,7 +203,7 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
             }
         }
 
-        return null;
+        return (null, null);
     }
 
     private void CloseIdle()
