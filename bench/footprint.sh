@@ -15,8 +15,10 @@ wait_quiet
 
 starts() { # NAME PIDVAR LOG PROBES… -- COMMAND…
   local name="$1" log="$2"; shift 2
-  benchtool startup --name "$name" --pidfile "$dir/$name.pid" "$@" >"$log" 2>&1
-  track "$(cat "$dir/$name.pid")"
+  local rc=0
+  benchtool startup --name "$name" --pidfile "$dir/$name.pid" "$@" >"$log" 2>&1 || rc=$?
+  [ -s "$dir/$name.pid" ] && track "$(cat "$dir/$name.pid")"
+  [ "$rc" = 0 ] || { echo "$name did not start; see $log" >&2; exit 1; }
   grep -a '^RESULT ' "$log" | sed 's/^RESULT //' | while IFS== read -r k v; do result "footprint_$k" "$v"; done
 }
 

@@ -16,8 +16,9 @@ wait_quiet
 benchtool startup --name scale_startup --pidfile "$OUT/scale-router.pid" \
   --listen "tcp:127.0.0.1:$http" --ready "http://127.0.0.1:$admin/readyz" -- \
   taskset -c "$PROXY_CPU" dotnet "$ROUTER_DLL" --etcd "$ETCD_URL" --prefix /services \
-  --http "127.0.0.1:$http" --admin "127.0.0.1:$admin" --dns off --tcp-bind 127.0.0.1 >"$OUT/router-scale.log" 2>&1
-pid="$(cat "$OUT/scale-router.pid")"; track "$pid"
+  --http "127.0.0.1:$http" --admin "127.0.0.1:$admin" --dns off --tcp-bind 127.0.0.1 >"$OUT/router-scale.log" 2>&1 || rc=$?
+[ -s "$OUT/scale-router.pid" ] && { pid="$(cat "$OUT/scale-router.pid")"; track "$pid"; }
+[ "${rc:-0}" = 0 ] || { echo "the router did not get ready; see $OUT/router-scale.log" >&2; exit 1; }
 grep -a '^RESULT ' "$OUT/router-scale.log" | sed 's/^RESULT //' | while IFS== read -r k v; do result "$k" "$v"; done
 result scale_rss_ready_mb "$(( $(rss_kb "$pid") / 1024 ))"
 services="$(curl -s "http://127.0.0.1:$admin/status" | jq '.services | length')"

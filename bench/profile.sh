@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Where the router's CPU goes under the HTTP keep-alive load: perf (with the runtime's perf map, so JIT-ed
+# frames have names) and dotnet-counters (GC and allocation rate). Output in $OUT/profile-*.txt.
+#   BENCH_PROFILE_ENV: the router's environment (default: the tuned one of http.sh)
+source "$(dirname "$0")/lib.sh"
+
+ENVS="${BENCH_PROFILE_ENV:-DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0}"
+echo "== Profile of the router under wrk -t1 -c32 ($ENVS)"
+command -v perf >/dev/null || { echo "perf is missing (Debian: linux-perf)" >&2; exit 1; }
+tools="$HOME/.dotnet/tools"
+[ -x "$tools/dotnet-counters" ] || dotnet tool install -g dotnet-counters >/dev/null
+start_etcd
+free_port backend; free_port http; free_port admin
+etcdput /services/web/scheme http
+etcdput /services/web/hosts/1 "127.0.0.1:$backend"
+start_nginx "$backend"
+# shellcheck disable=SC2086
+# W^X off: with it on, JIT-ed code runs from a double-mapped memfd that perf cannot match to the perf map.
+start_router profile "$http" "$admin" $ENVS DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
+pid=$ROUTER_PID
+wrk_run "http://127.0.0.1:$http/" 10 >/dev/null
+wait_quiet
+
+taskset -c "$LOAD_CPU" wrk -t1 -c32 -d25s -H 'Host: web.bench' "http://127.0.0.1:$http/" >"$OUT/profile-wrk.txt" &
+wrk_pid=$!; track "$wrk_pid"
+sleep 2
+perf record -q -F 999 -g -p "$pid" -o "$OUT/perf.data" -- sleep 8 2>/dev/null
+"$tools/dotnet-counters" collect -p "$pid" --format csv -o "$OUT/profile-counters.csv" \
+  --counters System.Runtime,Microsoft.AspNetCore.Hosting --duration 00:00:00:08 >/dev/null 2>&1 || true
+wait "$wrk_pid" || true
+
+perf report -i "$OUT/perf.data" --no-children --sort dso --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -25 >"$OUT/profile-dso.txt" || true
+perf report -i "$OUT/perf.data" --no-children --sort sym --stdio -g none --percent-limit 0.4 2>/dev/null \
+  | grep -v '^#' | grep -v '^$' | head -80 >"$OUT/profile-symbols.txt" || true
+perf report -i "$OUT/perf.data" --children --sort sym --stdio -g none --percent-limit 2 2>/dev/null \
+  | grep -v '^#' | grep -v '^$' | head -80 >"$OUT/profile-inclusive.txt" || true
+echo "  by library:"; sed 's/^/    /' "$OUT/profile-dso.txt" | head -12
+echo "  top functions (self):"; sed 's/^/    /' "$OUT/profile-symbols.txt" | head -30
+grep -a 'Requests/sec' "$OUT/profile-wrk.txt" | sed 's/^/  under profile: /'
