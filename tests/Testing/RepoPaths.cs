@@ -23,6 +23,18 @@ public static class RepoPaths
         return path;
     }
 
+    /// <summary>The built <c>{name}.dll</c> of a helper program in <c>tests/{project}</c>.</summary>
+    public static string TestExecutable(string project, string name)
+    {
+        var path = Path.Combine(Root, "tests", project, "bin", Configuration, "net10.0", name + ".dll");
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"{path} is not built; run 'dotnet build Router.sln -c {Configuration}' first", path);
+        }
+
+        return path;
+    }
+
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

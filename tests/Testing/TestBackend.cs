@@ -43,6 +43,7 @@ public sealed class TestBackend : IAsyncDisposable
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, chosen));
         var app = builder.Build();
         var backend = new TestBackend(name, app, chosen);
+        app.UseWebSockets();
         app.Run(backend.HandleAsync);
         await app.StartAsync();
         return backend;
@@ -66,7 +67,13 @@ public sealed class TestBackend : IAsyncDisposable
             return;
         }
 
-        if (request.Path == "/slow" && int.TryParse(request.Query["ms"], out var ms))
+        if (context.WebSockets.IsWebSocketRequest)
+        {
+            await EchoWebSocketAsync(context);
+            return;
+        }
+
+        if (request.Path.Value?.EndsWith("/slow", StringComparison.Ordinal) == true && int.TryParse(request.Query["ms"], out var ms))
         {
             await Task.Delay(ms, context.RequestAborted);
         }
@@ -89,5 +96,30 @@ public sealed class TestBackend : IAsyncDisposable
             body);
         context.Response.ContentType = "application/json";
         await JsonSerializer.SerializeAsync(context.Response.Body, echo, BackendEcho.Json, context.RequestAborted);
+    }
+
+    /// <summary>A WebSocket that answers each text message with "{name}: {message}".</summary>
+    private async Task EchoWebSocketAsync(HttpContext context)
+    {
+        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        var buffer = new byte[4096];
+        try
+        {
+            while (true)
+            {
+                var received = await socket.ReceiveAsync(buffer, context.RequestAborted);
+                if (received.MessageType == System.Net.WebSockets.WebSocketMessageType.Close)
+                {
+                    await socket.CloseAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
+                    return;
+                }
+
+                var reply = System.Text.Encoding.UTF8.GetBytes($"{Name}: {System.Text.Encoding.UTF8.GetString(buffer, 0, received.Count)}");
+                await socket.SendAsync(reply, System.Net.WebSockets.WebSocketMessageType.Text, endOfMessage: true, context.RequestAborted);
+            }
+        }
+        catch (Exception e) when (e is System.Net.WebSockets.WebSocketException or OperationCanceledException)
+        {
+        }
     }
 }
