@@ -26,12 +26,17 @@ wait_dns() { # PORT NAME: until the server answers NOERROR
   echo "no DNS answer on 127.0.0.1:$1" >&2; return 1
 }
 
-# dnsperf_run PORT FILE SECONDS: prints "qps lost"
+# dnsperf_run PORT FILE SECONDS [PID]: prints "qps lost per_cpu_s" (answers per CPU-second of PID, which
+# holds up better than qps when other work shares the machine).
 dnsperf_run() {
-  local text
+  local text before=0 after=0
+  [ -n "${4:-}" ] && before="$(cpu_ticks "$4")"
   text="$(taskset -c "$LOAD_CPU" dnsperf -s 127.0.0.1 -p "$1" -d "$2" -c 4 -q 200 -l "$3" 2>&1)"
+  [ -n "${4:-}" ] && after="$(cpu_ticks "$4")"
   echo "$text" >>"$OUT/dnsperf.log"
-  awk '/Queries per second/ { qps = $4 } /Queries lost/ { lost = $3 } END { printf "%.0f %d\n", qps, lost }' <<<"$text"
+  awk -v cpu="$(( after - before ))" -v tck="$CLK_TCK" '
+    /Queries per second/ { qps = $4 } /Queries lost/ { lost = $3 } /Queries completed/ { n = $3 }
+    END { printf "%.0f %d %.0f\n", qps, lost, (cpu > 0 ? n / (cpu / tck) : 0) }' <<<"$text"
 }
 
 echo "== DNS (dnsperf -c 4 -q 200 -l ${SECONDS_PER_RUN}, $ROUNDS rounds, servers on CPU $PROXY_CPU, dnsperf on CPU $LOAD_CPU)"
@@ -76,23 +81,31 @@ for port in "$masq" "$ours"; do
 done
 
 declare -A port=([dnsmasq]=$masq [router]=$ours)
+declare -A pid=([dnsmasq]=$MASQ_PID [router]=$OURS_PID)
 declare -A file=([local]=$queries_local [relayed]=$queries_relay)
 : >"$OUT/dns-runs.txt"
 for round in $(seq 1 "$ROUNDS"); do
   for kind in local relayed; do
     for who in router dnsmasq; do
-      read -r qps lost < <(dnsperf_run "${port[$who]}" "${file[$kind]}" "$SECONDS_PER_RUN")
-      echo "$kind $who $qps $lost" >>"$OUT/dns-runs.txt"
-      printf '  round %d %-8s %-8s %9s qps  lost %s\n' "$round" "$kind" "$who" "$qps" "$lost"
+      read -r qps lost per_cpu < <(dnsperf_run "${port[$who]}" "${file[$kind]}" "$SECONDS_PER_RUN" "${pid[$who]}")
+      echo "$kind $who $qps $lost $per_cpu $round" >>"$OUT/dns-runs.txt"
+      printf '  round %d %-8s %-8s %9s qps  %9s answers/cpu-s  lost %s\n' "$round" "$kind" "$who" "$qps" "$per_cpu" "$lost"
     done
   done
 done
 
-echo "== DNS medians"
+echo "== DNS medians (ratio = router / dnsmasq; per round, runs side by side)"
 for kind in local relayed; do
   r="$(awk -v k="$kind" '$1 == k && $2 == "router" { print $3 }' "$OUT/dns-runs.txt" | median)"
   m="$(awk -v k="$kind" '$1 == k && $2 == "dnsmasq" { print $3 }' "$OUT/dns-runs.txt" | median)"
+  rc="$(awk -v k="$kind" '$1 == k && $2 == "router" { print $5 }' "$OUT/dns-runs.txt" | median)"
+  mc="$(awk -v k="$kind" '$1 == k && $2 == "dnsmasq" { print $5 }' "$OUT/dns-runs.txt" | median)"
+  paired="$(awk -v k="$kind" '$1 == k { q[$6 "," $2] = $3 } END { for (key in q) { split(key, p, ","); if (p[2] == "router" && q[p[1] ",dnsmasq"] > 0) print q[key] / q[p[1] ",dnsmasq"] } }' "$OUT/dns-runs.txt" | median)"
   result "dns_${kind}_router_qps" "$r"
   result "dns_${kind}_dnsmasq_qps" "$m"
   result "dns_${kind}_ratio" "$(ratio "$r" "$m")"
+  result "dns_${kind}_ratio_per_round" "$(printf '%.2f' "$paired")"
+  result "dns_${kind}_router_per_cpu_s" "$rc"
+  result "dns_${kind}_dnsmasq_per_cpu_s" "$mc"
+  result "dns_${kind}_ratio_per_cpu" "$(ratio "$rc" "$mc")"
 done
