@@ -330,6 +330,12 @@ internal static class RouterCommandLine
 
         options = options with { Etcd = EtcdSecurity(options.Etcd, values, environment, errors) };
 
+        // The responder's own rules (e.g. a wildcard --dns needs --dns-answer), reported like the rest.
+        if (options.ToDnsOptions() is { } dnsOptions && !errors.Any(e => e.Contains("dns", StringComparison.OrdinalIgnoreCase)))
+        {
+            errors.AddRange(dnsOptions.Validate());
+        }
+
         // Two listeners on one port would fail at start with a less helpful message.
         if (options.Http.Port == options.Admin.Port && (options.Http.Address.Equals(options.Admin.Address) || options.Http.Address.Equals(IPAddress.Any) || options.Admin.Address.Equals(IPAddress.Any)))
         {

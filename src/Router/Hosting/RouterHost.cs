@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Router.Admin;
+using Router.Dns;
 using Router.Registry;
 using Router.Routing;
 using Router.Tcp;
@@ -50,6 +51,11 @@ internal static class RouterHost
         builder.Services.AddSingleton<RouteTableHolder>();
         builder.Services.AddSingleton<ProxyHandler>();
         builder.Services.AddSingleton<AdminHandler>();
+        if (options.ToDnsOptions() is { } dns)
+        {
+            builder.Services.AddDnsResponder(dns);
+        }
+
         builder.Services.AddSingleton<HostPortManager>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<HostPortManager>());
 

@@ -1,4 +1,5 @@
 using System.Net;
+using Router.Dns;
 using Router.Registry.Etcd;
 
 namespace Router.Hosting;
@@ -39,6 +40,16 @@ internal sealed record RouterOptions
 
     /// <summary>Open TCP connections allowed per host_port; more are refused.</summary>
     public int TcpMaxConnections { get; init; } = 10_000;
+
+    /// <summary>The DNS responder's settings, or null when <c>--dns off</c>.</summary>
+    public DnsOptions? ToDnsOptions() => Dns is null ? null : new DnsOptions
+    {
+        Listen = Dns,
+        Zone = DnsZone,
+        Answer = DnsAnswer,
+        Upstreams = DnsUpstream,
+        InternalNetworks = InternalNetworks,
+    };
 
     /// <summary>Where the last good table is kept for a restart while etcd is away; null disables it.</summary>
     public string? StateFile { get; init; }
