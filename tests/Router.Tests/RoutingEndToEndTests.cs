@@ -240,6 +240,34 @@ public sealed class RoutingEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
     }
 
+    [Fact]
+    public async Task Admin_Metrics_CountRequestsAndShowHostsAndRegistry()
+    {
+        var web = await Own(TestBackend.StartAsync("web-1"));
+        await RegisterAsync("web", web);
+        await _router.WaitRoutedAsync("web.example.com");
+        var before = await MetricAsync("router_service_requests_total{service=\"web\",code=\"200\",method=\"GET\"}");
+
+        for (var i = 0; i < 3; i++)
+        {
+            await _router.EchoAsync("web.example.com", "/");
+        }
+
+        Assert.Equal(before + 3, await MetricAsync("router_service_requests_total{service=\"web\",code=\"200\",method=\"GET\"}"));
+        Assert.Equal(1, await MetricAsync("router_service_server_up{service=\"web\",instance=\"1\"}"));
+        Assert.True(await MetricAsync("router_service_request_duration_seconds_count{service=\"web\"}") >= before + 3);
+        Assert.True(await MetricAsync("router_registry_revision") > 0);
+        Assert.Equal(1, await MetricAsync("router_registry_connected"));
+    }
+
+    private async Task<double> MetricAsync(string series)
+    {
+        using var response = await _router.AdminGetAsync("/metrics");
+        Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.ToString(), StringComparison.Ordinal);
+        var line = (await response.Content.ReadAsStringAsync()).Split('\n').SingleOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal));
+        return line is null ? 0 : double.Parse(line[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     private async Task RegisterAsync(string service, params TestBackend[] backends) => await RegisterAsync(service, backends, "http");
 
     private async Task RegisterAsync(string service, TestBackend backend, string scheme) => await RegisterAsync(service, [backend], scheme);

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
 using Router.Hosting;
+using Router.Metrics;
 using Router.Registry;
 using Router.Routing;
 using Router.Tcp;
@@ -20,11 +21,13 @@ internal sealed class AdminHandler
     private readonly IRegistrySource _registry;
     private readonly RouteTableHolder _routes;
     private readonly HostPortManager _ports;
+    private readonly RouterMetrics _metrics;
     private readonly DrainState _drain;
     private readonly TimeProvider _time;
 
-    public AdminHandler(IRegistrySource registry, RouteTableHolder routes, HostPortManager ports, DrainState drain, TimeProvider time)
+    public AdminHandler(IRegistrySource registry, RouteTableHolder routes, HostPortManager ports, RouterMetrics metrics, DrainState drain, TimeProvider time)
     {
+        _metrics = metrics;
         _registry = registry;
         _routes = routes;
         _ports = ports;
@@ -49,7 +52,8 @@ internal sealed class AdminHandler
                     ? Text(context, StatusCodes.Status200OK, "ready\n")
                     : Text(context, StatusCodes.Status503ServiceUnavailable, "registry not read yet\n"),
             "/status" => StatusAsync(context),
-            _ => Text(context, StatusCodes.Status404NotFound, "not found; try /status, /healthz, /readyz\n"),
+            "/metrics" => MetricsAsync(context),
+            _ => Text(context, StatusCodes.Status404NotFound, "not found; try /status, /metrics, /healthz, /readyz\n"),
         };
     }
 
@@ -58,6 +62,13 @@ internal sealed class AdminHandler
         var report = StatusReport.Create(_registry, _routes.Current, _ports, _drain, _time);
         context.Response.ContentType = "application/json; charset=utf-8";
         return JsonSerializer.SerializeAsync(context.Response.Body, report, Json, context.RequestAborted);
+    }
+
+    private Task MetricsAsync(HttpContext context)
+    {
+        var text = _metrics.Render(_registry, _routes.Current, _routes, _ports, _time);
+        context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+        return context.Response.WriteAsync(text, context.RequestAborted);
     }
 
     private static Task Text(HttpContext context, int status, string text)

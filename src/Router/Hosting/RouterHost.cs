@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Router.Admin;
 using Router.Dns;
+using Router.Metrics;
 using Router.Registry;
 using Router.Routing;
 using Router.Tcp;
@@ -48,6 +49,7 @@ internal static class RouterHost
         builder.Services.AddRegistry(options.Etcd, options.Prefix, options.StateFile);
         builder.Services.AddHttpForwarder();
         builder.Services.AddSingleton<BackendClient>();
+        builder.Services.AddSingleton<RouterMetrics>();
         builder.Services.AddSingleton<RouteTableHolder>();
         builder.Services.AddSingleton<ProxyHandler>();
         builder.Services.AddSingleton<AdminHandler>();

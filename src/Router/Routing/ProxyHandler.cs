@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Router.Hosting;
+using Router.Metrics;
 using Router.Registry.Model;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -24,6 +25,7 @@ internal sealed partial class ProxyHandler
     private readonly InternalNetworks _internalNetworks;
     private readonly DrainState _drain;
     private readonly TimeProvider _time;
+    private readonly RouterMetrics _metrics;
     private readonly ILogger _logger;
     private readonly ForwarderRequestConfig _requestConfig = new()
     {
@@ -32,8 +34,9 @@ internal sealed partial class ProxyHandler
         VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
     };
 
-    public ProxyHandler(RouteTableHolder routes, IHttpForwarder forwarder, BackendClient client, InternalNetworks internalNetworks, DrainState drain, TimeProvider time, ILogger<ProxyHandler> logger)
+    public ProxyHandler(RouteTableHolder routes, IHttpForwarder forwarder, BackendClient client, InternalNetworks internalNetworks, DrainState drain, TimeProvider time, RouterMetrics metrics, ILogger<ProxyHandler> logger)
     {
+        _metrics = metrics;
         _routes = routes;
         _forwarder = forwarder;
         _client = client.Invoker;
@@ -78,11 +81,12 @@ internal sealed partial class ProxyHandler
 
     private Task ServeAsync(HttpContext context, ServiceRoute route, HttpTransformer transformer)
     {
+        var started = _time.GetTimestamp();
         var entry = route.Entry;
         var request = context.Request;
         if (entry.Scheme == ServiceScheme.Tcp || (entry.Private && !_internalNetworks.Contains(context.Connection.RemoteIpAddress)))
         {
-            // A private service is invisible from outside: the same answer as an unknown one.
+            // A private service is invisible from outside: the same answer as an unknown one (and not counted).
             return Plain(context, StatusCodes.Status404NotFound, "no such service\n");
         }
 
@@ -90,13 +94,26 @@ internal sealed partial class ProxyHandler
         {
             context.Response.StatusCode = StatusCodes.Status301MovedPermanently;
             context.Response.Headers.Location = $"https://{request.Host.Host}{request.PathBase}{request.Path}{request.QueryString}";
+            _metrics.For(route.Name).Record(request.Method, StatusCodes.Status301MovedPermanently, _time.GetElapsedTime(started));
             return Task.CompletedTask;
         }
 
-        return ForwardAsync(context, route, transformer);
+        return ForwardAsync(context, route, transformer, started);
     }
 
-    private async Task ForwardAsync(HttpContext context, ServiceRoute route, HttpTransformer transformer)
+    private async Task ForwardAsync(HttpContext context, ServiceRoute route, HttpTransformer transformer, long started)
+    {
+        try
+        {
+            await ForwardWithRetryAsync(context, route, transformer).ConfigureAwait(false);
+        }
+        finally
+        {
+            _metrics.For(route.Name).Record(context.Request.Method, context.Response.StatusCode, _time.GetElapsedTime(started));
+        }
+    }
+
+    private async Task ForwardWithRetryAsync(HttpContext context, ServiceRoute route, HttpTransformer transformer)
     {
         ulong tried = 0;
         var attempts = Math.Min(route.Destinations.Count, MaxAttempts);

@@ -1,0 +1,85 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using Router.Registry;
+using Router.Routing;
+using Router.Tcp;
+
+namespace Router.Metrics;
+
+/// <summary>
+/// The router's metrics, and their Prometheus text form for <c>GET /metrics</c>. Names follow the style of
+/// HAProxy's and Traefik's exporters.
+/// </summary>
+internal sealed class RouterMetrics
+{
+    private readonly ConcurrentDictionary<string, ServiceMetrics> _services = new(StringComparer.Ordinal);
+
+    public ServiceMetrics For(string service) => _services.GetOrAdd(service, static _ => new ServiceMetrics());
+
+    public string Render(IRegistrySource registry, RouteTable table, RouteTableHolder holder, HostPortManager ports, TimeProvider time)
+    {
+        var text = new StringBuilder(4096);
+        var status = registry.Status;
+        var now = time.GetTimestamp();
+
+        Header(text, "router_service_requests_total", "counter", "Requests answered, by service, status code and method.");
+        foreach (var (name, metrics) in _services.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            foreach (var (code, method, count) in metrics.Requests)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"router_service_requests_total{{service=\"{name}\",code=\"{code}\",method=\"{method}\"}} {count}\n");
+            }
+        }
+
+        Header(text, "router_service_request_duration_seconds", "histogram", "Time to answer a request, by service.");
+        foreach (var (name, metrics) in _services.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            var (cumulative, count, sum) = metrics.Histogram();
+            for (var i = 0; i < ServiceMetrics.Buckets.Length; i++)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"router_service_request_duration_seconds_bucket{{service=\"{name}\",le=\"{ServiceMetrics.Buckets[i]}\"}} {cumulative[i]}\n");
+            }
+
+            text.Append(CultureInfo.InvariantCulture, $"router_service_request_duration_seconds_bucket{{service=\"{name}\",le=\"+Inf\"}} {cumulative[^1]}\n");
+            text.Append(CultureInfo.InvariantCulture, $"router_service_request_duration_seconds_sum{{service=\"{name}\"}} {sum}\n");
+            text.Append(CultureInfo.InvariantCulture, $"router_service_request_duration_seconds_count{{service=\"{name}\"}} {count}\n");
+        }
+
+        Header(text, "router_service_server_up", "gauge", "1 when a host is usable, 0 while it is set aside after connect failures.");
+        foreach (var route in table.Routes.OrderBy(r => r.Name, StringComparer.Ordinal))
+        {
+            foreach (var destination in route.Destinations)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"router_service_server_up{{service=\"{route.Name}\",instance=\"{Escape(destination.Host.Id)}\"}} {(destination.IsUsable(now) ? 1 : 0)}\n");
+            }
+        }
+
+        Header(text, "router_registry_revision", "gauge", "etcd revision of the routing table.");
+        text.Append(CultureInfo.InvariantCulture, $"router_registry_revision {status.Revision}\n");
+        Header(text, "router_registry_age_seconds", "gauge", "Seconds since the table was last known to match etcd.");
+        var age = status.LastSync is { } sync ? (time.GetUtcNow() - sync).TotalSeconds : double.NaN;
+        text.Append(CultureInfo.InvariantCulture, $"router_registry_age_seconds {age}\n");
+        Header(text, "router_registry_connected", "gauge", "1 while the etcd watch is connected.");
+        text.Append(CultureInfo.InvariantCulture, $"router_registry_connected {(status.Connected ? 1 : 0)}\n");
+        Header(text, "router_registry_problems", "gauge", "Registry entries skipped as bad.");
+        text.Append(CultureInfo.InvariantCulture, $"router_registry_problems {registry.Current.Problems.Length + ports.Problems.Count}\n");
+        Header(text, "router_config_apply_seconds", "gauge", "Time the last registry change took to apply to the routing table.");
+        text.Append(CultureInfo.InvariantCulture, $"router_config_apply_seconds {holder.LastApplyTime.TotalSeconds}\n");
+
+        Header(text, "router_host_port_connections", "gauge", "Open TCP connections (or HTTP requests in flight) per host_port.");
+        foreach (var listener in ports.Listeners.Where(l => l.State != "failed"))
+        {
+            text.Append(CultureInfo.InvariantCulture, $"router_host_port_connections{{port=\"{listener.Port}\",service=\"{listener.Service}\",kind=\"{listener.Kind}\"}} {listener.Connections}\n");
+        }
+
+        return text.ToString();
+    }
+
+    private static void Header(StringBuilder text, string name, string type, string help) =>
+        text.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} {type}\n");
+
+    /// <summary>Label values per the exposition format: backslash, quote and newline escaped.</summary>
+    private static string Escape(string value) =>
+        value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
+}
