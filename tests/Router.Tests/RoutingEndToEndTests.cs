@@ -260,6 +260,24 @@ public sealed class RoutingEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
         Assert.Equal(1, await MetricAsync("router_registry_connected"));
     }
 
+    [Fact]
+    public async Task Admin_StatusPage_ShowsServicesAndEscapedProblemsFirst()
+    {
+        var web = await Own(TestBackend.StartAsync("web-1"));
+        await RegisterAsync("web", web);
+        await _etcd.PutAsync($"{_prefix}/web/hosts/evil", "<script>alert(1)</script>:80");
+        await Wait.UntilAsync(async () => (await _router.StatusAsync()).GetProperty("problems").GetArrayLength() == 1, "the problem");
+
+        using var response = await _router.AdminGetAsync("/");
+        var html = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal("text/html; charset=utf-8", response.Content.Headers.ContentType?.ToString());
+        Assert.DoesNotContain("<script>", html, StringComparison.Ordinal);
+        Assert.Contains("&lt;script&gt;", html, StringComparison.Ordinal);
+        Assert.True(html.IndexOf("Problems (1)", StringComparison.Ordinal) < html.IndexOf("Services (1)", StringComparison.Ordinal));
+        Assert.Contains(web.Address, html, StringComparison.Ordinal);
+    }
+
     private async Task<double> MetricAsync(string series)
     {
         using var response = await _router.AdminGetAsync("/metrics");

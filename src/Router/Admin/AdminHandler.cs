@@ -53,6 +53,7 @@ internal sealed class AdminHandler
                     : Text(context, StatusCodes.Status503ServiceUnavailable, "registry not read yet\n"),
             "/status" => StatusAsync(context),
             "/metrics" => MetricsAsync(context),
+            "/" => PageAsync(context),
             _ => Text(context, StatusCodes.Status404NotFound, "not found; try /status, /metrics, /healthz, /readyz\n"),
         };
     }
@@ -62,6 +63,14 @@ internal sealed class AdminHandler
         var report = StatusReport.Create(_registry, _routes.Current, _ports, _drain, _time);
         context.Response.ContentType = "application/json; charset=utf-8";
         return JsonSerializer.SerializeAsync(context.Response.Body, report, Json, context.RequestAborted);
+    }
+
+    private Task PageAsync(HttpContext context)
+    {
+        var report = StatusReport.Create(_registry, _routes.Current, _ports, _drain, _time);
+        var version = typeof(AdminHandler).Assembly.GetName().Version?.ToString() ?? "";
+        context.Response.ContentType = "text/html; charset=utf-8";
+        return context.Response.WriteAsync(StatusPage.Render(report, version), context.RequestAborted);
     }
 
     private Task MetricsAsync(HttpContext context)
