@@ -115,9 +115,45 @@ public sealed partial class EtcdConnection : IDisposable
     /// <summary>Forgets the auth token after etcd refused it; the next call fetches a new one.</summary>
     public void InvalidateToken() => Volatile.Write(ref _token, null);
 
+    /// <summary>
+    /// True when etcd refused the token, not the user: a new token fixes it. "auth store is old" is etcd's answer
+    /// to a token issued before any change to users or roles (someone else's included).
+    /// </summary>
     public static bool IsAuthFailure(RpcException e) =>
         e.StatusCode == StatusCode.Unauthenticated
-        || (e.StatusCode == StatusCode.InvalidArgument && e.Status.Detail.Contains("auth token", StringComparison.OrdinalIgnoreCase));
+        || (e.StatusCode == StatusCode.InvalidArgument
+            && (e.Status.Detail.Contains("auth token", StringComparison.OrdinalIgnoreCase)
+                || e.Status.Detail.Contains("auth store is old", StringComparison.OrdinalIgnoreCase)));
+
+    /// <summary>
+    /// The failure in words for the log and the status, with a hint where gRPC's own text misleads: a TLS
+    /// endpoint that drops the connection during the handshake has usually refused a missing or unknown client
+    /// certificate.
+    /// </summary>
+    public string Describe(RpcException e, Uri endpoint)
+    {
+        var text = $"{e.StatusCode}: {e.Status.Detail}";
+        if (endpoint.Scheme != Uri.UriSchemeHttps || e.StatusCode is not (StatusCode.Unavailable or StatusCode.Internal))
+        {
+            return text;
+        }
+
+        if (e.Status.Detail.Contains("RemoteCertificateValidationCallback", StringComparison.Ordinal)
+            || e.Status.Detail.Contains("remote certificate", StringComparison.OrdinalIgnoreCase))
+        {
+            return text + $" (etcd's certificate was not accepted: is it signed by the CA in {_options.CaFile ?? "the system trust store"}, for the name or IP in the etcd URL?)";
+        }
+
+        if (e.Status.Detail.Contains("HTTP/2 handshake", StringComparison.Ordinal)
+            || e.Status.Detail.Contains("SSL", StringComparison.Ordinal))
+        {
+            return text + (_clientCertificate is null
+                ? " (TLS to etcd failed: if etcd runs with --client-cert-auth, give --etcd-cert and --etcd-key)"
+                : " (TLS to etcd failed: is the client certificate signed by a CA in etcd's --trusted-ca-file?)");
+        }
+
+        return text;
+    }
 
     public static bool IsRetryable(RpcException e) =>
         e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Internal or StatusCode.Unknown
@@ -135,13 +171,27 @@ public sealed partial class EtcdConnection : IDisposable
 
     private async Task<string> AuthenticateAsync(CancellationToken cancellationToken)
     {
+        // An unreachable member throws Unavailable here like any call, so the caller fails over and the token
+        // is fetched from the next endpoint.
+        var endpoint = CurrentEndpoint;
         var client = new Auth.AuthClient(Channel());
-        var response = await client.AuthenticateAsync(
-            new AuthenticateRequest { Name = _options.User, Password = _options.Password ?? "" },
-            deadline: DateTime.UtcNow + _options.CallTimeout,
-            cancellationToken: cancellationToken).ConfigureAwait(false);
+        AuthenticateResponse response;
+        try
+        {
+            response = await client.AuthenticateAsync(
+                new AuthenticateRequest { Name = _options.User, Password = _options.Password ?? "" },
+                deadline: DateTime.UtcNow + _options.CallTimeout,
+                cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException e) when (e.StatusCode is StatusCode.InvalidArgument or StatusCode.FailedPrecondition or StatusCode.PermissionDenied)
+        {
+            // A wrong user or password, or auth not enabled: a configuration error, not an outage.
+            Log.LoginRefused(_logger, endpoint, _options.User!, e.Status.Detail);
+            throw;
+        }
+
         Volatile.Write(ref _token, response.Token);
-        Log.Authenticated(_logger, _options.User!);
+        Log.Authenticated(_logger, _options.User!, endpoint);
         return response.Token;
     }
 
@@ -200,8 +250,11 @@ public sealed partial class EtcdConnection : IDisposable
             return false;
         }
 
+        // .NET checks the name against the certificate's SAN, IP addresses included (an etcd URL of
+        // https://127.0.0.1:2379 needs "IP Address:127.0.0.1" there, as etcd's own clients do).
         if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
         {
+            Log.ServerCertificateRejected(_logger, certificate.Subject, "its names do not include the host of the etcd URL");
             return false;
         }
 
@@ -209,8 +262,24 @@ public sealed partial class EtcdConnection : IDisposable
         ownChain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         ownChain.ChainPolicy.CustomTrustStore.AddRange(_trust!);
         ownChain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        if (chain is not null)
+        {
+            // Intermediates etcd sent with its certificate; only the CA file is trusted as a root.
+            foreach (var element in chain.ChainElements.Skip(1))
+            {
+                ownChain.ChainPolicy.ExtraStore.Add(element.Certificate);
+            }
+        }
+
         using var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-        return ownChain.Build(leaf);
+        if (ownChain.Build(leaf))
+        {
+            return true;
+        }
+
+        var reasons = string.Join("; ", ownChain.ChainStatus.Select(s => s.StatusInformation.Trim()).Where(s => s.Length > 0).Distinct());
+        Log.ServerCertificateRejected(_logger, certificate.Subject, $"it does not chain to the CA in {_options.CaFile} ({reasons})");
+        return false;
     }
 
     /// <summary>The typed clients of one channel, handed to <see cref="CallAsync{T}"/>.</summary>
@@ -228,7 +297,13 @@ public sealed partial class EtcdConnection : IDisposable
         [LoggerMessage(100, LogLevel.Warning, "etcd endpoint {Failed} failed; using {Next}")]
         public static partial void FailedOver(ILogger logger, Uri failed, Uri next);
 
-        [LoggerMessage(101, LogLevel.Information, "Authenticated to etcd as {User}")]
-        public static partial void Authenticated(ILogger logger, string user);
+        [LoggerMessage(101, LogLevel.Information, "Authenticated to etcd as {User} on {Endpoint}")]
+        public static partial void Authenticated(ILogger logger, string user, Uri endpoint);
+
+        [LoggerMessage(102, LogLevel.Error, "etcd {Endpoint} refused the login of user {User}: {Detail}; check --etcd-user and the password (ROUTER_ETCD_PASSWORD or --etcd-password-file)")]
+        public static partial void LoginRefused(ILogger logger, Uri endpoint, string user, string detail);
+
+        [LoggerMessage(103, LogLevel.Error, "etcd's TLS certificate {Subject} rejected: {Reason}")]
+        public static partial void ServerCertificateRejected(ILogger logger, string subject, string reason);
     }
 }

@@ -81,10 +81,12 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
     {
         var backoff = FirstBackoff;
         var needRead = true;
+        var loggedInAgain = false;
         long revision = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
             var endpoint = _etcd.CurrentEndpoint;
+            var retryAtOnce = false;
             try
             {
                 if (needRead)
@@ -93,7 +95,7 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
                     needRead = false;
                 }
 
-                var outcome = await WatchAsync(revision, r => revision = r, () => backoff = FirstBackoff, cancellationToken).ConfigureAwait(false);
+                var outcome = await WatchAsync(revision, r => revision = r, () => (backoff, loggedInAgain) = (FirstBackoff, false), cancellationToken).ConfigureAwait(false);
                 if (outcome == WatchOutcome.Compacted)
                 {
                     Log.Compacted(_logger, revision);
@@ -105,21 +107,31 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
             {
                 if (EtcdConnection.IsAuthFailure(e))
                 {
+                    // A token that expired or was revoked while the watch was open: a new one is all it takes, so
+                    // the first such failure is retried without the backoff (a refused fresh token is not).
                     _etcd.InvalidateToken();
+                    retryAtOnce = !loggedInAgain;
+                    loggedInAgain = true;
                 }
                 else
                 {
                     _etcd.Failover(endpoint);
                 }
 
-                SetStatus(connected: false, error: $"{e.StatusCode}: {e.Status.Detail}");
-                Log.WatchFailed(_logger, endpoint, e.StatusCode, e.Status.Detail, backoff.TotalMilliseconds);
+                var error = _etcd.Describe(e, endpoint);
+                SetStatus(connected: false, error: error);
+                Log.WatchFailed(_logger, endpoint, error, backoff.TotalMilliseconds);
             }
             catch (IOException e) when (!cancellationToken.IsCancellationRequested)
             {
                 _etcd.Failover(endpoint);
                 SetStatus(connected: false, error: e.Message);
-                Log.WatchFailed(_logger, endpoint, StatusCode.Unavailable, e.Message, backoff.TotalMilliseconds);
+                Log.WatchFailed(_logger, endpoint, e.Message, backoff.TotalMilliseconds);
+            }
+
+            if (retryAtOnce)
+            {
+                continue;
             }
 
             await Task.Delay(backoff, _time, cancellationToken).ConfigureAwait(false);
@@ -163,21 +175,23 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
         while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
         {
             var response = call.ResponseStream.Current;
-            if (response.Created)
-            {
-                connected();
-                SetStatus(connected: true, error: null, revision: revision);
-                Log.Watching(_logger, _etcd.CurrentEndpoint, revision + 1);
-            }
-
             if (response.CompactRevision > 0)
             {
                 return WatchOutcome.Compacted;
             }
 
+            // Checked before Created: etcd refuses a watch by answering "created" and "cancelled" at once, and such
+            // a watch is no connection (it must not reset the backoff or show as connected).
             if (response.Canceled)
             {
-                throw new RpcException(new Status(StatusCode.Unavailable, $"watch cancelled by etcd: {response.CancelReason}"));
+                throw CancelledByEtcd(response.CancelReason);
+            }
+
+            if (response.Created)
+            {
+                connected();
+                SetStatus(connected: true, error: null, revision: revision);
+                Log.Watching(_logger, _etcd.CurrentEndpoint, revision + 1);
             }
 
             if (response.Events.Count == 0)
@@ -208,6 +222,21 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
 
         // The server ended the stream (member stopping, leader change): reconnect from where we are.
         throw new RpcException(new Status(StatusCode.Unavailable, "watch stream closed by etcd"));
+    }
+
+    /// <summary>
+    /// A watch that etcd cancelled. The token is checked only when a watch is created, so a token that expired or
+    /// was revoked while the stream was open shows up here, as a cancel reason (etcd 3.4: "…invalid auth token",
+    /// "…permission denied", "…revision of auth store is old"), and not as an Unauthenticated status: it must be
+    /// reported as an auth failure, or the watch is reopened with the same dead token forever.
+    /// </summary>
+    internal static RpcException CancelledByEtcd(string reason)
+    {
+        var auth = reason.Contains("auth token", StringComparison.OrdinalIgnoreCase)
+            || reason.Contains("permission denied", StringComparison.OrdinalIgnoreCase)
+            || reason.Contains("auth store is old", StringComparison.OrdinalIgnoreCase)
+            || reason.Contains("Unauthenticated", StringComparison.Ordinal);
+        return new RpcException(new Status(auth ? StatusCode.Unauthenticated : StatusCode.Unavailable, $"watch cancelled by etcd: {reason}"));
     }
 
     private void Publish(RegistryChange change, long started, long revision)
@@ -301,8 +330,8 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
         [LoggerMessage(3, LogLevel.Warning, "Registry problem in service {Service} at {Key}: {Problem}")]
         public static partial void Problem(ILogger logger, string service, string key, string problem);
 
-        [LoggerMessage(4, LogLevel.Warning, "etcd watch on {Endpoint} failed ({Code}: {Detail}); keeping the last table, retrying in {BackoffMs} ms")]
-        public static partial void WatchFailed(ILogger logger, Uri endpoint, StatusCode code, string detail, double backoffMs);
+        [LoggerMessage(4, LogLevel.Warning, "etcd watch on {Endpoint} failed ({Error}); keeping the last table, retrying in {BackoffMs} ms")]
+        public static partial void WatchFailed(ILogger logger, Uri endpoint, string error, double backoffMs);
 
         [LoggerMessage(5, LogLevel.Information, "Watching etcd {Endpoint} from revision {Revision}")]
         public static partial void Watching(ILogger logger, Uri endpoint, long revision);
