@@ -9,23 +9,8 @@ namespace Router.Tests;
 
 /// <summary>host_port listeners of the real router: TCP relays and per-service HTTP ports.</summary>
 [Collection(EtcdGroup.Name)]
-public sealed class HostPortEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
+public sealed class HostPortEndToEndTests(EtcdFixture fixture) : RouterScenario(fixture, "--drain-timeout", "3")
 {
-    private readonly EtcdProcess _etcd = fixture.Etcd;
-    private readonly string _prefix = EtcdFixture.NewPrefix();
-    private readonly List<IAsyncDisposable> _owned = [];
-    private RouterProcess _router = null!;
-
-    public async Task InitializeAsync() => _router = Own(await RouterProcess.StartAsync(_etcd.Url, _prefix, ["--drain-timeout", "3"]));
-
-    public async Task DisposeAsync()
-    {
-        foreach (var owned in Enumerable.Reverse(_owned))
-        {
-            await owned.DisposeAsync();
-        }
-    }
-
     [Fact]
     public async Task Tcp_LargeTransfer_ArrivesIntactBothWays()
     {
@@ -58,10 +43,10 @@ public sealed class HostPortEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
     {
         var live = Own(TcpEchoServer.Start("live"));
         var port = Ports.FreeTcp();
-        await _etcd.PutAsync($"{_prefix}/db/scheme", "tcp");
-        await _etcd.PutAsync($"{_prefix}/db/host_port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        await _etcd.PutAsync($"{_prefix}/db/hosts/0", $"127.0.0.1:{Ports.FreeTcp()}");
-        await _etcd.PutAsync($"{_prefix}/db/hosts/1", live.Address);
+        await Etcd.PutAsync($"{Prefix}/db/scheme", "tcp");
+        await Etcd.PutAsync($"{Prefix}/db/host_port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await Etcd.PutAsync($"{Prefix}/db/hosts/0", $"127.0.0.1:{Ports.FreeTcp()}");
+        await Etcd.PutAsync($"{Prefix}/db/hosts/1", live.Address);
         await WaitListeningAsync(port);
 
         for (var i = 0; i < 6; i++)
@@ -97,12 +82,12 @@ public sealed class HostPortEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
         var port = await RegisterTcpAsync("first", first);
         await RegisterTcpAsync("second", [second], port);
 
-        await Wait.UntilAsync(async () => Problems(await _router.StatusAsync()).Any(p => p.Contains("already claimed by service 'first'", StringComparison.Ordinal)), "the conflict in /status");
+        await Wait.UntilAsync(async () => Problems(await Proxy.StatusAsync()).Any(p => p.Contains("already claimed by service 'first'", StringComparison.Ordinal)), "the conflict in /status");
         using var client = await TcpTestClient.ConnectAsync(port);
         Assert.Equal("first", await client.ReadLineAsync());
 
         // The older claim goes: the port passes to the other service.
-        await _etcd.DeleteAsync($"{_prefix}/first/host_port");
+        await Etcd.DeleteAsync($"{Prefix}/first/host_port");
         await Wait.UntilAsync(async () =>
         {
             using var next = await TcpTestClient.ConnectAsync(port);
@@ -120,7 +105,7 @@ public sealed class HostPortEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
         try
         {
             await RegisterTcpAsync("db", [echo], port, waitListening: false);
-            await Wait.UntilAsync(async () => Problems(await _router.StatusAsync()).Any(p => p.Contains($"cannot listen on 127.0.0.1:{port}", StringComparison.Ordinal)), "the bind problem in /status");
+            await Wait.UntilAsync(async () => Problems(await Proxy.StatusAsync()).Any(p => p.Contains($"cannot listen on 127.0.0.1:{port}", StringComparison.Ordinal)), "the bind problem in /status");
         }
         finally
         {
@@ -135,10 +120,10 @@ public sealed class HostPortEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
     [Fact]
     public async Task HostPortIsRoutersOwnPort_Problem()
     {
-        await _etcd.PutAsync($"{_prefix}/web/scheme", "http");
-        await _etcd.PutAsync($"{_prefix}/web/host_port", _router.HttpPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await Etcd.PutAsync($"{Prefix}/web/scheme", "http");
+        await Etcd.PutAsync($"{Prefix}/web/host_port", Proxy.HttpPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
-        await Wait.UntilAsync(async () => Problems(await _router.StatusAsync()).Any(p => p.Contains("router's own port (--http)", StringComparison.Ordinal)), "the own-port problem");
+        await Wait.UntilAsync(async () => Problems(await Proxy.StatusAsync()).Any(p => p.Contains("router's own port (--http)", StringComparison.Ordinal)), "the own-port problem");
     }
 
     [Fact]
@@ -157,7 +142,7 @@ public sealed class HostPortEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
                 Assert.Equal("ping"u8.ToArray(), await c.RoundTripAsync("ping"u8.ToArray()));
             }
 
-            await _etcd.DeletePrefixAsync($"{_prefix}/churn/");
+            await Etcd.DeletePrefixAsync($"{Prefix}/churn/");
             await WaitNotListeningAsync(churnPort);
             var payload = Encoding.ASCII.GetBytes($"round {round}");
             Assert.Equal(payload, await held.RoundTripAsync(payload));
@@ -171,7 +156,7 @@ public sealed class HostPortEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
         var port = await RegisterTcpAsync("db", echo);
         using var open = await ConnectedAsync(port, "db-1");
 
-        await _etcd.DeleteAsync($"{_prefix}/db/host_port");
+        await Etcd.DeleteAsync($"{Prefix}/db/host_port");
         await WaitNotListeningAsync(port);
 
         // Still inside the drain time (3 s): the open connection works.
@@ -190,8 +175,8 @@ public sealed class HostPortEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
         var port = await RegisterTcpAsync("db", a);
         using var onA = await ConnectedAsync(port, "a");
 
-        await _etcd.DeleteAsync($"{_prefix}/db/hosts/1");
-        await _etcd.PutAsync($"{_prefix}/db/hosts/2", b.Address);
+        await Etcd.DeleteAsync($"{Prefix}/db/hosts/1");
+        await Etcd.PutAsync($"{Prefix}/db/hosts/2", b.Address);
 
         await Wait.UntilAsync(async () =>
         {
@@ -206,9 +191,9 @@ public sealed class HostPortEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
     {
         var web = Own(await TestBackend.StartAsync("web-1"));
         var port = Ports.FreeTcp();
-        await _etcd.PutAsync($"{_prefix}/web/scheme", "http");
-        await _etcd.PutAsync($"{_prefix}/web/hosts/1", web.Address);
-        await _etcd.PutAsync($"{_prefix}/web/host_port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await Etcd.PutAsync($"{Prefix}/web/scheme", "http");
+        await Etcd.PutAsync($"{Prefix}/web/hosts/1", web.Address);
+        await Etcd.PutAsync($"{Prefix}/web/host_port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         await WaitListeningAsync(port);
 
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
@@ -228,7 +213,7 @@ public sealed class HostPortEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
         var echo = Own(TcpEchoServer.Start("db-1"));
         var port = await RegisterTcpAsync("db", echo);
 
-        var listener = (await _router.StatusAsync()).GetProperty("listeners").EnumerateArray().Single(l => l.GetProperty("port").GetInt32() == port);
+        var listener = (await Proxy.StatusAsync()).GetProperty("listeners").EnumerateArray().Single(l => l.GetProperty("port").GetInt32() == port);
         Assert.Equal("db", listener.GetProperty("service").GetString());
         Assert.Equal("tcp", listener.GetProperty("kind").GetString());
         Assert.Equal("listening", listener.GetProperty("state").GetString());
@@ -238,16 +223,16 @@ public sealed class HostPortEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
 
     private async Task<int> RegisterTcpAsync(string service, TcpEchoServer[] hosts, int port, bool waitListening = true)
     {
-        await _etcd.PutAsync($"{_prefix}/{service}/scheme", "tcp");
+        await Etcd.PutAsync($"{Prefix}/{service}/scheme", "tcp");
         for (var i = 0; i < hosts.Length; i++)
         {
-            await _etcd.PutAsync($"{_prefix}/{service}/hosts/{i + 1}", hosts[i].Address);
+            await Etcd.PutAsync($"{Prefix}/{service}/hosts/{i + 1}", hosts[i].Address);
         }
 
-        await _etcd.PutAsync($"{_prefix}/{service}/host_port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await Etcd.PutAsync($"{Prefix}/{service}/host_port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         if (waitListening)
         {
-            await Wait.UntilAsync(async () => (await _router.StatusAsync()).GetProperty("services").EnumerateArray()
+            await Wait.UntilAsync(async () => (await Proxy.StatusAsync()).GetProperty("services").EnumerateArray()
                 .Any(s => s.GetProperty("name").GetString() == service && s.GetProperty("hosts").GetArrayLength() == hosts.Length), $"{service} with its hosts");
             await WaitListeningAsync(port);
         }
@@ -255,28 +240,6 @@ public sealed class HostPortEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
         return port;
     }
 
-    private static Task WaitListeningAsync(int port) =>
-        Wait.UntilAsync(async () =>
-        {
-            using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            await probe.ConnectAsync(IPAddress.Loopback, port);
-            return true;
-        }, $"port {port} to listen");
-
-    private static Task WaitNotListeningAsync(int port) =>
-        Wait.UntilAsync(async () =>
-        {
-            using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            try
-            {
-                await probe.ConnectAsync(IPAddress.Loopback, port);
-                return false;
-            }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
-            {
-                return true;
-            }
-        }, $"port {port} to stop listening");
 
     private static async Task<TcpTestClient> ConnectedAsync(int port, string expectedBackend)
     {
@@ -287,11 +250,4 @@ public sealed class HostPortEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
 
     private static IEnumerable<string> Problems(JsonElement status) =>
         status.GetProperty("problems").EnumerateArray().Select(p => p.GetProperty("message").GetString() ?? "");
-
-    private T Own<T>(T value)
-        where T : IAsyncDisposable
-    {
-        _owned.Add(value);
-        return value;
-    }
 }

@@ -13,42 +13,27 @@ namespace Router.Tests;
 /// rolling replacement with real announcers. Figures go to docs/reliability.md.
 /// </summary>
 [Collection(EtcdGroup.Name)]
-public sealed class ReliabilityEndToEndTests(EtcdFixture fixture, ITestOutputHelper output) : IAsyncLifetime
+public sealed class ReliabilityEndToEndTests(EtcdFixture fixture, ITestOutputHelper output) : RouterScenario(fixture, "--drain-timeout", "3")
 {
-    private readonly EtcdProcess _etcd = fixture.Etcd;
-    private readonly string _prefix = EtcdFixture.NewPrefix();
-    private readonly List<IAsyncDisposable> _owned = [];
-    private RouterProcess _router = null!;
-
-    public async Task InitializeAsync() => _router = Own(await RouterProcess.StartAsync(_etcd.Url, _prefix, ["--drain-timeout", "3"]));
-
-    public async Task DisposeAsync()
-    {
-        foreach (var owned in Enumerable.Reverse(_owned))
-        {
-            await owned.DisposeAsync();
-        }
-    }
-
     [Fact]
     public async Task Churn_HostsAddedAndRemovedEvery250ms_NoFailedRequest()
     {
         var steady = Own(await TestBackend.StartAsync("steady"));
         var b = Own(await TestBackend.StartAsync("b"));
         var c = Own(await TestBackend.StartAsync("c"));
-        await _etcd.PutAsync($"{_prefix}/web/scheme", "http");
-        await _etcd.PutAsync($"{_prefix}/web/hosts/steady", steady.Address);
-        await _router.WaitRoutedAsync("web.example.com");
+        await Etcd.PutAsync($"{Prefix}/web/scheme", "http");
+        await Etcd.PutAsync($"{Prefix}/web/hosts/steady", steady.Address);
+        await Proxy.WaitRoutedAsync("web.example.com");
 
-        var load = LoadClient.Start(_router.HttpPort, "web.example.com", workers: 4);
+        var load = LoadClient.Start(Proxy.HttpPort, "web.example.com", workers: 4);
         var changes = 0;
         for (var round = 0; round < 6; round++)
         {
             foreach (var (id, backend) in new[] { ("b", b), ("c", c) })
             {
-                await _etcd.PutAsync($"{_prefix}/web/hosts/{id}", backend.Address);
+                await Etcd.PutAsync($"{Prefix}/web/hosts/{id}", backend.Address);
                 await Task.Delay(250);
-                await _etcd.DeleteAsync($"{_prefix}/web/hosts/{id}");
+                await Etcd.DeleteAsync($"{Prefix}/web/hosts/{id}");
                 await Task.Delay(250);
                 changes += 2;
             }
@@ -66,20 +51,20 @@ public sealed class ReliabilityEndToEndTests(EtcdFixture fixture, ITestOutputHel
     {
         var leaving = Own(await TestBackend.StartAsync("leaving"));
         var staying = Own(await TestBackend.StartAsync("staying"));
-        await _etcd.PutAsync($"{_prefix}/web/scheme", "http");
-        await _etcd.PutAsync($"{_prefix}/web/hosts/1", leaving.Address);
-        await _router.WaitRoutedAsync("web.example.com");
+        await Etcd.PutAsync($"{Prefix}/web/scheme", "http");
+        await Etcd.PutAsync($"{Prefix}/web/hosts/1", leaving.Address);
+        await Proxy.WaitRoutedAsync("web.example.com");
 
-        var slow = _router.EchoAsync("web.example.com", "/slow?ms=1500");
+        var slow = Proxy.EchoAsync("web.example.com", "/slow?ms=1500");
         await Wait.UntilAsync(() => leaving.Requests >= 2, "the slow request to reach the leaving host");
-        await _etcd.PutAsync($"{_prefix}/web/hosts/2", staying.Address);
-        await _etcd.DeleteAsync($"{_prefix}/web/hosts/1");
-        await _router.WaitRoutedAsync("web.example.com", "/", e => e.Name == "staying");
+        await Etcd.PutAsync($"{Prefix}/web/hosts/2", staying.Address);
+        await Etcd.DeleteAsync($"{Prefix}/web/hosts/1");
+        await Proxy.WaitRoutedAsync("web.example.com", "/", e => e.Name == "staying");
         var before = leaving.Requests;
 
         for (var i = 0; i < 10; i++)
         {
-            Assert.Equal("staying", (await _router.EchoAsync("web.example.com", "/")).Echo!.Name);
+            Assert.Equal("staying", (await Proxy.EchoAsync("web.example.com", "/")).Echo!.Name);
         }
 
         var (status, echo) = await slow;
@@ -92,13 +77,13 @@ public sealed class ReliabilityEndToEndTests(EtcdFixture fixture, ITestOutputHel
     public async Task HostRemoved_RequestLongerThanDrainTimeout_Ended()
     {
         var leaving = Own(await TestBackend.StartAsync("leaving"));
-        await _etcd.PutAsync($"{_prefix}/web/scheme", "http");
-        await _etcd.PutAsync($"{_prefix}/web/hosts/1", leaving.Address);
-        await _router.WaitRoutedAsync("web.example.com");
+        await Etcd.PutAsync($"{Prefix}/web/scheme", "http");
+        await Etcd.PutAsync($"{Prefix}/web/hosts/1", leaving.Address);
+        await Proxy.WaitRoutedAsync("web.example.com");
 
-        var endless = _router.EchoAsync("web.example.com", "/slow?ms=30000");
+        var endless = Proxy.EchoAsync("web.example.com", "/slow?ms=30000");
         await Wait.UntilAsync(() => leaving.Requests >= 2, "the long request to reach the host");
-        await _etcd.DeleteAsync($"{_prefix}/web/hosts/1");
+        await Etcd.DeleteAsync($"{Prefix}/web/hosts/1");
 
         // Drain timeout is 3 s: the router gives up on the request long before the backend would answer.
         var ended = await Task.WhenAny(endless, Task.Delay(TimeSpan.FromSeconds(20)));
@@ -110,16 +95,16 @@ public sealed class ReliabilityEndToEndTests(EtcdFixture fixture, ITestOutputHel
     public async Task HostRemoved_OpenWebSocketKeepsWorkingUntilDrainTimeout()
     {
         var leaving = Own(await TestBackend.StartAsync("leaving"));
-        await _etcd.PutAsync($"{_prefix}/web/scheme", "http");
-        await _etcd.PutAsync($"{_prefix}/web/hosts/1", leaving.Address);
-        await _router.WaitRoutedAsync("web.example.com");
+        await Etcd.PutAsync($"{Prefix}/web/scheme", "http");
+        await Etcd.PutAsync($"{Prefix}/web/hosts/1", leaving.Address);
+        await Proxy.WaitRoutedAsync("web.example.com");
 
         using var socket = new ClientWebSocket();
-        await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{_router.HttpPort}/web/ws"), CancellationToken.None);
+        await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{Proxy.HttpPort}/web/ws"), CancellationToken.None);
         Assert.Equal("leaving: hello", await ExchangeAsync(socket, "hello"));
 
-        await _etcd.DeleteAsync($"{_prefix}/web/hosts/1");
-        await _router.WaitStatusAsync("web.example.com", "/", HttpStatusCode.ServiceUnavailable);
+        await Etcd.DeleteAsync($"{Prefix}/web/hosts/1");
+        await Proxy.WaitStatusAsync("web.example.com", "/", HttpStatusCode.ServiceUnavailable);
         Assert.Equal("leaving: still there", await ExchangeAsync(socket, "still there"));
 
         // After the drain timeout the router closes it.
@@ -142,9 +127,9 @@ public sealed class ReliabilityEndToEndTests(EtcdFixture fixture, ITestOutputHel
     {
         var echo = Own(TcpEchoServer.Start("db-1"));
         var port = Ports.FreeTcp();
-        await _etcd.PutAsync($"{_prefix}/db/scheme", "tcp");
-        await _etcd.PutAsync($"{_prefix}/db/hosts/1", echo.Address);
-        await _etcd.PutAsync($"{_prefix}/db/host_port", port.ToString(CultureInfo.InvariantCulture));
+        await Etcd.PutAsync($"{Prefix}/db/scheme", "tcp");
+        await Etcd.PutAsync($"{Prefix}/db/hosts/1", echo.Address);
+        await Etcd.PutAsync($"{Prefix}/db/host_port", port.ToString(CultureInfo.InvariantCulture));
         await Wait.UntilAsync(async () =>
         {
             using var probe = await TcpTestClient.ConnectAsync(port);
@@ -153,7 +138,7 @@ public sealed class ReliabilityEndToEndTests(EtcdFixture fixture, ITestOutputHel
 
         using var open = await TcpTestClient.ConnectAsync(port);
         Assert.Equal("db-1", await open.ReadLineAsync());
-        await _etcd.DeleteAsync($"{_prefix}/db/hosts/1");
+        await Etcd.DeleteAsync($"{Prefix}/db/hosts/1");
         await Wait.UntilAsync(async () =>
         {
             using var probe = await TcpTestClient.ConnectAsync(port);
@@ -172,12 +157,12 @@ public sealed class ReliabilityEndToEndTests(EtcdFixture fixture, ITestOutputHel
         var victim = TestProcess.Start(RepoPaths.TestExecutable("EchoServer", "echo-server"), ["victim", victimPort.ToString(CultureInfo.InvariantCulture)]);
         Own(victim);
         await victim.WaitForOutputAsync("listening on");
-        await _etcd.PutAsync($"{_prefix}/web/scheme", "http");
-        await _etcd.PutAsync($"{_prefix}/web/hosts/1", $"127.0.0.1:{victimPort}");
-        await _etcd.PutAsync($"{_prefix}/web/hosts/2", survivor.Address);
-        await _router.WaitRoutedAsync("web.example.com", "/", e => e.Name == "victim");
+        await Etcd.PutAsync($"{Prefix}/web/scheme", "http");
+        await Etcd.PutAsync($"{Prefix}/web/hosts/1", $"127.0.0.1:{victimPort}");
+        await Etcd.PutAsync($"{Prefix}/web/hosts/2", survivor.Address);
+        await Proxy.WaitRoutedAsync("web.example.com", "/", e => e.Name == "victim");
 
-        var load = LoadClient.Start(_router.HttpPort, "web.example.com", workers: 4);
+        var load = LoadClient.Start(Proxy.HttpPort, "web.example.com", workers: 4);
         await Wait.UntilAsync(() => load.Ok > 200, "load on both hosts");
         var killedAt = load.Elapsed;
         victim.Signal(TestProcess.SigKill);
@@ -192,7 +177,7 @@ public sealed class ReliabilityEndToEndTests(EtcdFixture fixture, ITestOutputHel
         // connection). Every later request only met a refused connect, which is retried: none may fail.
         Assert.True(load.Failures.Count <= 4, load.Describe());
         Assert.All(load.Failures, f => Assert.True(f.AtSeconds < killedAt + 1.0, $"failure after the kill settled: {f.What} at {f.AtSeconds:F2}s"));
-        var status = await _router.StatusAsync();
+        var status = await Proxy.StatusAsync();
         var victimHost = status.GetProperty("services")[0].GetProperty("hosts").EnumerateArray().Single(h => h.GetProperty("id").GetString() == "1");
         Assert.Equal("set-aside", victimHost.GetProperty("health").GetString());
     }
@@ -207,8 +192,8 @@ public sealed class ReliabilityEndToEndTests(EtcdFixture fixture, ITestOutputHel
             oldAnnouncers.Add(Own(StartAnnouncer($"old-{i + 1}", olds[i])));
         }
 
-        await _router.WaitRoutedAsync("web.example.com", "/", e => e.Name.StartsWith("old", StringComparison.Ordinal));
-        var load = LoadClient.Start(_router.HttpPort, "web.example.com", workers: 4);
+        await Proxy.WaitRoutedAsync("web.example.com", "/", e => e.Name.StartsWith("old", StringComparison.Ordinal));
+        var load = LoadClient.Start(Proxy.HttpPort, "web.example.com", workers: 4);
 
         // Surge: the new instances come up and register before any old one goes.
         var news = new[] { Own(await TestBackend.StartAsync("new-1")), Own(await TestBackend.StartAsync("new-2")) };
@@ -239,7 +224,7 @@ public sealed class ReliabilityEndToEndTests(EtcdFixture fixture, ITestOutputHel
     private TestProcess StartAnnouncer(string instance, TestBackend backend) =>
         TestProcess.Start(RepoPaths.Executable("Announcer", "announcer"),
         [
-            "--etcd", _etcd.Url, "--prefix", _prefix, "--service", "web", "--instance", instance,
+            "--etcd", Etcd.Url, "--prefix", Prefix, "--service", "web", "--instance", instance,
             "--address", backend.Address, "--check", $"http://{backend.Address}/health",
             "--interval", "1", "--ttl", "5", "--drain", "1",
         ], name: $"announcer {instance}");
@@ -256,12 +241,5 @@ public sealed class ReliabilityEndToEndTests(EtcdFixture fixture, ITestOutputHel
         }
 
         return Encoding.UTF8.GetString(buffer, 0, received.Count);
-    }
-
-    private T Own<T>(T value)
-        where T : IAsyncDisposable
-    {
-        _owned.Add(value);
-        return value;
     }
 }

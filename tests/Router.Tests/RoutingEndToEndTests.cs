@@ -7,43 +7,28 @@ namespace Router.Tests;
 
 /// <summary>The real router process against a real etcd and real backends.</summary>
 [Collection(EtcdGroup.Name)]
-public sealed class RoutingEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
+public sealed class RoutingEndToEndTests(EtcdFixture fixture) : RouterScenario(fixture)
 {
-    private readonly EtcdProcess _etcd = fixture.Etcd;
-    private readonly string _prefix = EtcdFixture.NewPrefix();
-    private readonly List<IAsyncDisposable> _owned = [];
-    private RouterProcess _router = null!;
-
-    public async Task InitializeAsync() => _router = await Own(RouterProcess.StartAsync(_etcd.Url, _prefix));
-
-    public async Task DisposeAsync()
-    {
-        foreach (var owned in Enumerable.Reverse(_owned))
-        {
-            await owned.DisposeAsync();
-        }
-    }
-
     [Fact]
     public async Task Request_ByHostOrByPath_ReachesService()
     {
         var web = await Own(TestBackend.StartAsync("web-1"));
         await RegisterAsync("web", web);
 
-        await _router.WaitRoutedAsync("web.example.com");
+        await Proxy.WaitRoutedAsync("web.example.com");
         foreach (var host in new[] { "web.example.com", "WEB.other.org", "web.local:80", "web" })
         {
-            var (status, echo) = await _router.EchoAsync(host, "/x");
+            var (status, echo) = await Proxy.EchoAsync(host, "/x");
             Assert.Equal(HttpStatusCode.OK, status);
             Assert.Equal("web-1", echo!.Name);
         }
 
-        var (byPath, pathEcho) = await _router.EchoAsync("example.com", "/web/a?b=1");
+        var (byPath, pathEcho) = await Proxy.EchoAsync("example.com", "/web/a?b=1");
         Assert.Equal(HttpStatusCode.OK, byPath);
         Assert.Equal("/web/a", pathEcho!.Path);
         Assert.Equal("?b=1", pathEcho.Query);
 
-        var (byIp, ipEcho) = await _router.EchoAsync("127.0.0.1", "/web");
+        var (byIp, ipEcho) = await Proxy.EchoAsync("127.0.0.1", "/web");
         Assert.Equal(HttpStatusCode.OK, byIp);
         Assert.Equal("web-1", ipEcho!.Name);
     }
@@ -53,12 +38,12 @@ public sealed class RoutingEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
     {
         var web = await Own(TestBackend.StartAsync("web-1"));
         await RegisterAsync("web", web);
-        await _router.WaitRoutedAsync("web.example.com");
+        await Proxy.WaitRoutedAsync("web.example.com");
         var before = web.Requests;
 
-        Assert.Equal(HttpStatusCode.NotFound, (await _router.GetAsync("webx.example.com", "/webx")).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await _router.GetAsync("example.com", "/")).StatusCode);
-        using var health = await _router.GetAsync("example.com", "/_router/healthz");
+        Assert.Equal(HttpStatusCode.NotFound, (await Proxy.GetAsync("webx.example.com", "/webx")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Proxy.GetAsync("example.com", "/")).StatusCode);
+        using var health = await Proxy.GetAsync("example.com", "/_router/healthz");
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
         Assert.Equal(before, web.Requests);
     }
@@ -66,9 +51,9 @@ public sealed class RoutingEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
     [Fact]
     public async Task Request_KnownServiceWithoutHosts_503()
     {
-        await _etcd.PutAsync($"{_prefix}/empty/scheme", "http");
+        await Etcd.PutAsync($"{Prefix}/empty/scheme", "http");
 
-        await _router.WaitStatusAsync("empty.example.com", "/", HttpStatusCode.ServiceUnavailable);
+        await Proxy.WaitStatusAsync("empty.example.com", "/", HttpStatusCode.ServiceUnavailable);
     }
 
     [Fact]
@@ -76,16 +61,16 @@ public sealed class RoutingEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
     {
         var api = await Own(TestBackend.StartAsync("api-1"));
         await RegisterAsync("api", api);
-        await _etcd.PutAsync($"{_prefix}/api/strip_path", "true");
+        await Etcd.PutAsync($"{Prefix}/api/strip_path", "true");
 
-        await _router.WaitRoutedAsync("example.com", "/api/a?b=2", e => e.Path == "/a");
-        var (_, echo) = await _router.EchoAsync("example.com", "/api/a?b=2");
+        await Proxy.WaitRoutedAsync("example.com", "/api/a?b=2", e => e.Path == "/a");
+        var (_, echo) = await Proxy.EchoAsync("example.com", "/api/a?b=2");
         Assert.Equal("?b=2", echo!.Query);
-        var (_, root) = await _router.EchoAsync("example.com", "/api");
+        var (_, root) = await Proxy.EchoAsync("example.com", "/api");
         Assert.Equal("/", root!.Path);
 
         // Routed by Host, nothing is stripped.
-        var (_, byHost) = await _router.EchoAsync("api.example.com", "/api/a");
+        var (_, byHost) = await Proxy.EchoAsync("api.example.com", "/api/a");
         Assert.Equal("/api/a", byHost!.Path);
     }
 
@@ -94,12 +79,12 @@ public sealed class RoutingEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
     {
         var web = await Own(TestBackend.StartAsync("web-1"));
         await RegisterAsync("web", web);
-        await _router.WaitRoutedAsync("web.example.com");
+        await Proxy.WaitRoutedAsync("web.example.com");
 
         using var request = new HttpRequestMessage(HttpMethod.Get, "/");
         request.Headers.Host = "web.example.com:8080";
         request.Headers.Add("X-Forwarded-For", "203.0.113.9");
-        using var response = await _router.Http.SendAsync(request);
+        using var response = await Proxy.Http.SendAsync(request);
         var echo = BackendEcho.Parse(await response.Content.ReadAsStringAsync());
 
         Assert.Equal("web.example.com:8080", echo.Host);
@@ -119,7 +104,7 @@ public sealed class RoutingEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
         var names = new List<string>();
         for (var i = 0; i < 20; i++)
         {
-            names.Add((await _router.EchoAsync("web.x", "/")).Echo!.Name);
+            names.Add((await Proxy.EchoAsync("web.x", "/")).Echo!.Name);
         }
 
         Assert.Equal(10, names.Count(n => n == "a"));
@@ -131,22 +116,22 @@ public sealed class RoutingEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
     {
         var live = await Own(TestBackend.StartAsync("live"));
         var deadPort = Ports.FreeTcp();
-        await _etcd.PutAsync($"{_prefix}/web/scheme", "http");
-        await _etcd.PutAsync($"{_prefix}/web/hosts/dead", $"127.0.0.1:{deadPort}");
-        await _etcd.PutAsync($"{_prefix}/web/hosts/live", live.Address);
+        await Etcd.PutAsync($"{Prefix}/web/scheme", "http");
+        await Etcd.PutAsync($"{Prefix}/web/hosts/dead", $"127.0.0.1:{deadPort}");
+        await Etcd.PutAsync($"{Prefix}/web/hosts/live", live.Address);
         await WaitHostsAsync("web", 2);
 
         for (var i = 0; i < 10; i++)
         {
             using var post = new HttpRequestMessage(HttpMethod.Post, "/submit") { Content = new StringContent($"body-{i}", Encoding.UTF8) };
             post.Headers.Host = "web.example.com";
-            using var response = await _router.Http.SendAsync(post);
+            using var response = await Proxy.Http.SendAsync(post);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             var echo = BackendEcho.Parse(await response.Content.ReadAsStringAsync());
             Assert.Equal($"body-{i}", echo.Body);
         }
 
-        var status = await _router.StatusAsync();
+        var status = await Proxy.StatusAsync();
         var dead = Service(status, "web").GetProperty("hosts").EnumerateArray().Single(h => h.GetProperty("id").GetString() == "dead");
         Assert.Equal("set-aside", dead.GetProperty("health").GetString());
     }
@@ -159,13 +144,13 @@ public sealed class RoutingEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
         await RegisterAsync("web", keep, gone);
         await WaitHostsAsync("web", 2);
 
-        await _etcd.DeleteAsync($"{_prefix}/web/hosts/2");
+        await Etcd.DeleteAsync($"{Prefix}/web/hosts/2");
         await WaitHostsAsync("web", 1);
         var before = gone.Requests;
 
         for (var i = 0; i < 20; i++)
         {
-            Assert.Equal("keep", (await _router.EchoAsync("web.x", "/")).Echo!.Name);
+            Assert.Equal("keep", (await Proxy.EchoAsync("web.x", "/")).Echo!.Name);
         }
 
         Assert.Equal(before, gone.Requests);
@@ -176,37 +161,37 @@ public sealed class RoutingEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
     {
         var web = await Own(TestBackend.StartAsync("web-1"));
         await RegisterAsync("web", web);
-        await _router.WaitRoutedAsync("web.example.com");
+        await Proxy.WaitRoutedAsync("web.example.com");
 
-        await _etcd.PutAsync($"{_prefix}/unknown/scheme", "gopher");
-        await _etcd.PutAsync($"{_prefix}/noscheme/hosts/1", web.Address);
-        await _etcd.PutAsync($"{_prefix}/bad_name/scheme", "http");
-        await _etcd.PutAsync($"{_prefix}/web/hosts/broken", "127.0.0.1:notaport");
-        await _etcd.PutAsync($"{_prefix}/web/hosts/nobrackets", "fd00::1:80");
-        await _etcd.PutAsync($"{_prefix}/bytes/scheme", [0xff, 0x00, 0xfe]);
-        await _etcd.PutAsync($"{_prefix}/huge/scheme", Encoding.ASCII.GetBytes(new string('h', 1_000_000)));
-        await _etcd.PutAsync($"{_prefix}/port/scheme", "http");
-        await _etcd.PutAsync($"{_prefix}/port/host_port", "70000");
-        await _etcd.PutAsync($"{_prefix}/db/scheme", "tcp");
+        await Etcd.PutAsync($"{Prefix}/unknown/scheme", "gopher");
+        await Etcd.PutAsync($"{Prefix}/noscheme/hosts/1", web.Address);
+        await Etcd.PutAsync($"{Prefix}/bad_name/scheme", "http");
+        await Etcd.PutAsync($"{Prefix}/web/hosts/broken", "127.0.0.1:notaport");
+        await Etcd.PutAsync($"{Prefix}/web/hosts/nobrackets", "fd00::1:80");
+        await Etcd.PutAsync($"{Prefix}/bytes/scheme", [0xff, 0x00, 0xfe]);
+        await Etcd.PutAsync($"{Prefix}/huge/scheme", Encoding.ASCII.GetBytes(new string('h', 1_000_000)));
+        await Etcd.PutAsync($"{Prefix}/port/scheme", "http");
+        await Etcd.PutAsync($"{Prefix}/port/host_port", "70000");
+        await Etcd.PutAsync($"{Prefix}/db/scheme", "tcp");
 
-        await Wait.UntilAsync(async () => (await _router.StatusAsync()).GetProperty("problems").GetArrayLength() >= 9, "every problem in /status");
-        var problems = (await _router.StatusAsync()).GetProperty("problems").EnumerateArray()
+        await Wait.UntilAsync(async () => (await Proxy.StatusAsync()).GetProperty("problems").GetArrayLength() >= 9, "every problem in /status");
+        var problems = (await Proxy.StatusAsync()).GetProperty("problems").EnumerateArray()
             .Select(p => p.GetProperty("key").GetString()).ToList();
-        Assert.Contains($"{_prefix}/unknown/scheme", problems);
-        Assert.Contains($"{_prefix}/noscheme/hosts/1", problems);
-        Assert.Contains($"{_prefix}/bad_name/scheme", problems);
-        Assert.Contains($"{_prefix}/web/hosts/broken", problems);
-        Assert.Contains($"{_prefix}/web/hosts/nobrackets", problems);
-        Assert.Contains($"{_prefix}/bytes/scheme", problems);
-        Assert.Contains($"{_prefix}/huge/scheme", problems);
-        Assert.Contains($"{_prefix}/port/host_port", problems);
-        Assert.Contains($"{_prefix}/db/host_port", problems);
+        Assert.Contains($"{Prefix}/unknown/scheme", problems);
+        Assert.Contains($"{Prefix}/noscheme/hosts/1", problems);
+        Assert.Contains($"{Prefix}/bad_name/scheme", problems);
+        Assert.Contains($"{Prefix}/web/hosts/broken", problems);
+        Assert.Contains($"{Prefix}/web/hosts/nobrackets", problems);
+        Assert.Contains($"{Prefix}/bytes/scheme", problems);
+        Assert.Contains($"{Prefix}/huge/scheme", problems);
+        Assert.Contains($"{Prefix}/port/host_port", problems);
+        Assert.Contains($"{Prefix}/db/host_port", problems);
 
-        Assert.False(_router.Process.HasExited);
-        var (status, echo) = await _router.EchoAsync("web.example.com", "/");
+        Assert.False(Proxy.Process.HasExited);
+        var (status, echo) = await Proxy.EchoAsync("web.example.com", "/");
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal("web-1", echo!.Name);
-        Assert.Equal(HttpStatusCode.NotFound, (await _router.GetAsync("unknown.example.com", "/")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Proxy.GetAsync("unknown.example.com", "/")).StatusCode);
     }
 
     [Fact]
@@ -215,8 +200,8 @@ public sealed class RoutingEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
         var web = await Own(TestBackend.StartAsync("secure"));
         await RegisterAsync("secure", web, scheme: "https");
 
-        await _router.WaitStatusAsync("secure.example.com", "/a?b", HttpStatusCode.MovedPermanently);
-        using var response = await _router.GetAsync("secure.example.com", "/a?b");
+        await Proxy.WaitStatusAsync("secure.example.com", "/a?b", HttpStatusCode.MovedPermanently);
+        using var response = await Proxy.GetAsync("secure.example.com", "/a?b");
         Assert.Equal("https://secure.example.com/a?b", response.Headers.Location!.ToString());
     }
 
@@ -227,16 +212,16 @@ public sealed class RoutingEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
         await RegisterAsync("web", web);
         await WaitHostsAsync("web", 1);
 
-        var status = await _router.StatusAsync();
+        var status = await Proxy.StatusAsync();
 
         Assert.True(status.GetProperty("etcd").GetProperty("connected").GetBoolean());
         Assert.True(status.GetProperty("etcd").GetProperty("revision").GetInt64() > 0);
-        Assert.Equal(_etcd.Url + "/", status.GetProperty("etcd").GetProperty("endpoints")[0].GetString());
+        Assert.Equal(Etcd.Url + "/", status.GetProperty("etcd").GetProperty("endpoints")[0].GetString());
         Assert.True(status.GetProperty("ready").GetBoolean());
         var host = Service(status, "web").GetProperty("hosts")[0];
         Assert.Equal(web.Address, host.GetProperty("address").GetString());
         Assert.Equal("up", host.GetProperty("health").GetString());
-        using var health = await _router.AdminGetAsync("/healthz");
+        using var health = await Proxy.AdminGetAsync("/healthz");
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
     }
 
@@ -245,12 +230,12 @@ public sealed class RoutingEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
     {
         var web = await Own(TestBackend.StartAsync("web-1"));
         await RegisterAsync("web", web);
-        await _router.WaitRoutedAsync("web.example.com");
+        await Proxy.WaitRoutedAsync("web.example.com");
         var before = await MetricAsync("router_service_requests_total{service=\"web\",code=\"200\",method=\"GET\"}");
 
         for (var i = 0; i < 3; i++)
         {
-            await _router.EchoAsync("web.example.com", "/");
+            await Proxy.EchoAsync("web.example.com", "/");
         }
 
         Assert.Equal(before + 3, await MetricAsync("router_service_requests_total{service=\"web\",code=\"200\",method=\"GET\"}"));
@@ -265,10 +250,10 @@ public sealed class RoutingEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
     {
         var web = await Own(TestBackend.StartAsync("web-1"));
         await RegisterAsync("web", web);
-        await _etcd.PutAsync($"{_prefix}/web/hosts/evil", "<script>alert(1)</script>:80");
-        await Wait.UntilAsync(async () => (await _router.StatusAsync()).GetProperty("problems").GetArrayLength() == 1, "the problem");
+        await Etcd.PutAsync($"{Prefix}/web/hosts/evil", "<script>alert(1)</script>:80");
+        await Wait.UntilAsync(async () => (await Proxy.StatusAsync()).GetProperty("problems").GetArrayLength() == 1, "the problem");
 
-        using var response = await _router.AdminGetAsync("/");
+        using var response = await Proxy.AdminGetAsync("/");
         var html = await response.Content.ReadAsStringAsync();
 
         Assert.Equal("text/html; charset=utf-8", response.Content.Headers.ContentType?.ToString());
@@ -280,7 +265,7 @@ public sealed class RoutingEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
 
     private async Task<double> MetricAsync(string series)
     {
-        using var response = await _router.AdminGetAsync("/metrics");
+        using var response = await Proxy.AdminGetAsync("/metrics");
         Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.ToString(), StringComparison.Ordinal);
         var line = (await response.Content.ReadAsStringAsync()).Split('\n').SingleOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal));
         return line is null ? 0 : double.Parse(line[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
@@ -292,28 +277,20 @@ public sealed class RoutingEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
 
     private async Task RegisterAsync(string service, TestBackend[] backends, string scheme)
     {
-        await _etcd.PutAsync($"{_prefix}/{service}/scheme", scheme);
+        await Etcd.PutAsync($"{Prefix}/{service}/scheme", scheme);
         for (var i = 0; i < backends.Length; i++)
         {
-            await _etcd.PutAsync($"{_prefix}/{service}/hosts/{i + 1}", backends[i].Address);
+            await Etcd.PutAsync($"{Prefix}/{service}/hosts/{i + 1}", backends[i].Address);
         }
     }
 
     private Task WaitHostsAsync(string service, int count) =>
         Wait.UntilAsync(async () =>
         {
-            var status = await _router.StatusAsync();
+            var status = await Proxy.StatusAsync();
             return status.GetProperty("services").EnumerateArray().Any(s => s.GetProperty("name").GetString() == service && s.GetProperty("hosts").GetArrayLength() == count);
         }, $"{service} to have {count} hosts");
 
     private static JsonElement Service(JsonElement status, string name) =>
         status.GetProperty("services").EnumerateArray().Single(s => s.GetProperty("name").GetString() == name);
-
-    private async Task<T> Own<T>(Task<T> start)
-        where T : IAsyncDisposable
-    {
-        var value = await start;
-        _owned.Add(value);
-        return value;
-    }
 }
