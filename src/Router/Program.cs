@@ -5,6 +5,14 @@ using Serilog;
 using Serilog.Events;
 using Serilog.Formatting.Compact;
 
+// Socket completions run on the I/O thread instead of hopping to the thread pool: a proxy never blocks
+// in them, and the hop cost a quarter of its CPU (bench/, docs/benchmarks.md). Read when the first socket
+// is made, so it must be set first; an operator's own value wins.
+if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
+{
+    Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+}
+
 var environment = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>()
     .ToDictionary(e => (string)e.Key, e => (string?)e.Value, StringComparer.Ordinal);
 var settings = new ConfigurationBuilder()

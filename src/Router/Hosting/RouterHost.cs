@@ -33,6 +33,9 @@ internal static class RouterHost
             o.ShutdownTimeout = options.DrainTimeout + TimeSpan.FromSeconds(2);
         });
 
+        // Request handling runs on the socket's I/O thread: the proxy never blocks there, and the hop to the
+        // thread pool was most of its scheduler time (bench/, docs/benchmarks.md).
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
         builder.WebHost.UseKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

@@ -40,11 +40,17 @@ internal sealed class ForwardingTransformer : HttpTransformer
                 client = client.MapToIPv4();
             }
 
-            var forwardedFor = headers.TryGetValues("X-Forwarded-For", out var existing)
-                ? string.Join(", ", existing) + ", " + client
-                : client.ToString();
-            headers.Remove("X-Forwarded-For");
-            headers.TryAddWithoutValidation("X-Forwarded-For", forwardedFor);
+            // The common case (no proxy before us) adds one header; only a chain appends to what came.
+            if (headers.NonValidated.TryGetValues("X-Forwarded-For", out var existing))
+            {
+                var forwardedFor = existing.ToString() + ", " + client;
+                headers.Remove("X-Forwarded-For");
+                headers.TryAddWithoutValidation("X-Forwarded-For", forwardedFor);
+            }
+            else
+            {
+                headers.TryAddWithoutValidation("X-Forwarded-For", client.ToString());
+            }
         }
 
         Set(headers, "X-Forwarded-Proto", request.Scheme);
@@ -64,7 +70,11 @@ internal sealed class ForwardingTransformer : HttpTransformer
 
     private static void Set(HttpRequestHeaders headers, string name, string value)
     {
-        headers.Remove(name);
+        if (headers.NonValidated.Contains(name))
+        {
+            headers.Remove(name);
+        }
+
         headers.TryAddWithoutValidation(name, value);
     }
 }
