@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Net;
 using Router.Registry.Model;
 
 namespace Router.Routing;
@@ -21,7 +22,11 @@ internal sealed class Destination
     {
         Host = host;
         Prefix = $"http://{host.Authority}/";
+        EndPoint = IPAddress.TryParse(host.Host, out var address) ? new IPEndPoint(address, host.Port) : new DnsEndPoint(host.Host, host.Port);
     }
+
+    /// <summary>Where TCP relays connect: parsed once, so an IP host costs no name lookup per connection.</summary>
+    public EndPoint EndPoint { get; }
 
     public ServiceHost Host { get; }
 

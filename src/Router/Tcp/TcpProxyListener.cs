@@ -134,7 +134,8 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
                 continue;
             }
 
-            _ = Task.Run(() => HandleAsync(client));
+            // Runs on until its first wait (the connect), then frees the accept loop.
+            _ = HandleAsync(client);
         }
     }
 
@@ -191,7 +192,7 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
             using var timeout = new CancellationTokenSource(ConnectTimeout);
             try
             {
-                await socket.ConnectAsync(destination.Host.Host, destination.Host.Port, timeout.Token).ConfigureAwait(false);
+                await socket.ConnectAsync(destination.EndPoint, timeout.Token).ConfigureAwait(false);
                 destination.ReportSuccess();
                 return (socket, destination);
             }

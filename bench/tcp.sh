@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# host_port TCP relay vs HAProxy 2.6 in mode tcp (issue 3): throughput on one stream and connection rate,
+# each proxy pinned to CPU 0 with the load tool and the sink on CPU 1, alternating runs.
+source "$(dirname "$0")/lib.sh"
+TCPBENCH_DLL="$ROOT/bench/TcpBench/bin/Release/net10.0/tcpbench.dll"
+ROUNDS="${BENCH_TCP_ROUNDS:-3}"
+SECONDS_PER_RUN="${BENCH_TCP_SECONDS:-5}"
+echo "== TCP relay: router host_port vs HAProxy mode tcp ($ROUNDS rounds of ${SECONDS_PER_RUN}s)"
+
+free_port sink; free_port router_port; free_port haproxy_port; free_port http; free_port admin
+taskset -c "$LOAD_CPU" dotnet "$TCPBENCH_DLL" server "$sink" >"$OUT/tcpbench-server.log" 2>&1 &
+track $!
+wait_tcp "$sink"
+
+start_etcd
+etcdput /services/blob/scheme tcp
+etcdput /services/blob/hosts/1 "127.0.0.1:$sink"
+etcdput /services/blob/host_port "$router_port"
+start_router tcp "$http" "$admin"
+wait_tcp "$router_port"
+
+dir="$(mktemp -d)"; _tmpdirs+=("$dir")
+cat >"$dir/haproxy.cfg" <<CONF
+global
+  nbthread 1
+  maxconn 8000
+defaults
+  mode tcp
+  timeout connect 3s
+  timeout client 60s
+  timeout server 60s
+frontend blob
+  bind 127.0.0.1:$haproxy_port
+  default_backend blob
+backend blob
+  server s1 127.0.0.1:$sink
+CONF
+taskset -c "$PROXY_CPU" haproxy -db -f "$dir/haproxy.cfg" >"$OUT/haproxy-tcp.log" 2>&1 &
+track $!
+HAPROXY_PID=$!
+wait_tcp "$haproxy_port"
+
+tool() { taskset -c "$LOAD_CPU" dotnet "$TCPBENCH_DLL" "$@"; }
+# measure NAME PID PORT MODE ARG: prints "figure per_cpu_second"
+measure() {
+  local before after figure
+  before="$(cpu_ticks "$2")"
+  figure="$(tool "$4" "$3" "$SECONDS_PER_RUN" "$5")"
+  after="$(cpu_ticks "$2")"
+  awk -v f="$figure" -v t=$((after - before)) -v tck="$CLK_TCK" -v s="$SECONDS_PER_RUN" \
+    'BEGIN { cpu = t / tck; printf "%.0f %.0f\n", f, (cpu > 0 ? f * s / cpu : 0) }'
+}
+
+# Warm-up: JIT and connection paths of both.
+tool throughput "$router_port" 2 1 >/dev/null; tool throughput "$haproxy_port" 2 1 >/dev/null
+tool connrate "$router_port" 2 16 >/dev/null; tool connrate "$haproxy_port" 2 16 >/dev/null
+
+: >"$OUT/tcp-runs.txt"
+for round in $(seq 1 "$ROUNDS"); do
+  wait_quiet
+  for proxy in router haproxy; do
+    if [ "$proxy" = router ]; then pid=$ROUTER_PID; port=$router_port; else pid=$HAPROXY_PID; port=$haproxy_port; fi
+    read -r bps bps_cpu < <(measure "$proxy" "$pid" "$port" throughput 1)
+    read -r cps cps_cpu < <(measure "$proxy" "$pid" "$port" connrate 16)
+    echo "$round $proxy $bps $bps_cpu $cps $cps_cpu" | tee -a "$OUT/tcp-runs.txt"
+  done
+done
+
+col() { awk -v p="$1" -v c="$2" '$2 == p { print $c }' "$OUT/tcp-runs.txt" | median; }
+r_bps=$(col router 3); h_bps=$(col haproxy 3); r_cps=$(col router 5); h_cps=$(col haproxy 5)
+r_bpc=$(col router 4); h_bpc=$(col haproxy 4); r_cpc=$(col router 6); h_cpc=$(col haproxy 6)
+result tcp_router_mib_s "$(awk -v v="$r_bps" 'BEGIN { printf "%.0f", v / 1048576 }')"
+result tcp_haproxy_mib_s "$(awk -v v="$h_bps" 'BEGIN { printf "%.0f", v / 1048576 }')"
+result tcp_router_vs_haproxy_throughput "$(ratio "$r_bps" "$h_bps")"
+result tcp_router_vs_haproxy_throughput_per_cpu "$(ratio "$r_bpc" "$h_bpc")"
+result tcp_router_conn_s "$r_cps"
+result tcp_haproxy_conn_s "$h_cps"
+result tcp_router_vs_haproxy_conn_rate "$(ratio "$r_cps" "$h_cps")"
+result tcp_router_vs_haproxy_conn_per_cpu "$(ratio "$r_cpc" "$h_cpc")"
