@@ -16,6 +16,7 @@ public sealed class EtcdProcess : IAsyncDisposable
     private readonly string _dataDir;
     private readonly int _peerPort;
     private TestProcess? _process;
+    private EtcdContainer? _container;
     private EtcdClient? _client;
 
     private EtcdProcess()
@@ -34,28 +35,29 @@ public sealed class EtcdProcess : IAsyncDisposable
     /// <summary>A dotnet-etcd client for the test's own puts and gets.</summary>
     public EtcdClient Client => _client ??= new EtcdClient(Url, configureChannelOptions: o => o.MaxReceiveMessageSize = 256 * 1024 * 1024);
 
-    public static string Binary
+    public static string Binary => FindBinary() ?? throw new InvalidOperationException(
+        "No etcd binary and no Docker engine: install Debian's etcd-server (apt-get install -y etcd-server), or set " +
+        "ETCD_BINARY to an etcd 3.4+ binary, or run a Docker engine for the Testcontainers fallback.");
+
+    /// <summary><c>ETCD_BINARY</c>, else <c>etcd</c> on PATH, else null.</summary>
+    public static string? FindBinary()
     {
-        get
+        var configured = Environment.GetEnvironmentVariable("ETCD_BINARY");
+        if (!string.IsNullOrEmpty(configured))
         {
-            var configured = Environment.GetEnvironmentVariable("ETCD_BINARY");
-            if (!string.IsNullOrEmpty(configured))
-            {
-                return configured;
-            }
-
-            foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':'))
-            {
-                var candidate = Path.Combine(dir, "etcd");
-                if (File.Exists(candidate))
-                {
-                    return candidate;
-                }
-            }
-
-            throw new InvalidOperationException(
-                "No etcd binary: install Debian's etcd-server (apt-get install -y etcd-server) or set ETCD_BINARY to an etcd 3.4+ binary.");
+            return configured;
         }
+
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':'))
+        {
+            var candidate = Path.Combine(dir, "etcd");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
     }
 
     public static async Task<EtcdProcess> StartAsync()
@@ -70,6 +72,12 @@ public sealed class EtcdProcess : IAsyncDisposable
 
     public async Task StopAsync()
     {
+        if (_container is not null)
+        {
+            await _container.StopAsync();
+            return;
+        }
+
         if (_process is null)
         {
             return;
@@ -83,6 +91,12 @@ public sealed class EtcdProcess : IAsyncDisposable
 
     public async Task KillAsync()
     {
+        if (_container is not null)
+        {
+            await _container.KillAsync();
+            return;
+        }
+
         if (_process is null)
         {
             return;
@@ -122,6 +136,11 @@ public sealed class EtcdProcess : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _client?.Dispose();
+        if (_container is not null)
+        {
+            await _container.DisposeAsync();
+        }
+
         if (_process is not null)
         {
             await _process.DisposeAsync();
@@ -138,8 +157,18 @@ public sealed class EtcdProcess : IAsyncDisposable
 
     private async Task StartProcessAsync()
     {
+        var binary = FindBinary();
+        if (binary is null && EtcdContainer.DockerAvailable)
+        {
+            // Fallback where a Docker engine runs and no etcd binary is installed (never the case in CI here).
+            _container ??= new EtcdContainer(_name, ClientPort);
+            await _container.StartAsync();
+            await WaitHealthyAsync(() => null);
+            return;
+        }
+
         var peer = $"http://127.0.0.1:{_peerPort}";
-        _process = TestProcess.Start(Binary,
+        _process = TestProcess.Start(binary ?? Binary,
         [
             "--name", _name,
             "--data-dir", _dataDir,
@@ -153,12 +182,19 @@ public sealed class EtcdProcess : IAsyncDisposable
             "--log-level", "warn",
         ], name: "etcd");
 
+        var process = _process;
+        await WaitHealthyAsync(() => process.HasExited ? $"etcd exited with {process.ExitCode}:\n{process.Output}" : null);
+    }
+
+    /// <summary>Waits for /health, then checks that the etcd answering is the one started here.</summary>
+    private async Task WaitHealthyAsync(Func<string?> failure)
+    {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         await Wait.UntilAsync(async () =>
         {
-            if (_process.HasExited)
+            if (failure() is { } reason)
             {
-                throw new InvalidOperationException($"etcd exited with {_process.ExitCode}:\n{_process.Output}");
+                throw new InvalidOperationException(reason);
             }
 
             var health = await http.GetFromJsonAsync<Health>($"{Url}/health");
