@@ -114,9 +114,11 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
             Socket client;
             try
             {
-                client = await _listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+                // No token: stopping disposes the listener, which ends the wait (a token costs a registration per accept).
+                client = await _listener.AcceptAsync().ConfigureAwait(false);
             }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException
+                || (e is SocketException { SocketErrorCode: SocketError.OperationAborted or SocketError.Interrupted } && _stopping.IsCancellationRequested))
             {
                 return;
             }
@@ -142,8 +144,8 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
     private async Task HandleAsync(Socket client)
     {
         client.NoDelay = true;
-        var remote = (client.RemoteEndPoint as IPEndPoint)?.Address;
-        if (!_routes.Current.TryGet(Service, out var route) || (route.Entry.Private && !_internalNetworks.Contains(remote)))
+        if (!_routes.Current.TryGet(Service, out var route)
+            || (route.Entry.Private && !_internalNetworks.Contains((client.RemoteEndPoint as IPEndPoint)?.Address)))
         {
             // Private from outside, or gone since accept: closed, as if nothing listened for them.
             client.Dispose();
@@ -188,11 +190,14 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
 
             tried |= ServiceRoute.Bit(index);
             var destination = route.Destinations[index];
-            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            var endPoint = destination.EndPoint;
+            var socket = endPoint is IPEndPoint ip
+                ? new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true }
+                : new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             using var timeout = new CancellationTokenSource(ConnectTimeout);
             try
             {
-                await socket.ConnectAsync(destination.EndPoint, timeout.Token).ConfigureAwait(false);
+                await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
                 destination.ReportSuccess();
                 return (socket, destination);
             }
