@@ -62,6 +62,13 @@ public sealed class RouterCommandLineTests
     [InlineData("--tcp-bind", "any", "--tcp-bind")]
     [InlineData("--etcd-ca", "/does/not/exist.pem", "--etcd-ca")]
     [InlineData("--https", "0.0.0.0:443", "--https")]
+    [InlineData("--tcp-idle-timeout", "0", "--tcp-idle-timeout")]
+    [InlineData("--tcp-idle-timeout", "soon", "--tcp-idle-timeout")]
+    [InlineData("--tcp-max-connections", "0", "--tcp-max-connections")]
+    [InlineData("--tcp-max-connections", "-3", "--tcp-max-connections")]
+    [InlineData("--state-file", "/does/not/exist/registry.json", "--state-file")]
+    [InlineData("--certs", "/does/not/exist", "--certs")]
+    [InlineData("--etcd-password-file", "/does/not/exist", "--etcd-password-file")]
     public void Parse_BadValue_OneErrorNamingTheOption(string option, string value, string named)
     {
         var result = Parse([option, value]);
@@ -69,6 +76,30 @@ public sealed class RouterCommandLineTests
         Assert.Null(result.Options);
         var error = Assert.Single(result.Errors);
         Assert.StartsWith(named + ":", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_CertWithoutKey_Reported()
+    {
+        var cert = Path.GetTempFileName();
+        try
+        {
+            Assert.Contains(Parse(["--etcd-cert", cert]).Errors, e => e.StartsWith("--etcd-cert: needs --etcd-key", StringComparison.Ordinal));
+        }
+        finally
+        {
+            File.Delete(cert);
+        }
+    }
+
+    [Fact]
+    public void Parse_TcpLimitsAndStateFile_Read()
+    {
+        var options = Parse(["--tcp-idle-timeout", "30", "--tcp-max-connections", "5", "--state-file", Path.Combine(Path.GetTempPath(), "r.json")]).Options!;
+
+        Assert.Equal(TimeSpan.FromSeconds(30), options.TcpIdleTimeout);
+        Assert.Equal(5, options.TcpMaxConnections);
+        Assert.EndsWith("r.json", options.StateFile, StringComparison.Ordinal);
     }
 
     [Fact]

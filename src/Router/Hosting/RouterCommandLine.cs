@@ -390,6 +390,10 @@ internal static class RouterCommandLine
 
             etcd = etcd with { User = user.Value, Password = password };
         }
+        else if (values.TryGetValue("etcd-password-file", out var orphan))
+        {
+            errors.Add($"{orphan.Source}: needs --etcd-user (a password alone logs in as nobody)");
+        }
 
         return etcd;
     }
