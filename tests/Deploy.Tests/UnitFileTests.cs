@@ -107,14 +107,15 @@ public sealed class UnitFileTests
     {
         var unit = UnitFile.Parse(UnitsFolder.Read("router.service"));
         var run = UnitFile.Words(unit.Value("Service", "ExecStart")!);
-        var drain = int.Parse(OptionAfter(run, "--drain-timeout"), CultureInfo.InvariantCulture);
+        var drain = int.Parse(OptionAfter(run, "--drain-timeout"), CultureInfo.InvariantCulture)
+            + int.Parse(OptionAfter(run, "--shutdown-delay"), CultureInfo.InvariantCulture);
         var stop = UnitFile.Words(unit.Value("Service", "ExecStop")!);
         var dockerStopWait = int.Parse(OptionAfter(stop, "--time"), CultureInfo.InvariantCulture);
         var stopTimeout = int.Parse(unit.Value("Service", "TimeoutStopSec")!, CultureInfo.InvariantCulture);
 
         Assert.Equal("SIGTERM", unit.Value("Service", "KillSignal"));
         Assert.Equal(["/usr/bin/docker", "stop"], stop[..2]);
-        Assert.True(dockerStopWait > drain, $"docker stop waits {dockerStopWait} s, no longer than the drain ({drain} s)");
+        Assert.True(dockerStopWait > drain, $"docker stop waits {dockerStopWait} s, no longer than the shutdown delay and drain ({drain} s)");
         Assert.True(stopTimeout > dockerStopWait, $"TimeoutStopSec={stopTimeout} does not outlast docker stop ({dockerStopWait} s)");
     }
 

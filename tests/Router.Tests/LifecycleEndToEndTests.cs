@@ -151,6 +151,35 @@ public sealed class LifecycleEndToEndTests
     }
 
     [Fact]
+    public async Task Sigterm_WithShutdownDelay_NotReadyButStillServingThenExits0()
+    {
+        await using var etcd = await EtcdProcess.StartAsync();
+        var prefix = EtcdFixture.NewPrefix();
+        await using var web = await TestBackend.StartAsync("web-1");
+        await etcd.PutAsync($"{prefix}/web/scheme", "http");
+        await etcd.PutAsync($"{prefix}/web/hosts/1", web.Address);
+        await using var router = await RouterProcess.StartAsync(etcd.Url, prefix, ["--shutdown-delay", "3"]);
+        await router.WaitRoutedAsync("web.example.com");
+
+        router.Process.Signal(TestProcess.SigTerm);
+
+        // During the delay: the balancer's check and /readyz say 503, and requests are still served.
+        await Wait.UntilAsync(async () =>
+        {
+            using var ready = await router.AdminGetAsync("/readyz");
+            return ready.StatusCode == HttpStatusCode.ServiceUnavailable;
+        }, "/readyz to turn 503");
+        using (var lb = await router.GetAsync("example.com", "/_router/healthz"))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, lb.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await router.EchoAsync("web.example.com", "/")).Status);
+        Assert.False(router.Process.HasExited);
+        Assert.Equal(0, await router.Process.WaitForExitAsync());
+    }
+
+    [Fact]
     public async Task PrivateService_OnlyInternalClients()
     {
         await using var etcd = await EtcdProcess.StartAsync();

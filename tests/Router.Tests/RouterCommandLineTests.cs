@@ -62,6 +62,7 @@ public sealed class RouterCommandLineTests
     [InlineData("--tcp-bind", "any", "--tcp-bind")]
     [InlineData("--etcd-ca", "/does/not/exist.pem", "--etcd-ca")]
     [InlineData("--https", "0.0.0.0:443", "--https")]
+    [InlineData("--shutdown-delay", "-1", "--shutdown-delay")]
     [InlineData("--tcp-idle-timeout", "0", "--tcp-idle-timeout")]
     [InlineData("--tcp-idle-timeout", "soon", "--tcp-idle-timeout")]
     [InlineData("--tcp-max-connections", "0", "--tcp-max-connections")]

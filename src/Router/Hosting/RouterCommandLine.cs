@@ -34,6 +34,7 @@ internal static class RouterCommandLine
           --dns-upstream IP[:PORT],.. resolvers for every other name        [8.8.8.8,8.8.4.4]
           --internal-networks CIDR,.. clients allowed private services/DNS [127.0.0.0/8,::1/128,172.17.0.0/16,10.0.0.0/8]
           --drain-timeout SECONDS     how long requests in flight may finish [10]
+          --shutdown-delay SECONDS    after SIGTERM: not ready, still accepting [0]
           --tcp-idle-timeout SECONDS  close a TCP relay silent this long      [3600]
           --tcp-max-connections N     open TCP relays per host_port         [10000]
           --state-file PATH           last good table, for a start while etcd is away [off]
@@ -48,7 +49,7 @@ internal static class RouterCommandLine
     private static readonly string[] Names =
     [
         "etcd", "prefix", "http", "https", "certs", "tcp-bind", "admin", "dns", "dns-zone", "dns-answer",
-        "dns-upstream", "internal-networks", "drain-timeout", "tcp-idle-timeout", "tcp-max-connections", "state-file", "etcd-ca", "etcd-cert", "etcd-key",
+        "dns-upstream", "internal-networks", "drain-timeout", "shutdown-delay", "tcp-idle-timeout", "tcp-max-connections", "state-file", "etcd-ca", "etcd-cert", "etcd-key",
         "etcd-user", "etcd-password-file",
     ];
 
@@ -290,6 +291,18 @@ internal static class RouterCommandLine
             else
             {
                 errors.Add($"{drain.Source}: '{drain.Value}' is not a number of seconds from 0 to 3600");
+            }
+        }
+
+        if (values.TryGetValue("shutdown-delay", out var delay))
+        {
+            if (double.TryParse(delay.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds is >= 0 and <= 600)
+            {
+                options = options with { ShutdownDelay = TimeSpan.FromSeconds(seconds) };
+            }
+            else
+            {
+                errors.Add($"{delay.Source}: '{delay.Value}' is not a number of seconds from 0 to 600");
             }
         }
 

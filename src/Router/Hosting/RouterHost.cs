@@ -30,7 +30,7 @@ internal static class RouterHost
         builder.Services.Configure<HostOptions>(o =>
         {
             // Kestrel lets requests in flight finish for as long as the host allows.
-            o.ShutdownTimeout = options.DrainTimeout + TimeSpan.FromSeconds(2);
+            o.ShutdownTimeout = options.ShutdownDelay + options.DrainTimeout + TimeSpan.FromSeconds(2);
         });
 
         // Request handling runs on the socket's I/O thread: the proxy never blocks there, and the hop to the
@@ -49,6 +49,7 @@ internal static class RouterHost
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new InternalNetworks(options.InternalNetworks));
         builder.Services.AddSingleton<DrainState>();
+        builder.Services.AddHostedService<ShutdownDelay>();
         builder.Services.AddRegistry(options.Etcd, options.Prefix, options.StateFile);
         builder.Services.AddHttpForwarder();
         builder.Services.AddSingleton<BackendClient>();
@@ -68,8 +69,6 @@ internal static class RouterHost
 
         // The table must follow the registry from its first snapshot on.
         _ = app.Services.GetRequiredService<RouteTableHolder>();
-        var drain = app.Services.GetRequiredService<DrainState>();
-        app.Lifetime.ApplicationStopping.Register(drain.Start);
 
         var proxy = app.Services.GetRequiredService<ProxyHandler>();
         var admin = app.Services.GetRequiredService<AdminHandler>();

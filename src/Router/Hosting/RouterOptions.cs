@@ -35,6 +35,9 @@ internal sealed record RouterOptions
 
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>After SIGTERM, how long the router reports not ready while it still accepts, before the drain.</summary>
+    public TimeSpan ShutdownDelay { get; init; } = TimeSpan.Zero;
+
     /// <summary>A relayed TCP connection with no bytes either way for this long is closed.</summary>
     public TimeSpan TcpIdleTimeout { get; init; } = TimeSpan.FromHours(1);
 
