@@ -1,4 +1,3 @@
-using Grpc.Core;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Router.Announcer.Health;
@@ -39,9 +38,10 @@ internal sealed partial class RegistrationService(
         {
             await RunAsync(stoppingToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (stoppingToken.IsCancellationRequested && e is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
+        catch (Exception) when (stoppingToken.IsCancellationRequested)
         {
-            // Shutdown: a gRPC call in flight reports the cancellation as RpcException(Cancelled).
+            // Shutdown: whatever the call in flight reported (OperationCanceled, RpcException Cancelled, or
+            // Unavailable from an etcd that is down) is the stop itself, not a crash; StopAsync withdraws.
         }
         catch (Exception e)
         {
