@@ -24,8 +24,8 @@ internal static class RouterCommandLine
           --etcd URLS                 etcd endpoints, comma-separated      [http://127.0.0.1:2379]
           --prefix PATH               registry prefix                       [/services]
           --http ADDR:PORT            shared HTTP port                      [0.0.0.0:80]
-          --https ADDR:PORT           HTTPS port (with --certs)             [off]
-          --certs DIR                 folder of PEM certificates for HTTPS
+          --https ADDR:PORT           HTTPS port, TLS by SNI from --certs   [off]
+          --certs DIR                 NAME.crt + NAME.key pairs (PEM), re-read on change
           --tcp-bind ADDR             address of host_port listeners        [0.0.0.0]
           --admin ADDR:PORT           status, health and metrics            [127.0.0.1:9090]
           --dns ADDR:PORT|off         DNS responder                         [172.17.42.1:53]
@@ -191,9 +191,9 @@ internal static class RouterCommandLine
             options = options with { CertsDirectory = certs.Value };
         }
 
-        if (options.Https is not null)
+        if (options.Https is not null && options.CertsDirectory is null)
         {
-            errors.Add($"{values["https"].Source}: HTTPS termination is not built yet; leave --https off");
+            errors.Add($"{values["https"].Source}: needs --certs, the folder of PEM certificates (NAME.crt + NAME.key)");
         }
 
         if (values.TryGetValue("tcp-bind", out var tcpBind))

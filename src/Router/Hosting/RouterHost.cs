@@ -2,15 +2,19 @@ using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Router.Admin;
 using Router.Dns;
 using Router.Metrics;
 using Router.Registry;
 using Router.Routing;
 using Router.Tcp;
+using Router.Tls;
 using Serilog;
+using Serilog.Extensions.Logging;
 
 namespace Router.Hosting;
 
@@ -26,6 +30,14 @@ internal static class RouterHost
         });
 
         builder.Logging.ClearProviders();
+        var certificates = options.Https is null || options.CertsDirectory is null
+            ? null
+            : new CertificateStore(options.CertsDirectory, TimeProvider.System, new SerilogLoggerFactory(Log.Logger).CreateLogger<CertificateStore>());
+        if (certificates is not null)
+        {
+            builder.Services.AddSingleton(certificates);
+        }
+
         builder.Services.AddSerilog();
         builder.Services.Configure<HostOptions>(o =>
         {
@@ -43,6 +55,18 @@ internal static class RouterHost
             // Plain HTTP/2 (h2c) cannot be negotiated on a port that also speaks HTTP/1.1; HTTP/2 comes with TLS.
             kestrel.Listen(options.Http, listen => listen.Protocols = HttpProtocols.Http1);
             kestrel.Listen(options.Admin, listen => listen.Protocols = HttpProtocols.Http1);
+            if (options.Https is { } https && certificates is not null)
+            {
+                // HTTP/2 is negotiated by ALPN here; SNI picks the certificate per host name.
+                kestrel.Listen(https, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1AndHttp2;
+                    listen.UseHttps(new HttpsConnectionAdapterOptions
+                    {
+                        ServerCertificateSelector = (_, host) => certificates.Select(host),
+                    });
+                });
+            }
         });
 
         builder.Services.AddSingleton(options);
