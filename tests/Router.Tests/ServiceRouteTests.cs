@@ -52,6 +52,38 @@ public sealed class ServiceRouteTests
     }
 
     [Fact]
+    public void Walk_EachHostOnceUpToTheLimit()
+    {
+        var route = Route(5);
+
+        var walk = new DestinationWalk(route, maxAttempts: 4);
+        var seen = new List<Destination>();
+        while (walk.TryNext(_time.GetTimestamp(), out var destination))
+        {
+            seen.Add(destination);
+        }
+
+        Assert.Equal(4, seen.Count);
+        Assert.Equal(4, seen.Distinct().Count());
+    }
+
+    [Fact]
+    public void Walk_FewerHostsThanLimit_EachOnce()
+    {
+        var route = Route(2);
+        route.Destinations[0].ReportConnectFailure(_time);
+
+        var walk = new DestinationWalk(route, maxAttempts: 4);
+        Assert.True(walk.TryNext(_time.GetTimestamp(), out var first));
+        Assert.True(walk.TryNext(_time.GetTimestamp(), out var second));
+        Assert.False(walk.TryNext(_time.GetTimestamp(), out _));
+
+        // The usable host comes first; the set-aside one is still tried, last.
+        Assert.Same(route.Destinations[1], first);
+        Assert.Same(route.Destinations[0], second);
+    }
+
+    [Fact]
     public void Pick_NoHosts_None() => Assert.Equal(-1, Route(0).Pick(_time.GetTimestamp(), 0));
 
     [Fact]

@@ -115,18 +115,9 @@ internal sealed partial class ProxyHandler
 
     private async Task ForwardWithRetryAsync(HttpContext context, ServiceRoute route, HttpTransformer transformer)
     {
-        ulong tried = 0;
-        var attempts = Math.Min(route.Destinations.Count, MaxAttempts);
-        for (var attempt = 0; attempt < attempts; attempt++)
+        var walk = new DestinationWalk(route, MaxAttempts);
+        while (walk.TryNext(_time.GetTimestamp(), out var destination))
         {
-            var index = route.Pick(_time.GetTimestamp(), tried);
-            if (index < 0)
-            {
-                break;
-            }
-
-            tried |= ServiceRoute.Bit(index);
-            var destination = route.Destinations[index];
             var error = await _forwarder.SendAsync(context, destination.Prefix, _client, _requestConfig, transformer, destination.Retired).ConfigureAwait(false);
             if (error == ForwarderError.None)
             {

@@ -178,18 +178,9 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
 
     private async Task<(Socket? Server, Destination? Destination)> ConnectAsync(ServiceRoute route)
     {
-        ulong tried = 0;
-        var attempts = Math.Min(route.Destinations.Count, MaxConnectAttempts);
-        for (var attempt = 0; attempt < attempts; attempt++)
+        var walk = new DestinationWalk(route, MaxConnectAttempts);
+        while (walk.TryNext(_time.GetTimestamp(), out var destination))
         {
-            var index = route.Pick(_time.GetTimestamp(), tried);
-            if (index < 0)
-            {
-                break;
-            }
-
-            tried |= ServiceRoute.Bit(index);
-            var destination = route.Destinations[index];
             var endPoint = destination.EndPoint;
             var socket = endPoint is IPEndPoint ip
                 ? new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true }
