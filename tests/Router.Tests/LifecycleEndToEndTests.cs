@@ -148,6 +148,11 @@ public sealed class LifecycleEndToEndTests
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal("/slow", echo!.Path);
         Assert.Equal(0, await router.Process.WaitForExitAsync());
+
+        // A clean stop logs no error: the watch, listeners and DNS end quietly.
+        Assert.DoesNotContain("\"@l\":\"Fatal\"", router.Process.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"@l\":\"Critical\"", router.Process.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"@l\":\"Error\"", router.Process.Output, StringComparison.Ordinal);
     }
 
     [Fact]

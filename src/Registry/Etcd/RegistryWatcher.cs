@@ -64,8 +64,9 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
         {
             await RunAsync(stoppingToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        catch (Exception) when (stoppingToken.IsCancellationRequested)
         {
+            // Shutdown: the open watch reports it as RpcException(Cancelled), not as OperationCanceled.
         }
         catch (Exception e)
         {
