@@ -75,7 +75,7 @@ internal sealed class AdminHandler
 
     private Task MetricsAsync(HttpContext context)
     {
-        var text = _metrics.Render(_registry, _routes.Current, _routes, _ports, _time);
+        var text = _metrics.Render(_registry, _routes, _ports, _time);
         context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
         return context.Response.WriteAsync(text, context.RequestAborted);
     }

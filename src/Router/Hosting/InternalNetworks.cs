@@ -1,17 +1,13 @@
 using System.Net;
+using Router.Dns;
 
 namespace Router.Hosting;
 
 /// <summary>The client networks that may use private services and the DNS responder.</summary>
 internal sealed class InternalNetworks
 {
-    public static readonly IReadOnlyList<IPNetwork> Defaults =
-    [
-        IPNetwork.Parse("127.0.0.0/8"),
-        IPNetwork.Parse("::1/128"),
-        IPNetwork.Parse("172.17.0.0/16"),
-        IPNetwork.Parse("10.0.0.0/8"),
-    ];
+    /// <summary>DESIGN's default: loopback, the docker bridge, 10/8 — one list, shared with the DNS responder.</summary>
+    public static IReadOnlyList<IPNetwork> Defaults => DnsOptions.DefaultInternalNetworks;
 
     private readonly IPNetwork[] _networks;
 

@@ -17,8 +17,9 @@ internal sealed class RouterMetrics
 
     public ServiceMetrics For(string service) => _services.GetOrAdd(service, static _ => new ServiceMetrics());
 
-    public string Render(IRegistrySource registry, RouteTable table, RouteTableHolder holder, HostPortManager ports, TimeProvider time)
+    public string Render(IRegistrySource registry, RouteTableHolder holder, HostPortManager ports, TimeProvider time)
     {
+        var table = holder.Current;
         var text = new StringBuilder(4096);
         var status = registry.Status;
         var now = time.GetTimestamp();
