@@ -105,40 +105,35 @@ internal sealed partial class ProxyHandler
     {
         try
         {
-            await ForwardWithRetryAsync(context, route, transformer).ConfigureAwait(false);
+            var walk = new DestinationWalk(route, MaxAttempts);
+            while (walk.TryNext(_time.GetTimestamp(), out var destination))
+            {
+                var error = await _forwarder.SendAsync(context, destination.Prefix, _client, _requestConfig, transformer, destination.Retired).ConfigureAwait(false);
+                if (error == ForwarderError.None)
+                {
+                    destination.ReportSuccess();
+                    return;
+                }
+
+                if (!IsConnectFailure(context, error) || context.Response.HasStarted)
+                {
+                    // The request reached the backend (or may have): retrying could run it twice. YARP has
+                    // already answered 502/504.
+                    return;
+                }
+
+                destination.ReportConnectFailure(_time);
+                Log.ConnectFailed(_logger, route.Name, destination.Host.Authority, context.GetForwarderErrorFeature()?.Exception?.Message);
+                context.Features.Set<IForwarderErrorFeature>(null);
+                context.Response.StatusCode = StatusCodes.Status200OK;
+            }
+
+            await Plain(context, StatusCodes.Status503ServiceUnavailable, "no usable host for this service\n").ConfigureAwait(false);
         }
         finally
         {
             _metrics.For(route.Name).Record(context.Request.Method, context.Response.StatusCode, _time.GetElapsedTime(started));
         }
-    }
-
-    private async Task ForwardWithRetryAsync(HttpContext context, ServiceRoute route, HttpTransformer transformer)
-    {
-        var walk = new DestinationWalk(route, MaxAttempts);
-        while (walk.TryNext(_time.GetTimestamp(), out var destination))
-        {
-            var error = await _forwarder.SendAsync(context, destination.Prefix, _client, _requestConfig, transformer, destination.Retired).ConfigureAwait(false);
-            if (error == ForwarderError.None)
-            {
-                destination.ReportSuccess();
-                return;
-            }
-
-            if (!IsConnectFailure(context, error) || context.Response.HasStarted)
-            {
-                // The request reached the backend (or may have): retrying could run it twice. YARP has
-                // already answered 502/504.
-                return;
-            }
-
-            destination.ReportConnectFailure(_time);
-            Log.ConnectFailed(_logger, route.Name, destination.Host.Authority, context.GetForwarderErrorFeature()?.Exception?.Message);
-            context.Features.Set<IForwarderErrorFeature>(null);
-            context.Response.StatusCode = StatusCodes.Status200OK;
-        }
-
-        await Plain(context, StatusCodes.Status503ServiceUnavailable, "no usable host for this service\n").ConfigureAwait(false);
     }
 
     private static bool IsConnectFailure(HttpContext context, ForwarderError error)
