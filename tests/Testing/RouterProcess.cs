@@ -42,27 +42,41 @@ public sealed class RouterProcess : IAsyncDisposable
     /// <summary>Starts the router; <paramref name="extraArgs"/> come last, so they can override the defaults here.</summary>
     public static async Task<RouterProcess> StartAsync(string etcdUrls, string prefix, IEnumerable<string>? extraArgs = null, IReadOnlyDictionary<string, string?>? environment = null, bool waitReady = true)
     {
-        var httpPort = Ports.FreeTcp();
-        var adminPort = Ports.FreeTcp();
-        var args = new List<string>
+        var extra = extraArgs?.ToList() ?? [];
+        for (var attempt = 1; ; attempt++)
         {
-            "--etcd", etcdUrls,
-            "--prefix", prefix,
-            "--http", $"127.0.0.1:{httpPort}",
-            "--admin", $"127.0.0.1:{adminPort}",
-            "--tcp-bind", "127.0.0.1",
-            "--dns", "off",
-            "--drain-timeout", "5",
-        };
-        args.AddRange(extraArgs ?? []);
-        var process = TestProcess.Start(Executable, args, environment, "router");
-        var router = new RouterProcess(process, httpPort, adminPort);
-        if (waitReady)
-        {
-            await router.WaitReadyAsync();
-        }
+            var httpPort = Ports.FreeTcp();
+            var adminPort = Ports.FreeTcp();
+            var args = new List<string>
+            {
+                "--etcd", etcdUrls,
+                "--prefix", prefix,
+                "--http", $"127.0.0.1:{httpPort}",
+                "--admin", $"127.0.0.1:{adminPort}",
+                "--tcp-bind", "127.0.0.1",
+                "--dns", "off",
+                "--drain-timeout", "5",
+            };
+            args.AddRange(extra);
+            var process = TestProcess.Start(Executable, args, environment, "router");
+            var router = new RouterProcess(process, httpPort, adminPort);
 
-        return router;
+            // A free port found by probing can be taken by another test process before the router binds it:
+            // that start is retried on new ports, everything else is the test's business.
+            await Wait.UntilAsync(() => process.HasExited || process.Output.Contains("Application started", StringComparison.Ordinal), "the router to listen", TimeSpan.FromSeconds(30));
+            if (process.HasExited && attempt < 3 && process.Output.Contains("address already in use", StringComparison.Ordinal))
+            {
+                await router.DisposeAsync();
+                continue;
+            }
+
+            if (waitReady)
+            {
+                await router.WaitReadyAsync();
+            }
+
+            return router;
+        }
     }
 
     public Task WaitReadyAsync() =>
