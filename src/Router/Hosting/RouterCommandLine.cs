@@ -38,6 +38,8 @@ internal static class RouterCommandLine
           --tcp-idle-timeout SECONDS  close a TCP relay silent this long      [3600]
           --tcp-max-connections N     open TCP relays per host_port         [10000]
           --state-file PATH           last good table, for a start while etcd is away [off]
+          --http-forwarder direct|yarp  requests without a body: the router's own
+                                      HTTP/1.1 path, or YARP for all          [direct]
           --etcd-ca FILE --etcd-cert FILE --etcd-key FILE --etcd-user USER
                                       etcd TLS and auth; the password comes from ROUTER_ETCD_PASSWORD
                                       or --etcd-password-file FILE, never from the command line
@@ -49,7 +51,7 @@ internal static class RouterCommandLine
     private static readonly string[] Names =
     [
         "etcd", "prefix", "http", "https", "certs", "tcp-bind", "admin", "dns", "dns-zone", "dns-answer",
-        "dns-upstream", "internal-networks", "drain-timeout", "shutdown-delay", "tcp-idle-timeout", "tcp-max-connections", "state-file", "etcd-ca", "etcd-cert", "etcd-key",
+        "dns-upstream", "internal-networks", "drain-timeout", "shutdown-delay", "tcp-idle-timeout", "tcp-max-connections", "state-file", "http-forwarder", "etcd-ca", "etcd-cert", "etcd-key",
         "etcd-user", "etcd-password-file",
     ];
 
@@ -327,6 +329,22 @@ internal static class RouterCommandLine
             else
             {
                 errors.Add($"{max.Source}: '{max.Value}' is not a number from 1 to 1000000");
+            }
+        }
+
+        if (values.TryGetValue("http-forwarder", out var forwarder))
+        {
+            switch (forwarder.Value.Trim().ToLowerInvariant())
+            {
+                case "direct":
+                    options = options with { DirectForwarding = true };
+                    break;
+                case "yarp":
+                    options = options with { DirectForwarding = false };
+                    break;
+                default:
+                    errors.Add($"{forwarder.Source}: '{forwarder.Value}' is not direct or yarp");
+                    break;
             }
         }
 

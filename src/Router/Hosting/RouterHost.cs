@@ -11,6 +11,7 @@ using Router.Dns;
 using Router.Metrics;
 using Router.Registry;
 using Router.Routing;
+using Router.Routing.Direct;
 using Router.Tcp;
 using Router.Tls;
 using Serilog;
@@ -77,6 +78,7 @@ internal static class RouterHost
         builder.Services.AddRegistry(options.Etcd, options.Prefix, options.StateFile);
         builder.Services.AddHttpForwarder();
         builder.Services.AddSingleton<BackendClient>();
+        builder.Services.AddSingleton<DirectForwarder>();
         builder.Services.AddSingleton<RouterMetrics>();
         builder.Services.AddSingleton<RouteTableHolder>();
         builder.Services.AddSingleton<ProxyHandler>();

@@ -54,6 +54,12 @@ internal sealed record RouterOptions
         InternalNetworks = InternalNetworks,
     };
 
+    /// <summary>
+    /// Requests without a body go over the router's own HTTP/1.1 connections (true), or every request
+    /// through YARP (false, the fallback if the direct path ever misbehaves).
+    /// </summary>
+    public bool DirectForwarding { get; init; } = true;
+
     /// <summary>Where the last good table is kept for a restart while etcd is away; null disables it.</summary>
     public string? StateFile { get; init; }
 }

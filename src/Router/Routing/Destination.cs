@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using Router.Registry.Model;
+using Router.Routing.Direct;
 
 namespace Router.Routing;
 
@@ -15,6 +16,8 @@ internal sealed class Destination
     private static readonly TimeSpan MaxSetAside = TimeSpan.FromSeconds(30);
 
     private readonly CancellationTokenSource _retired = new();
+    private BackendPool? _pool;
+    private bool _retiring;
     private long _setAsideUntil;
     private int _failures;
 
@@ -38,8 +41,41 @@ internal sealed class Destination
     /// <summary>Cancelled when the drain time after this host left the registry is over: what still runs on it ends.</summary>
     public CancellationToken Retired => _retired.Token;
 
+    /// <summary>Kept-alive connections of the direct HTTP path, made on first use.</summary>
+    public BackendPool Pool => Volatile.Read(ref _pool) ?? CreatePool();
+
+    public BackendPool? PoolIfCreated => Volatile.Read(ref _pool);
+
     /// <summary>The host left the registry: it gets no new work, and what runs on it gets <paramref name="drain"/> to finish.</summary>
-    public void Retire(TimeSpan drain) => _retired.CancelAfter(drain);
+    public void Retire(TimeSpan drain)
+    {
+        lock (_retired)
+        {
+            _retiring = true;
+            _pool?.Close();
+        }
+
+        _retired.CancelAfter(drain);
+    }
+
+    private BackendPool CreatePool()
+    {
+        lock (_retired)
+        {
+            if (_pool is null)
+            {
+                var pool = new BackendPool();
+                if (_retiring)
+                {
+                    pool.Close();
+                }
+
+                Volatile.Write(ref _pool, pool);
+            }
+
+            return _pool;
+        }
+    }
 
     public bool IsUsable(long nowTimestamp) => nowTimestamp >= Volatile.Read(ref _setAsideUntil);
 

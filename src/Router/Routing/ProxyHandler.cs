@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Router.Hosting;
 using Router.Metrics;
 using Router.Registry.Model;
+using Router.Routing.Direct;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Router.Routing;
@@ -22,6 +23,7 @@ internal sealed partial class ProxyHandler
     private readonly RouteTableHolder _routes;
     private readonly IHttpForwarder _forwarder;
     private readonly HttpMessageInvoker _client;
+    private readonly DirectForwarder? _direct;
     private readonly InternalNetworks _internalNetworks;
     private readonly DrainState _drain;
     private readonly TimeProvider _time;
@@ -34,12 +36,13 @@ internal sealed partial class ProxyHandler
         VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
     };
 
-    public ProxyHandler(RouteTableHolder routes, IHttpForwarder forwarder, BackendClient client, InternalNetworks internalNetworks, DrainState drain, TimeProvider time, RouterMetrics metrics, ILogger<ProxyHandler> logger)
+    public ProxyHandler(RouteTableHolder routes, IHttpForwarder forwarder, BackendClient client, DirectForwarder direct, RouterOptions options, InternalNetworks internalNetworks, DrainState drain, TimeProvider time, RouterMetrics metrics, ILogger<ProxyHandler> logger)
     {
         _metrics = metrics;
         _routes = routes;
         _forwarder = forwarder;
         _client = client.Invoker;
+        _direct = options.DirectForwarding ? direct : null;
         _internalNetworks = internalNetworks;
         _drain = drain;
         _time = time;
@@ -61,8 +64,7 @@ internal sealed partial class ProxyHandler
             return Plain(context, StatusCodes.Status404NotFound, "no such service\n");
         }
 
-        var transformer = match.Kind == MatchKind.Path && route.Entry.StripPath ? ForwardingTransformer.Strip : ForwardingTransformer.Keep;
-        return ServeAsync(context, route, transformer);
+        return ServeAsync(context, route, stripFirstSegment: match.Kind == MatchKind.Path && route.Entry.StripPath);
     }
 
     /// <summary>
@@ -76,10 +78,10 @@ internal sealed partial class ProxyHandler
             return Plain(context, StatusCodes.Status404NotFound, "no such service\n");
         }
 
-        return ServeAsync(context, route, ForwardingTransformer.Keep);
+        return ServeAsync(context, route, stripFirstSegment: false);
     }
 
-    private Task ServeAsync(HttpContext context, ServiceRoute route, HttpTransformer transformer)
+    private Task ServeAsync(HttpContext context, ServiceRoute route, bool stripFirstSegment)
     {
         var started = _time.GetTimestamp();
         var entry = route.Entry;
@@ -98,7 +100,36 @@ internal sealed partial class ProxyHandler
             return Task.CompletedTask;
         }
 
-        return ForwardAsync(context, route, transformer, started);
+        return _direct is not null && DirectForwarder.CanForward(context)
+            ? ForwardDirectAsync(context, route, _direct, stripFirstSegment, started)
+            : ForwardAsync(context, route, stripFirstSegment ? ForwardingTransformer.Strip : ForwardingTransformer.Keep, started);
+    }
+
+    private async Task ForwardDirectAsync(HttpContext context, ServiceRoute route, DirectForwarder direct, bool stripFirstSegment, long started)
+    {
+        try
+        {
+            var walk = new DestinationWalk(route, MaxAttempts);
+            while (walk.TryNext(_time.GetTimestamp(), out var destination))
+            {
+                var result = await direct.ForwardAsync(context, destination, stripFirstSegment).ConfigureAwait(false);
+                if (!result.ConnectFailed)
+                {
+                    // Only a connect proves a host alive or dead; what it answered is the client's business.
+                    destination.ReportSuccess();
+                    return;
+                }
+
+                destination.ReportConnectFailure(_time);
+                Log.ConnectFailed(_logger, route.Name, destination.Host.Authority, result.Reason);
+            }
+
+            await Plain(context, StatusCodes.Status503ServiceUnavailable, "no usable host for this service\n").ConfigureAwait(false);
+        }
+        finally
+        {
+            _metrics.For(route.Name).Record(context.Request.Method, context.Response.StatusCode, _time.GetElapsedTime(started));
+        }
     }
 
     private async Task ForwardAsync(HttpContext context, ServiceRoute route, HttpTransformer transformer, long started)

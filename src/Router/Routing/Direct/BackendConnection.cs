@@ -1,0 +1,181 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Router.Routing.Direct;
+
+/// <summary>Why a backend connection was closed under a request.</summary>
+internal enum AbortReason
+{
+    None,
+    Timeout,
+    ClientGone,
+    Retired,
+}
+
+/// <summary>
+/// One HTTP/1.1 connection to a backend host, kept alive between requests: the socket, its receive buffer
+/// and the buffer the request head is written into. Closing it from outside (<see cref="Abort"/>: the
+/// activity timer, the client leaving, the host retiring) ends whatever read or write is pending.
+/// </summary>
+internal sealed class BackendConnection : IDisposable
+{
+    private const int BufferSize = 16 * 1024;
+
+    /// <summary>The largest response head accepted (HAProxy's default tune.bufsize is 16 KiB; Kestrel's limit is 32 KiB).</summary>
+    public const int MaxHeadSize = 64 * 1024;
+
+    private readonly Socket _socket;
+    private readonly ITimer _timer;
+    private byte[] _buffer = new byte[BufferSize];
+    private int _start;
+    private int _end;
+    private int _abortReason;
+
+    private BackendConnection(Socket socket, TimeProvider time)
+    {
+        _socket = socket;
+        _timer = time.CreateTimer(static s => ((BackendConnection)s!).Abort(AbortReason.Timeout), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>The request head is built here; it grows for large heads and stays grown.</summary>
+    public RequestHeadWriter Head { get; } = new();
+
+    /// <summary>Filled in by each response read on this connection.</summary>
+    public ResponseHead Response { get; } = new();
+
+    /// <summary>Strings of the header lines this backend sent last.</summary>
+    public HeaderStringCache HeaderStrings { get; } = new();
+
+    /// <summary>Whether any byte of a response came for the current request.</summary>
+    public bool ReceivedAny { get; private set; }
+
+    /// <summary>Body bytes were handed to the client's response and not flushed yet.</summary>
+    public bool ClientUnflushed { get; set; }
+
+    public AbortReason AbortedBy => (AbortReason)Volatile.Read(ref _abortReason);
+
+    /// <summary>When it went back to the pool (a Stopwatch timestamp).</summary>
+    public long IdleSince { get; set; }
+
+    /// <summary>Bytes received and not yet consumed.</summary>
+    public ReadOnlySpan<byte> Buffered => _buffer.AsSpan(_start, _end - _start);
+
+    public ReadOnlyMemory<byte> BufferedMemory => _buffer.AsMemory(_start, _end - _start);
+
+    public static async ValueTask<BackendConnection> ConnectAsync(EndPoint endPoint, TimeProvider time, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var socket = endPoint is IPEndPoint ip ? new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) : new Socket(SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            socket.NoDelay = true;
+            using var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            connectTimeout.CancelAfter(timeout);
+            try
+            {
+                await socket.ConnectAsync(endPoint, connectTimeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new SocketException((int)SocketError.TimedOut);
+            }
+
+            return new BackendConnection(socket, time);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    public void BeginRequest()
+    {
+        ReceivedAny = false;
+        ClientUnflushed = false;
+    }
+
+    public void Consume(int count) => _start += count;
+
+    /// <summary>Drops what is buffered: the connection is not reused after this.</summary>
+    public void ConsumeAll() => _start = _end;
+
+    /// <summary>
+    /// Receives more bytes after those buffered, within <paramref name="activityTimeout"/>; false at the end
+    /// of the stream. Fails when the buffered bytes already reach <paramref name="limit"/>.
+    /// </summary>
+    public async ValueTask<bool> FillAsync(TimeSpan activityTimeout, int limit = BufferSize)
+    {
+        if (_start == _end)
+        {
+            _start = _end = 0;
+        }
+        else if (_end == _buffer.Length)
+        {
+            var buffered = _end - _start;
+            if (_start == 0)
+            {
+                if (buffered >= limit)
+                {
+                    throw new BackendProtocolException($"the response head is larger than {limit} bytes");
+                }
+
+                Array.Resize(ref _buffer, Math.Min(_buffer.Length * 2, limit));
+            }
+            else
+            {
+                Buffer.BlockCopy(_buffer, _start, _buffer, 0, buffered);
+                _start = 0;
+                _end = buffered;
+            }
+        }
+
+        _timer.Change(activityTimeout, Timeout.InfiniteTimeSpan);
+        var received = await _socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None).ConfigureAwait(false);
+        _end += received;
+        ReceivedAny |= received > 0;
+        return received > 0;
+    }
+
+    public async ValueTask SendHeadAsync(TimeSpan activityTimeout)
+    {
+        _timer.Change(activityTimeout, Timeout.InfiniteTimeSpan);
+        var head = Head.Written;
+        while (!head.IsEmpty)
+        {
+            var sent = await _socket.SendAsync(head, SocketFlags.None).ConfigureAwait(false);
+            head = head[sent..];
+        }
+    }
+
+    /// <summary>Stops the activity timer once a request is done with the connection.</summary>
+    public void Idle() => _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+
+    /// <summary>True when the backend closed (or wrote to) a connection that sat idle: it must not be reused.</summary>
+    public bool LooksClosed()
+    {
+        try
+        {
+            return _socket.Poll(0, SelectMode.SelectRead);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return true;
+        }
+    }
+
+    /// <summary>Closes the connection under whatever is pending on it; the first reason given is kept.</summary>
+    public void Abort(AbortReason reason)
+    {
+        Interlocked.CompareExchange(ref _abortReason, (int)reason, (int)AbortReason.None);
+        _socket.Dispose();
+    }
+
+    public void Dispose()
+    {
+        _timer.Dispose();
+        _socket.Dispose();
+    }
+}
+
+/// <summary>The backend broke HTTP/1.1: its response cannot be forwarded.</summary>
+internal sealed class BackendProtocolException(string message) : Exception(message);

@@ -1,0 +1,553 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
+
+namespace Router.Routing.Direct;
+
+/// <summary>What became of one attempt to forward a request to one host.</summary>
+internal readonly record struct DirectResult(bool ConnectFailed, string? Reason)
+{
+    public static readonly DirectResult Done = new(false, null);
+
+    public static DirectResult ConnectFailure(string reason) => new(true, reason);
+}
+
+/// <summary>
+/// Forwards plain HTTP/1.x requests without a body (GET, HEAD, DELETE, …: most of a proxy's traffic)
+/// over kept-alive backend connections of its own: the request head is written once from Kestrel's
+/// headers, the response head parsed once into Kestrel's, and the body copied as it comes. No
+/// HttpRequestMessage, no HttpClient pool, no YARP pipeline: that per-request work was most of the
+/// router's user-space CPU (docs/benchmarks.md). Everything else (bodies, upgrades, HTTP/2 clients) goes
+/// through YARP.
+/// </summary>
+internal sealed partial class DirectForwarder : IDisposable
+{
+    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(3);
+
+    /// <summary>Longest silence from the backend within one request (YARP's ActivityTimeout, set the same).</summary>
+    public static readonly TimeSpan ActivityTimeout = TimeSpan.FromSeconds(100);
+
+    private readonly RouteTableHolder _routes;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ITimer _sweep;
+
+    public DirectForwarder(RouteTableHolder routes, TimeProvider time, ILogger<DirectForwarder> logger)
+    {
+        _routes = routes;
+        _time = time;
+        _logger = logger;
+        _sweep = time.CreateTimer(static s => ((DirectForwarder)s!).Sweep(), this, TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(15));
+    }
+
+    /// <summary>Whether this path can take the request; otherwise YARP does.</summary>
+    public static bool CanForward(HttpContext context)
+    {
+        var request = context.Request;
+        if (!HttpProtocol.IsHttp11(request.Protocol) && !HttpProtocol.IsHttp10(request.Protocol))
+        {
+            return false;
+        }
+
+        var headers = request.Headers;
+        if (request.ContentLength is > 0 || headers.TransferEncoding.Count != 0 || headers.Upgrade.Count != 0 || headers.Expect.Count != 0
+            || context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: true } || HttpMethods.IsConnect(request.Method))
+        {
+            return false;
+        }
+
+        // Origin form only; an absolute-form target goes through YARP, which rewrites it.
+        var target = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        return target is { Length: > 0 } && target[0] == '/';
+    }
+
+    public async ValueTask<DirectResult> ForwardAsync(HttpContext context, Destination destination, bool stripFirstSegment)
+    {
+        var pool = destination.Pool;
+        var connection = pool.Rent();
+        var reused = connection is not null;
+        if (connection is null)
+        {
+            var connected = await ConnectAsync(context, destination).ConfigureAwait(false);
+            if (connected.Connection is null)
+            {
+                return connected.Result;
+            }
+
+            connection = connected.Connection;
+        }
+
+        var isHead = HttpMethods.IsHead(context.Request.Method);
+        while (true)
+        {
+            WriteRequestHead(context, connection.Head, destination, stripFirstSegment);
+            var aborted = context.RequestAborted.UnsafeRegister(static s => ((BackendConnection)s!).Abort(AbortReason.ClientGone), connection);
+            var retired = destination.Retired.UnsafeRegister(static s => ((BackendConnection)s!).Abort(AbortReason.Retired), connection);
+            var reuse = false;
+            var staleRetry = false;
+            try
+            {
+                reuse = await ExchangeAsync(context, connection, isHead).ConfigureAwait(false);
+                return DirectResult.Done;
+            }
+            catch (Exception e) when (IsFailure(e))
+            {
+                if (reused && !connection.ReceivedAny && connection.AbortedBy == AbortReason.None && e is not BackendProtocolException)
+                {
+                    // A kept-alive connection the backend closed while it sat idle: nothing was answered, so
+                    // the request goes again on a new connection (as HttpClient does).
+                    staleRetry = true;
+                }
+                else
+                {
+                    Fail(context, connection, destination, e);
+                    return DirectResult.Done;
+                }
+            }
+            finally
+            {
+                aborted.Unregister();
+                retired.Unregister();
+                connection.Idle();
+                if (reuse && connection.AbortedBy == AbortReason.None)
+                {
+                    pool.Return(connection);
+                }
+                else
+                {
+                    connection.Dispose();
+                }
+            }
+
+            if (staleRetry)
+            {
+                var connected = await ConnectAsync(context, destination).ConfigureAwait(false);
+                if (connected.Connection is null)
+                {
+                    return connected.Result;
+                }
+
+                connection = connected.Connection;
+                reused = false;
+            }
+        }
+    }
+
+    public void Dispose() => _sweep.Dispose();
+
+    private async ValueTask<(BackendConnection? Connection, DirectResult Result)> ConnectAsync(HttpContext context, Destination destination)
+    {
+        try
+        {
+            return (await BackendConnection.ConnectAsync(destination.EndPoint, _time, ConnectTimeout, context.RequestAborted).ConfigureAwait(false), DirectResult.Done);
+        }
+        catch (SocketException e)
+        {
+            return (null, DirectResult.ConnectFailure(e.Message));
+        }
+        catch (OperationCanceledException)
+        {
+            // The client left while the router was connecting: nobody to answer.
+            context.Abort();
+            return (null, DirectResult.Done);
+        }
+    }
+
+    /// <summary>Sends the request head, skips interim responses, copies the final one; true when the connection can be reused.</summary>
+    private static async ValueTask<bool> ExchangeAsync(HttpContext context, BackendConnection connection, bool isHead)
+    {
+        connection.BeginRequest();
+        await connection.SendHeadAsync(ActivityTimeout).ConfigureAwait(false);
+        var head = connection.Response;
+        while (true)
+        {
+            var status = head.TryParse(connection.Buffered, isHead, out var consumed);
+            if (status == ParseStatus.Invalid)
+            {
+                throw new BackendProtocolException(head.Error!);
+            }
+
+            if (status == ParseStatus.Incomplete)
+            {
+                if (!await connection.FillAsync(ActivityTimeout, BackendConnection.MaxHeadSize).ConfigureAwait(false))
+                {
+                    throw new IOException(connection.ReceivedAny
+                        ? "the backend closed the connection in the middle of the response head"
+                        : "the backend closed the connection without answering");
+                }
+
+                continue;
+            }
+
+            if (head.StatusCode < 200)
+            {
+                // An interim response (100 Continue, 103 Early Hints): the client gets the final one only.
+                connection.Consume(consumed);
+                continue;
+            }
+
+            CopyResponseHead(context, connection, head);
+            connection.Consume(consumed);
+            break;
+        }
+
+        var writer = context.Response.BodyWriter;
+        switch (head.Framing)
+        {
+            case BodyFraming.Length:
+                await CopyAsync(writer, connection, head.ContentLength).ConfigureAwait(false);
+                break;
+            case BodyFraming.Chunked:
+                await CopyChunkedAsync(writer, connection).ConfigureAwait(false);
+                break;
+            case BodyFraming.UntilClose:
+                await CopyUntilCloseAsync(writer, connection).ConfigureAwait(false);
+                return false;
+        }
+
+        // Bytes after the response are not an answer to anything: such a backend gets a new connection.
+        return head.KeepAlive && connection.Buffered.IsEmpty;
+    }
+
+    private static void CopyResponseHead(HttpContext context, BackendConnection connection, ResponseHead head)
+    {
+        var response = context.Response;
+        var headers = response.Headers;
+        var bytes = connection.Buffered;
+        try
+        {
+            response.StatusCode = head.StatusCode;
+            foreach (var line in head.Headers)
+            {
+                var (name, value) = connection.HeaderStrings.Get(line.Line(bytes), line.Name(bytes), line.Value(bytes));
+                headers.Append(name, value);
+            }
+        }
+        catch (InvalidOperationException e)
+        {
+            // Kestrel refuses what it cannot send, such as non-ASCII bytes in a header value.
+            throw new BackendProtocolException($"a response header cannot be forwarded: {e.Message}");
+        }
+
+        if (head.ConnectionNamesHeaders)
+        {
+            RemoveConnectionNamed(headers, head.ConnectionValue(bytes));
+        }
+
+        if (head.ContentLength >= 0 && head.StatusCode is not (204 or 304))
+        {
+            response.ContentLength = head.ContentLength;
+        }
+    }
+
+    private static void RemoveConnectionNamed(IHeaderDictionary headers, ReadOnlySpan<byte> connection)
+    {
+        foreach (var range in connection.Split((byte)','))
+        {
+            var token = connection[range].Trim(" \t"u8);
+            if (!token.IsEmpty)
+            {
+                headers.Remove(System.Text.Encoding.Latin1.GetString(token));
+            }
+        }
+    }
+
+    private static async ValueTask CopyAsync(PipeWriter writer, BackendConnection connection, long count)
+    {
+        while (count > 0)
+        {
+            if (connection.Buffered.IsEmpty)
+            {
+                await FlushAsync(writer, connection).ConfigureAwait(false);
+                if (!await connection.FillAsync(ActivityTimeout).ConfigureAwait(false))
+                {
+                    throw new IOException("the backend closed the connection before the end of the body");
+                }
+            }
+
+            var take = (int)Math.Min(connection.Buffered.Length, count);
+            Write(writer, connection.Buffered[..take]);
+            connection.Consume(take);
+            connection.ClientUnflushed = true;
+            count -= take;
+        }
+    }
+
+    /// <summary>Decodes a chunked body (RFC 9112 section 7.1); Kestrel chunks it again for the client. Trailers are dropped.</summary>
+    private static async ValueTask CopyChunkedAsync(PipeWriter writer, BackendConnection connection)
+    {
+        while (true)
+        {
+            var length = await ReadLineAsync(writer, connection).ConfigureAwait(false);
+            if (!ResponseHead.TryParseChunkSize(TrimLine(connection.Buffered[..length]), out var size))
+            {
+                throw new BackendProtocolException("a chunk size line is not hexadecimal");
+            }
+
+            connection.Consume(length);
+            if (size == 0)
+            {
+                // Trailer section: lines up to an empty one.
+                var trailers = 0;
+                while (true)
+                {
+                    length = await ReadLineAsync(writer, connection).ConfigureAwait(false);
+                    var empty = TrimLine(connection.Buffered[..length]).IsEmpty;
+                    connection.Consume(length);
+                    trailers += length;
+                    if (empty)
+                    {
+                        return;
+                    }
+
+                    if (trailers > BackendConnection.MaxHeadSize)
+                    {
+                        throw new BackendProtocolException("the chunked body's trailer section is too large");
+                    }
+                }
+            }
+
+            await CopyAsync(writer, connection, size).ConfigureAwait(false);
+            length = await ReadLineAsync(writer, connection).ConfigureAwait(false);
+            if (!TrimLine(connection.Buffered[..length]).IsEmpty)
+            {
+                throw new BackendProtocolException("a chunk is longer than its size");
+            }
+
+            connection.Consume(length);
+        }
+    }
+
+    private static async ValueTask CopyUntilCloseAsync(PipeWriter writer, BackendConnection connection)
+    {
+        while (true)
+        {
+            if (!connection.Buffered.IsEmpty)
+            {
+                Write(writer, connection.Buffered);
+                connection.ConsumeAll();
+                connection.ClientUnflushed = true;
+            }
+
+            await FlushAsync(writer, connection).ConfigureAwait(false);
+            if (!await connection.FillAsync(ActivityTimeout).ConfigureAwait(false))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Waits until a whole line is buffered; returns its length with the line end.</summary>
+    private static async ValueTask<int> ReadLineAsync(PipeWriter writer, BackendConnection connection)
+    {
+        while (true)
+        {
+            var end = connection.Buffered.IndexOf((byte)'\n');
+            if (end >= 0)
+            {
+                return end + 1;
+            }
+
+            if (connection.Buffered.Length > 8192)
+            {
+                throw new BackendProtocolException("a line of the chunked body is too long");
+            }
+
+            await FlushAsync(writer, connection).ConfigureAwait(false);
+            if (!await connection.FillAsync(ActivityTimeout).ConfigureAwait(false))
+            {
+                throw new IOException("the backend closed the connection in the middle of a chunked body");
+            }
+        }
+    }
+
+    /// <summary>Sends what was copied so far before waiting on the backend, so the client is never kept waiting by the router.</summary>
+    private static async ValueTask FlushAsync(PipeWriter writer, BackendConnection connection)
+    {
+        if (!connection.ClientUnflushed)
+        {
+            return;
+        }
+
+        connection.ClientUnflushed = false;
+        FlushResult result;
+        try
+        {
+            result = await writer.FlushAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            result = new FlushResult(isCanceled: true, isCompleted: true);
+        }
+
+        if (result.IsCanceled || result.IsCompleted)
+        {
+            connection.Abort(AbortReason.ClientGone);
+            throw new IOException("the client went away");
+        }
+    }
+
+    /// <summary>Copies into the response pipe, asking for room each time (a pipe may hand out no room without a size hint).</summary>
+    private static void Write(PipeWriter writer, ReadOnlySpan<byte> bytes)
+    {
+        while (!bytes.IsEmpty)
+        {
+            var room = writer.GetSpan(Math.Min(bytes.Length, 4096));
+            var take = Math.Min(room.Length, bytes.Length);
+            bytes[..take].CopyTo(room);
+            writer.Advance(take);
+            bytes = bytes[take..];
+        }
+    }
+
+    private static ReadOnlySpan<byte> TrimLine(ReadOnlySpan<byte> line) => line.TrimEnd("\r\n"u8);
+
+    private static bool IsFailure(Exception e) =>
+        e is IOException or SocketException or ObjectDisposedException or BackendProtocolException;
+
+    private void Fail(HttpContext context, BackendConnection connection, Destination destination, Exception e)
+    {
+        var reason = connection.AbortedBy;
+        if (reason == AbortReason.ClientGone)
+        {
+            context.Abort();
+            return;
+        }
+
+        Log.BackendFailed(_logger, destination.Host.Authority, reason == AbortReason.None ? e.Message : reason.ToString());
+        if (context.Response.HasStarted)
+        {
+            // Part of the response is out: the client must see it cut, not complete.
+            context.Abort();
+            return;
+        }
+
+        context.Response.Clear();
+        context.Response.StatusCode = reason == AbortReason.Timeout ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway;
+    }
+
+    /// <summary>The request head as the backend gets it: the client's, less hop-by-hop headers, plus X-Forwarded-*.</summary>
+    private static void WriteRequestHead(HttpContext context, RequestHeadWriter head, Destination destination, bool stripFirstSegment)
+    {
+        var request = context.Request;
+        head.Reset();
+        head.Append(request.Method);
+        head.Append(" "u8);
+        var target = context.Features.Get<IHttpRequestFeature>()!.RawTarget.AsSpan();
+        if (stripFirstSegment)
+        {
+            // "/web/a?q" → "/a?q"; "/web?q" → "/?q" (the route matched on the first segment).
+            var query = target.IndexOf('?');
+            var path = query < 0 ? target : target[..query];
+            var next = path.Length > 1 ? path[1..].IndexOf('/') : -1;
+            if (next < 0)
+            {
+                head.Append("/"u8);
+                target = query < 0 ? [] : target[query..];
+            }
+            else
+            {
+                target = target[(next + 1)..];
+            }
+        }
+
+        head.Append(target);
+        head.Append(" HTTP/1.1\r\n"u8);
+        var host = request.Host;
+        head.AppendHeader("Host", host.HasValue ? host.Value : destination.Host.Authority);
+
+        var headers = request.Headers;
+        var connectionHeader = headers.Connection;
+        var forwardedFor = StringValues.Empty;
+        foreach (var (name, values) in headers)
+        {
+            if (HopByHop.IsNotCopiedFromRequest(name))
+            {
+                if (string.Equals(name, "X-Forwarded-For", StringComparison.OrdinalIgnoreCase))
+                {
+                    forwardedFor = values;
+                }
+
+                continue;
+            }
+
+            if (connectionHeader.Count != 0 && NamedIn(connectionHeader, name))
+            {
+                continue;
+            }
+
+            foreach (var value in values)
+            {
+                head.AppendHeader(name, value);
+            }
+        }
+
+        // The client's address is appended to what earlier proxies said (as YARP does with the default transforms).
+        var client = context.Connection.RemoteIpAddress;
+        if (client is not null || forwardedFor.Count != 0)
+        {
+            head.Append("X-Forwarded-For: "u8);
+            var first = true;
+            foreach (var value in forwardedFor)
+            {
+                head.Append(first ? ""u8 : ", "u8);
+                head.Append(value);
+                first = false;
+            }
+
+            if (client is not null)
+            {
+                head.Append(first ? ""u8 : ", "u8);
+                head.Append(client.IsIPv4MappedToIPv6 ? client.MapToIPv4() : client);
+            }
+
+            head.Append("\r\n"u8);
+        }
+
+        head.AppendHeader("X-Forwarded-Proto", request.Scheme);
+        if (host.HasValue)
+        {
+            head.AppendHeader("X-Forwarded-Host", host.Value);
+        }
+
+        head.Append("\r\n"u8);
+    }
+
+    /// <summary>Whether the request's Connection header lists <paramref name="name"/> (RFC 9110 section 7.6.1).</summary>
+    private static bool NamedIn(StringValues connection, string name)
+    {
+        foreach (var value in connection)
+        {
+            foreach (var range in value.AsSpan().Split(','))
+            {
+                if (value.AsSpan()[range].Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    private void Sweep()
+    {
+        foreach (var route in _routes.Current.Routes)
+        {
+            foreach (var destination in route.Destinations)
+            {
+                destination.PoolIfCreated?.Sweep();
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(310, LogLevel.Warning, "Forwarding to {Host} failed: {Reason}")]
+        public static partial void BackendFailed(ILogger logger, string host, string? reason);
+    }
+}
