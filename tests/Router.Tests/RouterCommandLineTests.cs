@@ -21,6 +21,7 @@ public sealed class RouterCommandLineTests
         Assert.Equal(IPAddress.Any, options.TcpBind);
         Assert.Equal("local", options.DnsZone);
         Assert.Equal(2, options.DnsUpstream.Count);
+        Assert.True(options.DirectForwarding);
     }
 
     [Fact]
@@ -70,6 +71,7 @@ public sealed class RouterCommandLineTests
     [InlineData("--state-file", "/does/not/exist/registry.json", "--state-file")]
     [InlineData("--certs", "/does/not/exist", "--certs")]
     [InlineData("--etcd-password-file", "/does/not/exist", "--etcd-password-file")]
+    [InlineData("--http-forwarder", "fast", "--http-forwarder")]
     public void Parse_BadValue_OneErrorNamingTheOption(string option, string value, string named)
     {
         var result = Parse([option, value]);
@@ -102,6 +104,13 @@ public sealed class RouterCommandLineTests
         Assert.Equal(5, options.TcpMaxConnections);
         Assert.EndsWith("r.json", options.StateFile, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("yarp", false)]
+    [InlineData("YARP", false)]
+    [InlineData("direct", true)]
+    public void Parse_HttpForwarder_Read(string value, bool direct) =>
+        Assert.Equal(direct, Parse(["--http-forwarder", value]).Options!.DirectForwarding);
 
     [Fact]
     public void Parse_UnknownOptionAndMissingValue_Reported()

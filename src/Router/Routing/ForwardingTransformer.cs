@@ -59,6 +59,15 @@ internal sealed class ForwardingTransformer : HttpTransformer
             Set(headers, "X-Forwarded-Host", request.Host.Value);
         }
 
+        // Fields the client's Connection header names are hop-by-hop too (RFC 9110 section 7.6.1).
+        foreach (var value in request.Headers.Connection)
+        {
+            foreach (var token in (value ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                headers.Remove(token);
+            }
+        }
+
         if (_stripFirstSegment)
         {
             var path = request.Path.Value ?? "/";
@@ -66,6 +75,21 @@ internal sealed class ForwardingTransformer : HttpTransformer
             var rest = next < 0 ? "/" : path[next..];
             proxyRequest.RequestUri = RequestUtilities.MakeDestinationAddress(destinationPrefix, new PathString(rest), request.QueryString);
         }
+    }
+
+    public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
+    {
+        var copied = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken).ConfigureAwait(false);
+        if (proxyResponse is not null)
+        {
+            // The backend's Connection header names fields for its hop only (RFC 9110 section 7.6.1).
+            foreach (var token in proxyResponse.Headers.Connection)
+            {
+                httpContext.Response.Headers.Remove(token);
+            }
+        }
+
+        return copied;
     }
 
     private static void Set(HttpRequestHeaders headers, string name, string value)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Net;
 using System.Net.Sockets;
 
@@ -103,6 +104,7 @@ internal sealed class BackendConnection : IDisposable
     /// Receives more bytes after those buffered, within <paramref name="activityTimeout"/>; false at the end
     /// of the stream. Fails when the buffered bytes already reach <paramref name="limit"/>.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> FillAsync(TimeSpan activityTimeout, int limit = BufferSize)
     {
         if (_start == _end)
@@ -136,6 +138,7 @@ internal sealed class BackendConnection : IDisposable
         return received > 0;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask SendHeadAsync(TimeSpan activityTimeout)
     {
         _timer.Change(activityTimeout, Timeout.InfiniteTimeSpan);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
@@ -60,11 +61,20 @@ internal sealed partial class DirectForwarder : IDisposable
             return false;
         }
 
-        // Origin form only; an absolute-form target goes through YARP, which rewrites it.
+        // The target goes out as the client sent it, so it must mean what the route was chosen by: origin
+        // form, and no dot segments (Kestrel resolves "/a/../b" to "/b" before routing; YARP sends that).
         var target = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
-        return target is { Length: > 0 } && target[0] == '/';
+        if (target is not { Length: > 0 } || target[0] != '/')
+        {
+            return false;
+        }
+
+        var query = target.IndexOf('?', StringComparison.Ordinal);
+        var path = query < 0 ? target.AsSpan() : target.AsSpan(0, query);
+        return !path.Contains("/.", StringComparison.Ordinal) && !path.Contains("%2e", StringComparison.OrdinalIgnoreCase);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<DirectResult> ForwardAsync(HttpContext context, Destination destination, bool stripFirstSegment)
     {
         var pool = destination.Pool;
@@ -158,6 +168,7 @@ internal sealed partial class DirectForwarder : IDisposable
     }
 
     /// <summary>Sends the request head, skips interim responses, copies the final one; true when the connection can be reused.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private static async ValueTask<bool> ExchangeAsync(HttpContext context, BackendConnection connection, bool isHead)
     {
         connection.BeginRequest();
@@ -209,6 +220,14 @@ internal sealed partial class DirectForwarder : IDisposable
                 return false;
         }
 
+        // A response that fits the first read goes out whole when the request ends (one send with the
+        // head). Once part of it was flushed, Kestrel drops what is written after the last flush unless it
+        // is flushed too: measured here, a 20,000-byte body arrived 3,819 bytes short without this.
+        if (context.Response.HasStarted)
+        {
+            await FlushAsync(writer, connection).ConfigureAwait(false);
+        }
+
         // Bytes after the response are not an answer to anything: such a backend gets a new connection.
         return head.KeepAlive && connection.Buffered.IsEmpty;
     }
@@ -256,6 +275,7 @@ internal sealed partial class DirectForwarder : IDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private static async ValueTask CopyAsync(PipeWriter writer, BackendConnection connection, long count)
     {
         while (count > 0)
