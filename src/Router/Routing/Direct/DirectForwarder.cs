@@ -153,7 +153,7 @@ internal sealed partial class DirectForwarder : IDisposable
     {
         try
         {
-            return (await BackendConnection.ConnectAsync(destination.EndPoint, _time, ConnectTimeout, context.RequestAborted).ConfigureAwait(false), DirectResult.Done);
+            return (await BackendConnection.ConnectAsync(destination.EndPoint, _time, ConnectTimeout, ActivityTimeout, context.RequestAborted).ConfigureAwait(false), DirectResult.Done);
         }
         catch (SocketException e)
         {
@@ -172,7 +172,7 @@ internal sealed partial class DirectForwarder : IDisposable
     private static async ValueTask<bool> ExchangeAsync(HttpContext context, BackendConnection connection, bool isHead)
     {
         connection.BeginRequest();
-        await connection.SendHeadAsync(ActivityTimeout).ConfigureAwait(false);
+        await connection.SendHeadAsync().ConfigureAwait(false);
         var head = connection.Response;
         while (true)
         {
@@ -184,7 +184,7 @@ internal sealed partial class DirectForwarder : IDisposable
 
             if (status == ParseStatus.Incomplete)
             {
-                if (!await connection.FillAsync(ActivityTimeout, BackendConnection.MaxHeadSize).ConfigureAwait(false))
+                if (!await connection.FillAsync(BackendConnection.MaxHeadSize).ConfigureAwait(false))
                 {
                     throw new IOException(connection.ReceivedAny
                         ? "the backend closed the connection in the middle of the response head"
@@ -283,7 +283,7 @@ internal sealed partial class DirectForwarder : IDisposable
             if (connection.Buffered.IsEmpty)
             {
                 await FlushAsync(writer, connection).ConfigureAwait(false);
-                if (!await connection.FillAsync(ActivityTimeout).ConfigureAwait(false))
+                if (!await connection.FillAsync().ConfigureAwait(false))
                 {
                     throw new IOException("the backend closed the connection before the end of the body");
                 }
@@ -354,7 +354,7 @@ internal sealed partial class DirectForwarder : IDisposable
             }
 
             await FlushAsync(writer, connection).ConfigureAwait(false);
-            if (!await connection.FillAsync(ActivityTimeout).ConfigureAwait(false))
+            if (!await connection.FillAsync().ConfigureAwait(false))
             {
                 return;
             }
@@ -378,7 +378,7 @@ internal sealed partial class DirectForwarder : IDisposable
             }
 
             await FlushAsync(writer, connection).ConfigureAwait(false);
-            if (!await connection.FillAsync(ActivityTimeout).ConfigureAwait(false))
+            if (!await connection.FillAsync().ConfigureAwait(false))
             {
                 throw new IOException("the backend closed the connection in the middle of a chunked body");
             }
