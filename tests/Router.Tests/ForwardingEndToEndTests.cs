@@ -14,8 +14,11 @@ namespace Router.Tests;
 /// are scripted byte for byte (<see cref="RawHttpBackend"/>); what they and the clients see is the contract,
 /// whatever forwards it.
 /// </summary>
-public abstract class ForwardingEndToEndTests(EtcdFixture fixture, bool direct) : RouterScenario(fixture, direct ? [] : ["--http-forwarder", "yarp"])
+public abstract class ForwardingEndToEndTests(EtcdFixture fixture, bool direct)
+    : RouterScenario(fixture, direct ? ["--backend-timeout", BackendTimeoutSeconds] : ["--backend-timeout", BackendTimeoutSeconds, "--http-forwarder", "yarp"])
 {
+    private const string BackendTimeoutSeconds = "3";
+
     private static readonly byte[] LargeBody = Pattern(8 * 1024 * 1024, seed: 8);
 
     [Fact]
@@ -448,6 +451,42 @@ public abstract class ForwardingEndToEndTests(EtcdFixture fixture, bool direct) 
         using var response = await GetAsync("web.example.com", "/");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("quick", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task BackendSilentBeforeAnswering_504AfterBackendTimeout()
+    {
+        var backendSawClose = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await StartAsync("web", async e => backendSawClose.TrySetResult(await e.WaitPeerClosedAsync(TimeSpan.FromSeconds(30))));
+
+        var started = DateTime.UtcNow;
+        using var client = await ClientConnection.OpenAsync(Proxy.HttpPort);
+        var response = await client.ExchangeAsync(Get("web.example.com", "/"));
+
+        Assert.Equal(504, response.Status);
+        Assert.True(DateTime.UtcNow - started >= TimeSpan.FromSeconds(2.5), "the 504 came before --backend-timeout");
+        Assert.True(await backendSawClose.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task BackendSilentInTheBody_ClientConnectionCut()
+    {
+        await StartAsync("web", async e =>
+        {
+            await e.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nfirst ten.");
+            await e.WaitPeerClosedAsync(TimeSpan.FromSeconds(30));
+        });
+
+        // HttpClient reads the whole body before it returns: a cut body fails the request itself.
+        var started = DateTime.UtcNow;
+        var error = await Assert.ThrowsAsync<HttpRequestException>(async () =>
+        {
+            using var response = await GetAsync("web.example.com", "/");
+            await response.Content.ReadAsByteArrayAsync();
+        });
+
+        Assert.IsType<IOException>(error.InnerException, exactMatch: false);
+        Assert.True(DateTime.UtcNow - started >= TimeSpan.FromSeconds(2.5), "the body was cut before --backend-timeout");
     }
 
     [Fact]

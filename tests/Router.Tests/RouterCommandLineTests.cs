@@ -22,6 +22,7 @@ public sealed class RouterCommandLineTests
         Assert.Equal("local", options.DnsZone);
         Assert.Equal(2, options.DnsUpstream.Count);
         Assert.True(options.DirectForwarding);
+        Assert.Equal(TimeSpan.FromSeconds(100), options.BackendTimeout);
     }
 
     [Fact]
@@ -72,6 +73,8 @@ public sealed class RouterCommandLineTests
     [InlineData("--certs", "/does/not/exist", "--certs")]
     [InlineData("--etcd-password-file", "/does/not/exist", "--etcd-password-file")]
     [InlineData("--http-forwarder", "fast", "--http-forwarder")]
+    [InlineData("--backend-timeout", "0", "--backend-timeout")]
+    [InlineData("--backend-timeout", "long", "--backend-timeout")]
     public void Parse_BadValue_OneErrorNamingTheOption(string option, string value, string named)
     {
         var result = Parse([option, value]);

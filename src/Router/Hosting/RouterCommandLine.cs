@@ -38,6 +38,7 @@ internal static class RouterCommandLine
           --tcp-idle-timeout SECONDS  close a TCP relay silent this long      [3600]
           --tcp-max-connections N     open TCP relays per host_port         [10000]
           --state-file PATH           last good table, for a start while etcd is away [off]
+          --backend-timeout SECONDS   longest silence of a backend in a request [100]
           --http-forwarder direct|yarp  requests without a body: the router's own
                                       HTTP/1.1 path, or YARP for all          [direct]
           --etcd-ca FILE --etcd-cert FILE --etcd-key FILE --etcd-user USER
@@ -51,7 +52,7 @@ internal static class RouterCommandLine
     private static readonly string[] Names =
     [
         "etcd", "prefix", "http", "https", "certs", "tcp-bind", "admin", "dns", "dns-zone", "dns-answer",
-        "dns-upstream", "internal-networks", "drain-timeout", "shutdown-delay", "tcp-idle-timeout", "tcp-max-connections", "state-file", "http-forwarder", "etcd-ca", "etcd-cert", "etcd-key",
+        "dns-upstream", "internal-networks", "drain-timeout", "shutdown-delay", "tcp-idle-timeout", "tcp-max-connections", "state-file", "http-forwarder", "backend-timeout", "etcd-ca", "etcd-cert", "etcd-key",
         "etcd-user", "etcd-password-file",
     ];
 
@@ -305,6 +306,18 @@ internal static class RouterCommandLine
             else
             {
                 errors.Add($"{delay.Source}: '{delay.Value}' is not a number of seconds from 0 to 600");
+            }
+        }
+
+        if (values.TryGetValue("backend-timeout", out var backendTimeout))
+        {
+            if (double.TryParse(backendTimeout.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds is >= 0.1 and <= 86400)
+            {
+                options = options with { BackendTimeout = TimeSpan.FromSeconds(seconds) };
+            }
+            else
+            {
+                errors.Add($"{backendTimeout.Source}: '{backendTimeout.Value}' is not a number of seconds from 0.1 to 86400");
             }
         }
 

@@ -54,6 +54,9 @@ internal sealed record RouterOptions
         InternalNetworks = InternalNetworks,
     };
 
+    /// <summary>Longest a backend may stay silent within one request (waiting for the head, or between body reads): then 504, or a cut response.</summary>
+    public TimeSpan BackendTimeout { get; init; } = TimeSpan.FromSeconds(100);
+
     /// <summary>
     /// Requests without a body go over the router's own HTTP/1.1 connections (true), or every request
     /// through YARP (false, the fallback if the direct path ever misbehaves).

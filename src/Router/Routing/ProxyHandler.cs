@@ -29,12 +29,7 @@ internal sealed partial class ProxyHandler
     private readonly TimeProvider _time;
     private readonly RouterMetrics _metrics;
     private readonly ILogger _logger;
-    private readonly ForwarderRequestConfig _requestConfig = new()
-    {
-        ActivityTimeout = TimeSpan.FromSeconds(100),
-        Version = HttpVersion.Version11,
-        VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
-    };
+    private readonly ForwarderRequestConfig _requestConfig;
 
     public ProxyHandler(RouteTableHolder routes, IHttpForwarder forwarder, BackendClient client, DirectForwarder direct, RouterOptions options, InternalNetworks internalNetworks, DrainState drain, TimeProvider time, RouterMetrics metrics, ILogger<ProxyHandler> logger)
     {
@@ -43,6 +38,12 @@ internal sealed partial class ProxyHandler
         _forwarder = forwarder;
         _client = client.Invoker;
         _direct = options.DirectForwarding ? direct : null;
+        _requestConfig = new ForwarderRequestConfig
+        {
+            ActivityTimeout = options.BackendTimeout,
+            Version = HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        };
         _internalNetworks = internalNetworks;
         _drain = drain;
         _time = time;

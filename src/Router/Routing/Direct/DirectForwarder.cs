@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
+using Router.Hosting;
 
 namespace Router.Routing.Direct;
 
@@ -29,16 +30,17 @@ internal sealed partial class DirectForwarder : IDisposable
 {
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(3);
 
-    /// <summary>Longest silence from the backend within one request (YARP's ActivityTimeout, set the same).</summary>
-    public static readonly TimeSpan ActivityTimeout = TimeSpan.FromSeconds(100);
-
     private readonly RouteTableHolder _routes;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ITimer _sweep;
 
-    public DirectForwarder(RouteTableHolder routes, TimeProvider time, ILogger<DirectForwarder> logger)
+    /// <summary>Longest silence from the backend within one request (--backend-timeout; YARP's ActivityTimeout is set the same).</summary>
+    private readonly TimeSpan _activityTimeout;
+
+    public DirectForwarder(RouteTableHolder routes, RouterOptions options, TimeProvider time, ILogger<DirectForwarder> logger)
     {
+        _activityTimeout = options.BackendTimeout;
         _routes = routes;
         _time = time;
         _logger = logger;
@@ -153,7 +155,7 @@ internal sealed partial class DirectForwarder : IDisposable
     {
         try
         {
-            return (await BackendConnection.ConnectAsync(destination.EndPoint, _time, ConnectTimeout, ActivityTimeout, context.RequestAborted).ConfigureAwait(false), DirectResult.Done);
+            return (await BackendConnection.ConnectAsync(destination.EndPoint, _time, ConnectTimeout, _activityTimeout, context.RequestAborted).ConfigureAwait(false), DirectResult.Done);
         }
         catch (SocketException e)
         {
