@@ -178,23 +178,26 @@ wait_quiet() {
 
 # user+system CPU ticks of a process so far.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# system CPU ticks of a process so far.
+sys_ticks() { awk '{ print $15 }' "/proc/$1/stat"; }
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
-# wrk_run URL SECONDS [PID]: one wrk run on the load CPU; prints "rps p50_ms p99_ms requests cpu_s errors".
+# wrk_run URL SECONDS [PID]: one wrk run on the load CPU; prints "rps p50_ms p99_ms requests cpu_s errors sys_s"
+# (cpu_s is user + system CPU of PID during the run, sys_s the system part).
 wrk_run() {
-  local url="$1" seconds="$2" pid="${3:-}" before=0 after=0 text
-  [ -n "$pid" ] && before="$(cpu_ticks "$pid")"
+  local url="$1" seconds="$2" pid="${3:-}" before=0 after=0 sys_before=0 sys_after=0 text
+  [ -n "$pid" ] && { before="$(cpu_ticks "$pid")"; sys_before="$(sys_ticks "$pid")"; }
   text="$(taskset -c "$LOAD_CPU" wrk -t1 -c32 -d"${seconds}s" --latency -H 'Host: web.bench' "$url")"
-  [ -n "$pid" ] && after="$(cpu_ticks "$pid")"
+  [ -n "$pid" ] && { after="$(cpu_ticks "$pid")"; sys_after="$(sys_ticks "$pid")"; }
   echo "$text" >>"$OUT/wrk.log"
-  awk -v cpu="$(( after - before ))" -v tck="$CLK_TCK" '
+  awk -v cpu="$(( after - before ))" -v sys="$(( sys_after - sys_before ))" -v tck="$CLK_TCK" '
     function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
     / 50%/ { p50 = ms($2) } / 99%/ { p99 = ms($2) }
     /requests in/ { n = $1 }
     /Requests\/sec/ { rps = $2 }
     /Non-2xx/ { err += $NF } /Socket errors/ { gsub(",", ""); err += $4 + $6 + $8 + $10 }
-    END { printf "%.0f %.3f %.3f %d %.2f %d\n", rps, p50, p99, n, cpu / tck, err + 0 }' <<<"$text"
+    END { printf "%.0f %.3f %.3f %d %.2f %d %.2f\n", rps, p50, p99, n, cpu / tck, err + 0, sys / tck }' <<<"$text"
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Where the router's CPU goes under the HTTP keep-alive load: perf (with the runtime's perf map, so JIT-ed
 # frames have names) and dotnet-counters (GC and allocation rate). Output in $OUT/profile-*.txt.
-#   BENCH_PROFILE_ENV: the router's environment (default: the tuned one of http.sh)
+#   BENCH_PROFILE_ENV: extra environment for the router (the default repeats what it sets itself)
 source "$(dirname "$0")/lib.sh"
 
 ENVS="${BENCH_PROFILE_ENV:-DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0}"

@@ -42,7 +42,7 @@ for variant in "${variants[@]}"; do
       [ "$who" = router ] && url="http://127.0.0.1:$http/" p=$ROUTER_PID || { url="http://127.0.0.1:$hap/"; p=$HAPROXY_PID; }
       wait_quiet
       wrk_run "$url" "$WARMUP" >/dev/null
-      read -r rps p50 p99 n cpu err < <(wrk_run "$url" "$SECONDS_PER_RUN" "$p")
+      read -r rps p50 p99 n cpu err _ < <(wrk_run "$url" "$SECONDS_PER_RUN" "$p")
       echo "$i $who $rps $(awk -v n="$n" -v c="$cpu" 'BEGIN { printf "%.0f", (c > 0 ? n / c : 0) }') $p50 $p99 $err $OTHERS_BUSY" >>"$OUT/tune-runs.txt"
     done
   done
