@@ -505,7 +505,7 @@ public abstract class ForwardingEndToEndTests(EtcdFixture fixture, bool direct)
     }
 
     /// <summary>Starts a scripted backend as the only host of <paramref name="service"/> and waits until it is routed.</summary>
-    private async Task<RawHttpBackend> StartAsync(string service, Func<RawExchange, Task> handler, TimeSpan? idleClose = null)
+    private protected async Task<RawHttpBackend> StartAsync(string service, Func<RawExchange, Task> handler, TimeSpan? idleClose = null)
     {
         var backend = Own(RawHttpBackend.Start(handler, idleClose));
         await Etcd.PutAsync($"{Prefix}/{service}/scheme", "http");
@@ -518,7 +518,7 @@ public abstract class ForwardingEndToEndTests(EtcdFixture fixture, bool direct)
         return backend;
     }
 
-    private async Task<HttpResponseMessage> GetAsync(string host, string path)
+    private protected async Task<HttpResponseMessage> GetAsync(string host, string path)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, path);
         request.Headers.Host = host;
@@ -530,7 +530,7 @@ public abstract class ForwardingEndToEndTests(EtcdFixture fixture, bool direct)
     private static string Request(string method, string host, string target, params string[] headers) =>
         $"{method} {target} HTTP/1.1\r\nHost: {host}\r\n" + string.Concat(headers.Select(h => h + "\r\n")) + "\r\n";
 
-    private static string Response(int status, string reason, string body) =>
+    private protected static string Response(int status, string reason, string body) =>
         $"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {Encoding.Latin1.GetByteCount(body)}\r\n\r\n{body}";
 
     private static string Chunk(string data, string extension = "") =>
@@ -620,7 +620,26 @@ public abstract class ForwardingEndToEndTests(EtcdFixture fixture, bool direct)
 
 /// <summary>The forwarding contract on the default path: requests without a body go over the router's own connections.</summary>
 [Collection(EtcdGroup.Name)]
-public sealed class DirectForwardingEndToEndTests(EtcdFixture fixture) : ForwardingEndToEndTests(fixture, direct: true);
+public sealed class DirectForwardingEndToEndTests(EtcdFixture fixture) : ForwardingEndToEndTests(fixture, direct: true)
+{
+    [Fact]
+    public async Task HostLeavesRegistry_ItsKeptAliveConnectionsClosed()
+    {
+        var backend = await StartAsync("web", e => e.SendAsync(Response(200, "OK", "ok")));
+        for (var i = 0; i < 3; i++)
+        {
+            using var response = await GetAsync("web.example.com", "/");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        // One kept-alive connection carried all three, and stays open while the host is registered.
+        Assert.Equal(1, backend.Connections);
+        Assert.Equal(0, backend.ClosedConnections);
+
+        await Etcd.DeleteAsync($"{Prefix}/web/hosts/1");
+        await Wait.UntilAsync(() => Task.FromResult(backend.ClosedConnections == 1), "the router to close its idle connection to the removed host");
+    }
+}
 
 /// <summary>The same contract with <c>--http-forwarder yarp</c>: every request through YARP.</summary>
 [Collection(EtcdGroup.Name)]
