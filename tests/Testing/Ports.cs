@@ -13,6 +13,15 @@ public static class Ports
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>A TCP listener on 127.0.0.1 and a port the system picked, already listening.</summary>
+    public static Socket ListenLoopback()
+    {
+        var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(128);
+        return listener;
+    }
+
     /// <summary>A port free for both TCP and UDP (DNS listens on both).</summary>
     public static int FreeTcpAndUdp()
     {

@@ -1,7 +1,3 @@
-using System.Buffers;
-using System.Collections.Concurrent;
-using System.IO.Pipelines;
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
 

@@ -1,9 +1,7 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 
 namespace Router.Testing;
 
@@ -30,9 +28,7 @@ public sealed class RawHttpBackend : IAsyncDisposable
     {
         _handler = handler;
         _idleClose = idleClose;
-        _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        _listener.Listen(128);
+        _listener = Ports.ListenLoopback();
         Port = ((IPEndPoint)_listener.LocalEndPoint!).Port;
         _accepting = AcceptAsync();
     }

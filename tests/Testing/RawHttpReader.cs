@@ -1,8 +1,5 @@
 using System.Buffers;
-using System.Collections.Concurrent;
 using System.IO.Pipelines;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 
 namespace Router.Testing;

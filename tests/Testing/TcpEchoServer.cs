@@ -17,9 +17,7 @@ public sealed class TcpEchoServer : IAsyncDisposable
     private TcpEchoServer(string name)
     {
         Name = name;
-        _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        _listener.Listen(128);
+        _listener = Ports.ListenLoopback();
         Port = ((IPEndPoint)_listener.LocalEndPoint!).Port;
         _ = AcceptAsync();
     }
