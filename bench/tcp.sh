@@ -51,9 +51,10 @@ measure() {
     'BEGIN { cpu = t / tck; printf "%.0f %.0f\n", f, (cpu > 0 ? f * s / cpu : 0) }'
 }
 
-# Warm-up: JIT and connection paths of both.
-tool throughput "$router_port" 2 1 >/dev/null; tool throughput "$haproxy_port" 2 1 >/dev/null
-tool connrate "$router_port" 2 16 >/dev/null; tool connrate "$haproxy_port" 2 16 >/dev/null
+# Warm-up: the router's JIT tiering (dynamic PGO) takes seconds of load per path — perf showed the JIT
+# still at 6 % of its CPU 5 s into the connection load — while HAProxy needs none.
+tool throughput "$router_port" 5 1 >/dev/null; tool throughput "$haproxy_port" 2 1 >/dev/null
+tool connrate "$router_port" 15 16 >/dev/null; tool connrate "$haproxy_port" 2 16 >/dev/null
 
 : >"$OUT/tcp-runs.txt"
 for round in $(seq 1 "$ROUNDS"); do
