@@ -639,6 +639,38 @@ public sealed class DirectForwardingEndToEndTests(EtcdFixture fixture) : Forward
         await Etcd.DeleteAsync($"{Prefix}/web/hosts/1");
         await Wait.UntilAsync(() => Task.FromResult(backend.ClosedConnections == 1), "the router to close its idle connection to the removed host");
     }
+
+    [Fact]
+    public async Task DirectPath_CountsRequestsRetriesAndErrorsInMetrics()
+    {
+        var web = await StartAsync("web", async e =>
+        {
+            // Answers, then closes without saying so: the next request finds a stale connection.
+            await e.SendAsync(Response(200, "OK", "ok"));
+            e.Close();
+        });
+        await StartAsync("bad", e => e.SendAsync("this is not HTTP\r\n\r\n"));
+
+        for (var i = 0; i < 2; i++)
+        {
+            using var response = await GetAsync("web.example.com", "/");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        using (var response = await GetAsync("bad.example.com", "/"))
+        {
+            Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        }
+
+        using var scrape = await Proxy.AdminGetAsync("/metrics");
+        var metrics = (await scrape.Content.ReadAsStringAsync()).Split('\n');
+        Assert.Contains("router_direct_requests_total 3", metrics);
+        Assert.Contains("router_direct_stale_retries_total 1", metrics);
+        Assert.Contains("router_direct_backend_errors_total{reason=\"protocol\"} 1", metrics);
+        Assert.Contains("router_direct_backend_errors_total{reason=\"timeout\"} 0", metrics);
+        Assert.Equal(2, web.Connections);
+        Assert.Contains(metrics, l => l.StartsWith("router_backend_idle_connections{service=\"web\"", StringComparison.Ordinal));
+    }
 }
 
 /// <summary>The same contract with <c>--http-forwarder yarp</c>: every request through YARP.</summary>

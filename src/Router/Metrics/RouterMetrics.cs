@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Router.Registry;
 using Router.Routing;
+using Router.Routing.Direct;
 using Router.Tcp;
 
 namespace Router.Metrics;
@@ -14,6 +15,9 @@ namespace Router.Metrics;
 internal sealed class RouterMetrics
 {
     private readonly ConcurrentDictionary<string, ServiceMetrics> _services = new(StringComparer.Ordinal);
+
+    /// <summary>Counters of the direct HTTP/1.1 path.</summary>
+    public DirectPathCounters Direct { get; } = new();
 
     public ServiceMetrics For(string service) => _services.GetOrAdd(service, static _ => new ServiceMetrics());
 
@@ -55,6 +59,27 @@ internal sealed class RouterMetrics
                 text.Append(CultureInfo.InvariantCulture, $"router_service_server_up{{service=\"{route.Name}\",instance=\"{Escape(destination.Host.Id)}\"}} {(destination.IsUsable(now) ? 1 : 0)}\n");
             }
         }
+
+        Header(text, "router_backend_idle_connections", "gauge", "Kept-alive backend connections of the direct HTTP path waiting for a request, per host.");
+        foreach (var route in table.Routes.OrderBy(r => r.Name, StringComparer.Ordinal))
+        {
+            foreach (var destination in route.Destinations)
+            {
+                if (destination.PoolIfCreated is { } pool)
+                {
+                    text.Append(CultureInfo.InvariantCulture, $"router_backend_idle_connections{{service=\"{route.Name}\",instance=\"{Escape(destination.Host.Id)}\"}} {pool.IdleCount}\n");
+                }
+            }
+        }
+
+        Header(text, "router_direct_requests_total", "counter", "Requests forwarded on the direct HTTP/1.1 path (the rest go through YARP).");
+        text.Append(CultureInfo.InvariantCulture, $"router_direct_requests_total {Direct.Forwarded}\n");
+        Header(text, "router_direct_stale_retries_total", "counter", "Requests sent again because the backend had closed a kept-alive connection.");
+        text.Append(CultureInfo.InvariantCulture, $"router_direct_stale_retries_total {Direct.StaleRetries}\n");
+        Header(text, "router_direct_backend_errors_total", "counter", "Direct-path requests a backend failed: a broken response, a connection closed or broken, silence past --backend-timeout.");
+        text.Append(CultureInfo.InvariantCulture, $"router_direct_backend_errors_total{{reason=\"protocol\"}} {Direct.ProtocolErrors}\n");
+        text.Append(CultureInfo.InvariantCulture, $"router_direct_backend_errors_total{{reason=\"connection\"}} {Direct.IoErrors}\n");
+        text.Append(CultureInfo.InvariantCulture, $"router_direct_backend_errors_total{{reason=\"timeout\"}} {Direct.Timeouts}\n");
 
         Header(text, "router_registry_revision", "gauge", "etcd revision of the routing table.");
         text.Append(CultureInfo.InvariantCulture, $"router_registry_revision {status.Revision}\n");

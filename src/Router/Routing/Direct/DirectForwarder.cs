@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 using Router.Hosting;
+using Router.Metrics;
 
 namespace Router.Routing.Direct;
 
@@ -34,12 +35,14 @@ internal sealed partial class DirectForwarder : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ITimer _sweep;
+    private readonly DirectPathCounters _counters;
 
     /// <summary>Longest silence from the backend within one request (--backend-timeout; YARP's ActivityTimeout is set the same).</summary>
     private readonly TimeSpan _activityTimeout;
 
-    public DirectForwarder(RouteTableHolder routes, RouterOptions options, TimeProvider time, ILogger<DirectForwarder> logger)
+    public DirectForwarder(RouteTableHolder routes, RouterOptions options, RouterMetrics metrics, TimeProvider time, ILogger<DirectForwarder> logger)
     {
+        _counters = metrics.Direct;
         _activityTimeout = options.BackendTimeout;
         _routes = routes;
         _time = time;
@@ -93,6 +96,7 @@ internal sealed partial class DirectForwarder : IDisposable
             connection = connected.Connection;
         }
 
+        _counters.CountForwarded();
         var isHead = HttpMethods.IsHead(context.Request.Method);
         while (true)
         {
@@ -113,6 +117,7 @@ internal sealed partial class DirectForwarder : IDisposable
                     // A kept-alive connection the backend closed while it sat idle: nothing was answered, so
                     // the request goes again on a new connection (as HttpClient does).
                     staleRetry = true;
+                    _counters.CountStaleRetry();
                 }
                 else
                 {
@@ -440,6 +445,7 @@ internal sealed partial class DirectForwarder : IDisposable
             return;
         }
 
+        _counters.CountFailure(reason, e);
         Log.BackendFailed(_logger, destination.Host.Authority, reason == AbortReason.None ? e.Message : reason.ToString());
         if (context.Response.HasStarted)
         {

@@ -1,0 +1,44 @@
+namespace Router.Routing.Direct;
+
+/// <summary>What the direct HTTP path did beyond plain forwarding, for <c>/metrics</c>.</summary>
+internal sealed class DirectPathCounters
+{
+    private long _forwarded;
+    private long _staleRetries;
+    private long _protocolErrors;
+    private long _timeouts;
+    private long _ioErrors;
+
+    /// <summary>Requests the direct path took (the rest went through YARP).</summary>
+    public long Forwarded => Interlocked.Read(ref _forwarded);
+
+    /// <summary>Requests sent again on a new connection because a kept-alive one had been closed by the backend.</summary>
+    public long StaleRetries => Interlocked.Read(ref _staleRetries);
+
+    public long ProtocolErrors => Interlocked.Read(ref _protocolErrors);
+
+    public long Timeouts => Interlocked.Read(ref _timeouts);
+
+    /// <summary>Backend connections that closed or broke under a request (not a stale retry).</summary>
+    public long IoErrors => Interlocked.Read(ref _ioErrors);
+
+    public void CountForwarded() => Interlocked.Increment(ref _forwarded);
+
+    public void CountStaleRetry() => Interlocked.Increment(ref _staleRetries);
+
+    public void CountFailure(AbortReason reason, Exception error)
+    {
+        if (reason == AbortReason.Timeout)
+        {
+            Interlocked.Increment(ref _timeouts);
+        }
+        else if (error is BackendProtocolException)
+        {
+            Interlocked.Increment(ref _protocolErrors);
+        }
+        else if (reason == AbortReason.None)
+        {
+            Interlocked.Increment(ref _ioErrors);
+        }
+    }
+}
