@@ -52,23 +52,17 @@ internal sealed class RouterMetrics
         }
 
         Header(text, "router_service_server_up", "gauge", "1 when a host is usable, 0 while it is set aside after connect failures.");
-        foreach (var route in table.Routes.OrderBy(r => r.Name, StringComparer.Ordinal))
+        foreach (var (route, destination) in Destinations(table))
         {
-            foreach (var destination in route.Destinations)
-            {
-                text.Append(CultureInfo.InvariantCulture, $"router_service_server_up{{service=\"{route.Name}\",instance=\"{Escape(destination.Host.Id)}\"}} {(destination.IsUsable(now) ? 1 : 0)}\n");
-            }
+            text.Append(CultureInfo.InvariantCulture, $"router_service_server_up{{service=\"{route.Name}\",instance=\"{Escape(destination.Host.Id)}\"}} {(destination.IsUsable(now) ? 1 : 0)}\n");
         }
 
         Header(text, "router_backend_idle_connections", "gauge", "Kept-alive backend connections of the direct HTTP path waiting for a request, per host.");
-        foreach (var route in table.Routes.OrderBy(r => r.Name, StringComparer.Ordinal))
+        foreach (var (route, destination) in Destinations(table))
         {
-            foreach (var destination in route.Destinations)
+            if (destination.PoolIfCreated is { } pool)
             {
-                if (destination.PoolIfCreated is { } pool)
-                {
-                    text.Append(CultureInfo.InvariantCulture, $"router_backend_idle_connections{{service=\"{route.Name}\",instance=\"{Escape(destination.Host.Id)}\"}} {pool.IdleCount}\n");
-                }
+                text.Append(CultureInfo.InvariantCulture, $"router_backend_idle_connections{{service=\"{route.Name}\",instance=\"{Escape(destination.Host.Id)}\"}} {pool.IdleCount}\n");
             }
         }
 
@@ -101,6 +95,9 @@ internal sealed class RouterMetrics
 
         return text.ToString();
     }
+
+    private static IEnumerable<(ServiceRoute Route, Destination Destination)> Destinations(RouteTable table) =>
+        table.Routes.OrderBy(r => r.Name, StringComparer.Ordinal).SelectMany(r => r.Destinations.Select(d => (r, d)));
 
     private static void Header(StringBuilder text, string name, string type, string help) =>
         text.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} {type}\n");
