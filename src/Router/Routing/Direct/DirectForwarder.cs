@@ -104,7 +104,6 @@ internal sealed partial class DirectForwarder : IDisposable
             var aborted = context.RequestAborted.UnsafeRegister(static s => ((BackendConnection)s!).Abort(AbortReason.ClientGone), connection);
             var retired = destination.Retired.UnsafeRegister(static s => ((BackendConnection)s!).Abort(AbortReason.Retired), connection);
             var reuse = false;
-            var staleRetry = false;
             try
             {
                 reuse = await ExchangeAsync(context, connection, isHead).ConfigureAwait(false);
@@ -115,8 +114,7 @@ internal sealed partial class DirectForwarder : IDisposable
                 if (reused && !connection.ReceivedAny && connection.AbortedBy == AbortReason.None && e is not BackendProtocolException)
                 {
                     // A kept-alive connection the backend closed while it sat idle: nothing was answered, so
-                    // the request goes again on a new connection (as HttpClient does).
-                    staleRetry = true;
+                    // the request goes again on a new connection (as HttpClient does), below.
                     _counters.CountStaleRetry();
                 }
                 else
@@ -140,17 +138,15 @@ internal sealed partial class DirectForwarder : IDisposable
                 }
             }
 
-            if (staleRetry)
+            // Only a stale kept-alive connection gets here: every other outcome returned above.
+            var fresh = await ConnectAsync(context, destination).ConfigureAwait(false);
+            if (fresh.Connection is null)
             {
-                var connected = await ConnectAsync(context, destination).ConfigureAwait(false);
-                if (connected.Connection is null)
-                {
-                    return connected.Result;
-                }
-
-                connection = connected.Connection;
-                reused = false;
+                return fresh.Result;
             }
+
+            connection = fresh.Connection;
+            reused = false;
         }
     }
 
