@@ -173,7 +173,10 @@ public class DnsResponderTests
         await using var upstream = await DnsmasqProcess.StartAsync(Example, LongTtl);
         await using var dns = await ResponderHarness.StartAsync(upstream.EndPoint);
         var client = dns.Client();
-        await client.QueryAsync("cached.example.test", QueryType.A);
+
+        // The answer must be in the cache before the upstream goes: on a loaded machine the first relay can
+        // miss the harness's 500 ms upstream timeout (a SERVFAIL, which is not cached).
+        await Wait.UntilAsync(async () => (await client.QueryAsync("cached.example.test", QueryType.A)).Answers.ARecords().Any(), "the answer to be relayed and cached");
 
         await upstream.StopAsync();
         dns.Time.Advance(TimeSpan.FromSeconds(100));
