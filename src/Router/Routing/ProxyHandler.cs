@@ -101,23 +101,22 @@ internal sealed partial class ProxyHandler
             return Task.CompletedTask;
         }
 
-        return _direct is not null && DirectForwarder.CanForward(context)
-            ? ForwardDirectAsync(context, route, _direct, stripFirstSegment, started)
-            : ForwardAsync(context, route, stripFirstSegment ? ForwardingTransformer.Strip : ForwardingTransformer.Keep, started);
+        return ForwardAsync(context, route, direct: _direct is not null && DirectForwarder.CanForward(context), stripFirstSegment, started);
     }
 
-    private async Task ForwardDirectAsync(HttpContext context, ServiceRoute route, DirectForwarder direct, bool stripFirstSegment, long started)
+    /// <summary>Tries the route's hosts in turn until one was reached; a connect failure sets that host aside.</summary>
+    private async Task ForwardAsync(HttpContext context, ServiceRoute route, bool direct, bool stripFirstSegment, long started)
     {
         try
         {
             var walk = new DestinationWalk(route, MaxAttempts);
             while (walk.TryNext(_time.GetTimestamp(), out var destination))
             {
-                var result = await direct.ForwardAsync(context, destination, stripFirstSegment).ConfigureAwait(false);
+                var result = direct
+                    ? await ForwardDirectAsync(context, destination, stripFirstSegment).ConfigureAwait(false)
+                    : await ForwardWithYarpAsync(context, destination, stripFirstSegment).ConfigureAwait(false);
                 if (!result.ConnectFailed)
                 {
-                    // Only a connect proves a host alive or dead; what it answered is the client's business.
-                    destination.ReportSuccess();
                     return;
                 }
 
@@ -133,39 +132,39 @@ internal sealed partial class ProxyHandler
         }
     }
 
-    private async Task ForwardAsync(HttpContext context, ServiceRoute route, HttpTransformer transformer, long started)
+    private async ValueTask<AttemptResult> ForwardDirectAsync(HttpContext context, Destination destination, bool stripFirstSegment)
     {
-        try
+        var result = await _direct!.ForwardAsync(context, destination, stripFirstSegment).ConfigureAwait(false);
+        if (!result.ConnectFailed)
         {
-            var walk = new DestinationWalk(route, MaxAttempts);
-            while (walk.TryNext(_time.GetTimestamp(), out var destination))
-            {
-                var error = await _forwarder.SendAsync(context, destination.Prefix, _client, _requestConfig, transformer, destination.Retired).ConfigureAwait(false);
-                if (error == ForwarderError.None)
-                {
-                    destination.ReportSuccess();
-                    return;
-                }
-
-                if (!IsConnectFailure(context, error) || context.Response.HasStarted)
-                {
-                    // The request reached the backend (or may have): retrying could run it twice. YARP has
-                    // already answered 502/504.
-                    return;
-                }
-
-                destination.ReportConnectFailure(_time);
-                Log.ConnectFailed(_logger, route.Name, destination.Host.Authority, context.GetForwarderErrorFeature()?.Exception?.Message);
-                context.Features.Set<IForwarderErrorFeature>(null);
-                context.Response.StatusCode = StatusCodes.Status200OK;
-            }
-
-            await Plain(context, StatusCodes.Status503ServiceUnavailable, "no usable host for this service\n").ConfigureAwait(false);
+            // Only a connect proves a host alive or dead; what it answered is the client's business.
+            destination.ReportSuccess();
         }
-        finally
+
+        return result;
+    }
+
+    private async ValueTask<AttemptResult> ForwardWithYarpAsync(HttpContext context, Destination destination, bool stripFirstSegment)
+    {
+        var transformer = stripFirstSegment ? ForwardingTransformer.Strip : ForwardingTransformer.Keep;
+        var error = await _forwarder.SendAsync(context, destination.Prefix, _client, _requestConfig, transformer, destination.Retired).ConfigureAwait(false);
+        if (error == ForwarderError.None)
         {
-            _metrics.For(route.Name).Record(context.Request.Method, context.Response.StatusCode, _time.GetElapsedTime(started));
+            destination.ReportSuccess();
+            return AttemptResult.Done;
         }
+
+        if (!IsConnectFailure(context, error) || context.Response.HasStarted)
+        {
+            // The request reached the backend (or may have): retrying could run it twice. YARP has already
+            // answered 502/504.
+            return AttemptResult.Done;
+        }
+
+        var reason = context.GetForwarderErrorFeature()?.Exception?.Message;
+        context.Features.Set<IForwarderErrorFeature>(null);
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        return AttemptResult.ConnectFailure(reason ?? "connect failed");
     }
 
     private static bool IsConnectFailure(HttpContext context, ForwarderError error)

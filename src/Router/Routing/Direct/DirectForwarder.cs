@@ -11,14 +11,6 @@ using Router.Metrics;
 
 namespace Router.Routing.Direct;
 
-/// <summary>What became of one attempt to forward a request to one host.</summary>
-internal readonly record struct DirectResult(bool ConnectFailed, string? Reason)
-{
-    public static readonly DirectResult Done = new(false, null);
-
-    public static DirectResult ConnectFailure(string reason) => new(true, reason);
-}
-
 /// <summary>
 /// Forwards plain HTTP/1.x requests without a body (GET, HEAD, DELETE, …: most of a proxy's traffic)
 /// over kept-alive backend connections of its own: the request head is written once from Kestrel's
@@ -80,7 +72,7 @@ internal sealed partial class DirectForwarder : IDisposable
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<DirectResult> ForwardAsync(HttpContext context, Destination destination, bool stripFirstSegment)
+    public async ValueTask<AttemptResult> ForwardAsync(HttpContext context, Destination destination, bool stripFirstSegment)
     {
         var pool = destination.Pool;
         var connection = pool.Rent();
@@ -107,7 +99,7 @@ internal sealed partial class DirectForwarder : IDisposable
             try
             {
                 reuse = await ExchangeAsync(context, connection, isHead).ConfigureAwait(false);
-                return DirectResult.Done;
+                return AttemptResult.Done;
             }
             catch (Exception e) when (IsFailure(e))
             {
@@ -120,7 +112,7 @@ internal sealed partial class DirectForwarder : IDisposable
                 else
                 {
                     Fail(context, connection, destination, e);
-                    return DirectResult.Done;
+                    return AttemptResult.Done;
                 }
             }
             finally
@@ -152,21 +144,21 @@ internal sealed partial class DirectForwarder : IDisposable
 
     public void Dispose() => _sweep.Dispose();
 
-    private async ValueTask<(BackendConnection? Connection, DirectResult Result)> ConnectAsync(HttpContext context, Destination destination)
+    private async ValueTask<(BackendConnection? Connection, AttemptResult Result)> ConnectAsync(HttpContext context, Destination destination)
     {
         try
         {
-            return (await BackendConnection.ConnectAsync(destination.EndPoint, _time, ConnectTimeout, _activityTimeout, context.RequestAborted).ConfigureAwait(false), DirectResult.Done);
+            return (await BackendConnection.ConnectAsync(destination.EndPoint, _time, ConnectTimeout, _activityTimeout, context.RequestAborted).ConfigureAwait(false), AttemptResult.Done);
         }
         catch (SocketException e)
         {
-            return (null, DirectResult.ConnectFailure(e.Message));
+            return (null, AttemptResult.ConnectFailure(e.Message));
         }
         catch (OperationCanceledException)
         {
             // The client left while the router was connecting: nobody to answer.
             context.Abort();
-            return (null, DirectResult.Done);
+            return (null, AttemptResult.Done);
         }
     }
 
@@ -293,9 +285,7 @@ internal sealed partial class DirectForwarder : IDisposable
             }
 
             var take = (int)Math.Min(connection.Buffered.Length, count);
-            Write(writer, connection.Buffered[..take]);
-            connection.Consume(take);
-            connection.ClientUnflushed = true;
+            Pass(writer, connection, take);
             count -= take;
         }
     }
@@ -349,12 +339,7 @@ internal sealed partial class DirectForwarder : IDisposable
     {
         while (true)
         {
-            if (!connection.Buffered.IsEmpty)
-            {
-                Write(writer, connection.Buffered);
-                connection.ConsumeAll();
-                connection.ClientUnflushed = true;
-            }
+            Pass(writer, connection, connection.Buffered.Length);
 
             await FlushAsync(writer, connection).ConfigureAwait(false);
             if (!await connection.FillAsync().ConfigureAwait(false))
@@ -414,9 +399,11 @@ internal sealed partial class DirectForwarder : IDisposable
         }
     }
 
-    /// <summary>Copies into the response pipe, asking for room each time (a pipe may hand out no room without a size hint).</summary>
-    private static void Write(PipeWriter writer, ReadOnlySpan<byte> bytes)
+    /// <summary>Hands the first <paramref name="count"/> buffered bytes to the client's response, unflushed.</summary>
+    private static void Pass(PipeWriter writer, BackendConnection connection, int count)
     {
+        // Room is asked for each time: a pipe may hand out none without a size hint.
+        var bytes = connection.Buffered[..count];
         while (!bytes.IsEmpty)
         {
             var room = writer.GetSpan(Math.Min(bytes.Length, 4096));
@@ -425,6 +412,9 @@ internal sealed partial class DirectForwarder : IDisposable
             writer.Advance(take);
             bytes = bytes[take..];
         }
+
+        connection.Consume(count);
+        connection.ClientUnflushed |= count > 0;
     }
 
     private static ReadOnlySpan<byte> TrimLine(ReadOnlySpan<byte> line) => line.TrimEnd("\r\n"u8);
