@@ -71,8 +71,6 @@ internal sealed class BackendConnection : IDisposable
     /// <summary>Bytes received and not yet consumed.</summary>
     public ReadOnlySpan<byte> Buffered => _buffer.AsSpan(_start, _end - _start);
 
-    public ReadOnlyMemory<byte> BufferedMemory => _buffer.AsMemory(_start, _end - _start);
-
     public static async ValueTask<BackendConnection> ConnectAsync(EndPoint endPoint, TimeProvider time, TimeSpan timeout, TimeSpan activityTimeout, CancellationToken cancellationToken)
     {
         var socket = endPoint is IPEndPoint ip ? new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) : new Socket(SocketType.Stream, ProtocolType.Tcp);
@@ -106,9 +104,6 @@ internal sealed class BackendConnection : IDisposable
     }
 
     public void Consume(int count) => _start += count;
-
-    /// <summary>Drops what is buffered: the connection is not reused after this.</summary>
-    public void ConsumeAll() => _start = _end;
 
     /// <summary>
     /// Receives more bytes after those buffered, within the activity timeout; false at the end of the

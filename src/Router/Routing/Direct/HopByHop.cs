@@ -8,25 +8,20 @@ namespace Router.Routing.Direct;
 /// </summary>
 internal static class HopByHop
 {
-    private static readonly byte[][] Names =
-    [
-        "Connection"u8.ToArray(), "Keep-Alive"u8.ToArray(), "Proxy-Connection"u8.ToArray(), "Transfer-Encoding"u8.ToArray(),
-        "TE"u8.ToArray(), "Trailer"u8.ToArray(), "Upgrade"u8.ToArray(), "Proxy-Authenticate"u8.ToArray(),
-        "Proxy-Authorization"u8.ToArray(), "Alt-Svc"u8.ToArray(), "HTTP2-Settings"u8.ToArray(), "Close"u8.ToArray(),
-    ];
-
-    private static readonly string[] RequestNames =
+    private static readonly string[] Names =
     [
         "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "TE", "Trailer", "Upgrade",
         "Proxy-Authenticate", "Proxy-Authorization", "Alt-Svc", "HTTP2-Settings", "Close",
-        "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "Host",
     ];
+
+    /// <summary>Request headers the router writes itself.</summary>
+    private static readonly string[] Written = ["X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "Host"];
 
     public static bool IsHopByHop(ReadOnlySpan<byte> name)
     {
         foreach (var known in Names)
         {
-            if (known.Length == name.Length && Ascii.EqualsIgnoreCase(known, name))
+            if (known.Length == name.Length && Ascii.EqualsIgnoreCase(name, known))
             {
                 return true;
             }
@@ -36,11 +31,13 @@ internal static class HopByHop
     }
 
     /// <summary>A request header the router does not copy as it came: hop-by-hop, or one it writes itself.</summary>
-    public static bool IsNotCopiedFromRequest(string name)
+    public static bool IsNotCopiedFromRequest(string name) => IsOneOf(Names, name) || IsOneOf(Written, name);
+
+    private static bool IsOneOf(string[] names, string name)
     {
-        foreach (var known in RequestNames)
+        foreach (var known in names)
         {
-            if (known.Length == name.Length && string.Equals(known, name, StringComparison.OrdinalIgnoreCase))
+            if (string.Equals(known, name, StringComparison.OrdinalIgnoreCase))
             {
                 return true;
             }

@@ -50,7 +50,7 @@ internal sealed class ResponseHead
     public bool KeepAlive { get; private set; }
 
     /// <summary>Set when the Connection header names other headers, which are hop-by-hop for this response.</summary>
-    public bool ConnectionNamesHeaders { get; private set; }
+    public bool ConnectionNamesHeaders => _connection.Length > 0;
 
     public List<HeaderLine> Headers { get; } = new(16);
 
@@ -173,7 +173,6 @@ internal sealed class ResponseHead
                     }
                     else if (!token.IsEmpty)
                     {
-                        ConnectionNamesHeaders = true;
                         _connection = (lineStart + valueStart, value.Length);
                     }
                 }
@@ -261,7 +260,6 @@ internal sealed class ResponseHead
         ContentLength = -1;
         Framing = BodyFraming.None;
         KeepAlive = false;
-        ConnectionNamesHeaders = false;
         _connection = default;
         Headers.Clear();
         Error = null;
