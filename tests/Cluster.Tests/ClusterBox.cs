@@ -88,6 +88,13 @@ public sealed class ClusterBox : IAsyncLifetime
     public Task<string> EtcdctlAsync(int node, params string[] args) =>
         ExecAsync(Node(node), ["env", "ETCDCTL_API=3", "etcdctl", "--endpoints", "http://127.0.0.1:2379", "--command-timeout=5s", .. args]);
 
+    /// <summary>A log or file the box keeps in its state folder (haproxy.log, n1/router.log, …).</summary>
+    public string StateFile(string name)
+    {
+        var path = Path.Combine(_state, name);
+        return File.Exists(path) ? File.ReadAllText(path) : "";
+    }
+
     /// <summary>The router's /status on node <paramref name="node"/>.</summary>
     public async Task<JsonElement> StatusAsync(int node)
     {

@@ -134,12 +134,16 @@ public sealed class ClusterTests(ClusterBox box, ITestOutputHelper output)
 
         // etcd keeps quorum with two of three members: a write succeeds.
         await box.EtcdctlAsync(1, "put", "/cluster-test/quorum", "yes");
+
+        // The balancer takes it out by its health check on /_router/healthz.
+        await Wait.UntilAsync(() => box.StateFile("haproxy.log").Contains("nodes/n3 is DOWN", StringComparison.Ordinal), "the balancer to mark node 3 down");
         await load.WaitForMoreOkAsync(300);
 
         // The node comes back: same data dir, same command lines, no manual step.
         await box.StepAsync("start-node", "3");
         await WaitHostBackAsync("web", "3");
         var before = await ForwardedAsync(3);
+        await Wait.UntilAsync(() => box.StateFile("haproxy.log").Contains("nodes/n3 is UP", StringComparison.Ordinal), "the balancer to mark node 3 up again", TimeSpan.FromSeconds(30));
         await Wait.UntilAsync(async () => await ForwardedAsync(3) > before + 20, "the balancer to send traffic to node 3 again", TimeSpan.FromSeconds(30));
         var result = await load.StopAsync();
         output.WriteLine(result.ToString());
