@@ -83,7 +83,7 @@ internal sealed class RouterMetrics
         Header(text, "router_registry_connected", "gauge", "1 while the etcd watch is connected.");
         text.Append(CultureInfo.InvariantCulture, $"router_registry_connected {(status.Connected ? 1 : 0)}\n");
         Header(text, "router_registry_problems", "gauge", "Registry entries skipped as bad.");
-        text.Append(CultureInfo.InvariantCulture, $"router_registry_problems {registry.Current.Problems.Length + ports.Problems.Count}\n");
+        text.Append(CultureInfo.InvariantCulture, $"router_registry_problems {registry.Current.Problems.Length + holder.Problems.Length + ports.Problems.Count}\n");
         Header(text, "router_config_apply_seconds", "gauge", "Time the last registry change took to apply to the routing table.");
         text.Append(CultureInfo.InvariantCulture, $"router_config_apply_seconds {holder.LastApplyTime.TotalSeconds}\n");
 
