@@ -87,10 +87,14 @@ internal sealed class RouterMetrics
         Header(text, "router_config_apply_seconds", "gauge", "Time the last registry change took to apply to the routing table.");
         text.Append(CultureInfo.InvariantCulture, $"router_config_apply_seconds {holder.LastApplyTime.TotalSeconds}\n");
 
-        Header(text, "router_host_port_connections", "gauge", "Open TCP connections (or HTTP requests in flight) per host_port.");
-        foreach (var listener in ports.Listeners.Where(l => l.State != "failed"))
+        Header(text, "router_host_port_connections", "gauge", "Open TCP connections (or HTTP requests in flight) per host_port listener, listening or draining.");
+
+        // One series per label set: a port given up and claimed again by the same service within the drain time
+        // has a draining and a listening listener (or several draining ones); they are summed per state.
+        foreach (var group in ports.Listeners.Where(l => l.State != "failed").GroupBy(l => (l.Port, l.Service, l.Kind, l.State)).OrderBy(g => g.Key.Port).ThenBy(g => g.Key.State, StringComparer.Ordinal))
         {
-            text.Append(CultureInfo.InvariantCulture, $"router_host_port_connections{{port=\"{listener.Port}\",service=\"{listener.Service}\",kind=\"{listener.Kind}\"}} {listener.Connections}\n");
+            var (port, service, kind, state) = group.Key;
+            text.Append(CultureInfo.InvariantCulture, $"router_host_port_connections{{port=\"{port}\",service=\"{service}\",kind=\"{kind}\",state=\"{state}\"}} {group.Sum(l => l.Connections)}\n");
         }
 
         return text.ToString();

@@ -33,7 +33,7 @@ internal sealed partial class HostPortManager : BackgroundService
     private readonly Dictionary<IPortListener, Task> _draining = [];
     private readonly Dictionary<int, (string Service, string Reason)> _failures = [];
     private readonly TcpLimits _limits;
-    private volatile StatusView _view = new([], []);
+    private volatile IReadOnlyList<RegistryProblem> _problems = [];
 
     public HostPortManager(IRegistrySource registry, RouteTableHolder routes, ProxyHandler proxy, InternalNetworks internalNetworks, RouterOptions options, RegistryLayout layout, TimeProvider time, IServiceProvider services, ILoggerFactory loggerFactory)
     {
@@ -51,11 +51,29 @@ internal sealed partial class HostPortManager : BackgroundService
         registry.Changed += (_, _) => _wake.Writer.TryWrite(true);
     }
 
-    /// <summary>Every listener, draining ones included.</summary>
-    public IReadOnlyList<PortListenerStatus> Listeners => _view.Listeners;
+    /// <summary>
+    /// Every listener, draining ones included, read now: the connection counts are the listeners' own, so a
+    /// relay opened since the last registry change is counted.
+    /// </summary>
+    public IReadOnlyList<PortListenerStatus> Listeners
+    {
+        get
+        {
+            lock (_active)
+            {
+                return
+                [
+                    .. _active.Values.Select(l => new PortListenerStatus(l.Port, l.Service, l.Kind, "listening", l.OpenConnections, null))
+                        .Concat(_draining.Keys.Select(l => new PortListenerStatus(l.Port, l.Service, l.Kind, "draining", l.OpenConnections, null)))
+                        .Concat(_failures.Select(f => new PortListenerStatus(f.Key, f.Value.Service, "", "failed", 0, f.Value.Reason)))
+                        .OrderBy(l => l.Port),
+                ];
+            }
+        }
+    }
 
     /// <summary>Ports the registry asks for that are not served: own ports, ports in use.</summary>
-    public IReadOnlyList<RegistryProblem> Problems => _view.Problems;
+    public IReadOnlyList<RegistryProblem> Problems => _problems;
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
@@ -137,7 +155,17 @@ internal sealed partial class HostPortManager : BackgroundService
                 {
                     _active.Remove(port);
                     Log.Closing(_logger, port, listener.Service, listener.Kind, listener.OpenConnections);
-                    _draining[listener] = DrainAsync(listener);
+
+                    // Recorded before the drain starts: a listener with nothing open stops synchronously (it stops
+                    // accepting at once, so the port is free for a new owner in this same pass) and removes its
+                    // entry on the way out. Recording the finished task after that left the entry "draining" for
+                    // good — a host_port handed over to another service always hit it.
+                    _draining[listener] = Task.CompletedTask;
+                    var drain = DrainAsync(listener);
+                    if (!drain.IsCompleted)
+                    {
+                        _draining[listener] = drain;
+                    }
                 }
             }
         }
@@ -190,7 +218,7 @@ internal sealed partial class HostPortManager : BackgroundService
             }
         }
 
-        Publish(problems.ToImmutable());
+        _problems = problems.ToImmutable();
     }
 
     private async Task DrainAsync(IPortListener listener)
@@ -209,25 +237,7 @@ internal sealed partial class HostPortManager : BackgroundService
             {
                 _draining.Remove(listener);
             }
-
-            Publish(_view.Problems);
         }
-    }
-
-    private void Publish(ImmutableArray<RegistryProblem> problems)
-    {
-        List<PortListenerStatus> listeners;
-        lock (_active)
-        {
-            listeners =
-            [
-                .. _active.Values.Select(l => new PortListenerStatus(l.Port, l.Service, l.Kind, "listening", l.OpenConnections, null)),
-                .. _draining.Keys.Select(l => new PortListenerStatus(l.Port, l.Service, l.Kind, "draining", l.OpenConnections, null)),
-                .. _failures.Select(f => new PortListenerStatus(f.Key, f.Value.Service, "", "failed", 0, f.Value.Reason)),
-            ];
-        }
-
-        _view = new StatusView([.. listeners.OrderBy(l => l.Port)], problems);
     }
 
     private string? OwnPortName(int port)
@@ -254,8 +264,6 @@ internal sealed partial class HostPortManager : BackgroundService
 
         return null;
     }
-
-    private sealed record StatusView(IReadOnlyList<PortListenerStatus> Listeners, ImmutableArray<RegistryProblem> Problems);
 
     private static partial class Log
     {
