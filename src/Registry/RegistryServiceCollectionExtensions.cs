@@ -7,7 +7,10 @@ namespace Router.Registry;
 
 public static class RegistryServiceCollectionExtensions
 {
-    /// <summary>Adds the etcd connection and the registry watcher (as <see cref="IRegistrySource"/> and a hosted service).</summary>
+    /// <summary>
+    /// Adds the etcd connection, the registry watcher (as <see cref="IRegistrySource"/> and a hosted service) and
+    /// the <see cref="ProblemLog"/> (it follows the registry once something resolves it).
+    /// </summary>
     /// <param name="stateFile">Where the last good registry is kept for a start while etcd is away; null for none.</param>
     public static IServiceCollection AddRegistry(this IServiceCollection services, EtcdOptions etcd, string prefix, string? stateFile = null)
     {
@@ -18,6 +21,7 @@ public static class RegistryServiceCollectionExtensions
         services.AddSingleton<RegistryWatcher>();
         services.AddSingleton<IRegistrySource>(sp => sp.GetRequiredService<RegistryWatcher>());
         services.AddHostedService(sp => sp.GetRequiredService<RegistryWatcher>());
+        services.AddSingleton<ProblemLog>();
         if (stateFile is not null)
         {
             // Registered after the watcher: built (and so seeded) before the watcher starts, stopped before it.

@@ -33,10 +33,12 @@ internal sealed partial class HostPortManager : BackgroundService
     private readonly Dictionary<IPortListener, Task> _draining = [];
     private readonly Dictionary<int, (string Service, string Reason)> _failures = [];
     private readonly TcpLimits _limits;
+    private readonly ProblemLog _problemLog;
     private volatile IReadOnlyList<RegistryProblem> _problems = [];
 
-    public HostPortManager(IRegistrySource registry, RouteTableHolder routes, ProxyHandler proxy, InternalNetworks internalNetworks, RouterOptions options, RegistryLayout layout, TimeProvider time, IServiceProvider services, ILoggerFactory loggerFactory)
+    public HostPortManager(IRegistrySource registry, RouteTableHolder routes, ProxyHandler proxy, InternalNetworks internalNetworks, RouterOptions options, RegistryLayout layout, TimeProvider time, IServiceProvider services, ILoggerFactory loggerFactory, ProblemLog problemLog)
     {
+        _problemLog = problemLog;
         _registry = registry;
         _routes = routes;
         _proxy = proxy;
@@ -195,12 +197,8 @@ internal sealed partial class HostPortManager : BackgroundService
             }
             catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or InvalidOperationException)
             {
+                // Logged through the problem log below: once when it appears or its reason changes.
                 var reason = e.InnerException?.Message ?? e.Message;
-                if (!_failures.TryGetValue(port, out var previous) || previous.Reason != reason)
-                {
-                    Log.BindFailed(_logger, port, want.Service, reason);
-                }
-
                 lock (_active)
                 {
                     _failures[port] = (want.Service, reason);
@@ -219,6 +217,7 @@ internal sealed partial class HostPortManager : BackgroundService
         }
 
         _problems = problems.ToImmutable();
+        _problemLog.Report("host_port", _problems);
     }
 
     private async Task DrainAsync(IPortListener listener)
@@ -272,9 +271,6 @@ internal sealed partial class HostPortManager : BackgroundService
 
         [LoggerMessage(411, LogLevel.Information, "Closing host_port {Port} of {Service} ({Kind}); draining {Connections} open")]
         public static partial void Closing(ILogger logger, int port, string service, string kind, int connections);
-
-        [LoggerMessage(412, LogLevel.Warning, "Cannot listen on host_port {Port} for {Service}: {Reason}; retrying")]
-        public static partial void BindFailed(ILogger logger, int port, string service, string reason);
 
         [LoggerMessage(413, LogLevel.Error, "Stopping the listener on port {Port} failed")]
         public static partial void StopFailed(ILogger logger, int port, Exception exception);
