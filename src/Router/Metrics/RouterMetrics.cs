@@ -24,6 +24,7 @@ internal sealed class RouterMetrics
     public string Render(IRegistrySource registry, RouteTableHolder holder, HostPortManager ports, TimeProvider time)
     {
         var table = holder.Current;
+        Forget(table);
         var text = new StringBuilder(4096);
         var status = registry.Status;
         var now = time.GetTimestamp();
@@ -98,6 +99,23 @@ internal sealed class RouterMetrics
         }
 
         return text.ToString();
+    }
+
+    /// <summary>
+    /// Drops the counters of services that left the registry, so the series a scrape returns stay bounded by
+    /// the services routed now. A service that comes back starts from zero (a counter reset, which Prometheus'
+    /// rate() expects); a request still finishing on a removed service may record once more, and is dropped
+    /// again at the next scrape.
+    /// </summary>
+    private void Forget(RouteTable table)
+    {
+        foreach (var name in _services.Keys)
+        {
+            if (!table.TryGet(name, out _))
+            {
+                _services.TryRemove(name, out _);
+            }
+        }
     }
 
     private static IEnumerable<(ServiceRoute Route, Destination Destination)> Destinations(RouteTable table) =>
