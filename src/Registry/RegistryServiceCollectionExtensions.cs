@@ -12,11 +12,12 @@ public static class RegistryServiceCollectionExtensions
     /// the <see cref="ProblemLog"/> (it follows the registry once something resolves it).
     /// </summary>
     /// <param name="stateFile">Where the last good registry is kept for a start while etcd is away; null for none.</param>
-    public static IServiceCollection AddRegistry(this IServiceCollection services, EtcdOptions etcd, string prefix, string? stateFile = null)
+    /// <param name="reservedPorts">Ports no host_port may take (the caller's own listeners), see <see cref="RegistryLayout.ReservedPorts"/>.</param>
+    public static IServiceCollection AddRegistry(this IServiceCollection services, EtcdOptions etcd, string prefix, string? stateFile = null, IReadOnlyDictionary<int, string>? reservedPorts = null)
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(etcd);
-        services.AddSingleton(new RegistryLayout(prefix));
+        services.AddSingleton(new RegistryLayout(prefix) { ReservedPorts = reservedPorts ?? new Dictionary<int, string>() });
         services.AddSingleton(sp => new EtcdConnection(etcd, sp.GetRequiredService<ILogger<EtcdConnection>>()));
         services.AddSingleton<RegistryWatcher>();
         services.AddSingleton<IRegistrySource>(sp => sp.GetRequiredService<RegistryWatcher>());
