@@ -15,15 +15,43 @@ public sealed class RegistryLayout
 
     public RegistryLayout(string prefix = DefaultPrefix)
     {
-        var trimmed = prefix.Trim().TrimEnd('/');
-        if (trimmed.Length == 0 || trimmed[0] != '/')
+        if (!TryNormalizePrefix(prefix, out var normalized, out var error))
         {
-            throw new ArgumentException($"the prefix '{prefix}' must start with '/' and name a folder", nameof(prefix));
+            throw new ArgumentException($"the prefix '{prefix}' {error}", nameof(prefix));
         }
 
-        Prefix = trimmed;
-        WatchPrefix = trimmed + "/";
+        Prefix = normalized;
+        WatchPrefix = normalized + "/";
     }
+
+    /// <summary>
+    /// The one prefix rule, for the router and the announcer alike (both command lines call it): a folder
+    /// path that starts with '/', without empty segments, spaces or control characters; surrounding spaces
+    /// and trailing slashes are dropped (<c>/services/</c> is <c>/services</c>).
+    /// </summary>
+    /// <param name="error">Why the text is refused, for an operator: "must …".</param>
+    public static bool TryNormalizePrefix(string text, out string prefix, out string error)
+    {
+        prefix = text.Trim().TrimEnd('/');
+        error = prefix.Length == 0 || prefix[0] != '/' ? "must start with '/' and name a folder, like /services"
+            : prefix.Contains("//", StringComparison.Ordinal) ? "must not hold an empty segment ('//')"
+            : prefix.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)) ? "must not hold spaces or control characters"
+            : "";
+        if (error.Length > 0)
+        {
+            prefix = "";
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Ports no service may take as its host_port, because the router itself listens there (port → the option
+    /// that holds it, e.g. <c>--http</c>). Such a claim is a problem and is left out of
+    /// <see cref="Model.RegistrySnapshot.HostPorts"/>, so nothing (listeners, SRV records) advertises it.
+    /// </summary>
+    public IReadOnlyDictionary<int, string> ReservedPorts { get; init; } = new Dictionary<int, string>();
 
     /// <summary>The prefix without a trailing slash, e.g. <c>/services</c>.</summary>
     public string Prefix { get; }

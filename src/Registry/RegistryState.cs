@@ -192,6 +192,12 @@ public sealed class RegistryState
                 continue;
             }
 
+            if (_layout.ReservedPorts.TryGetValue(port, out var option))
+            {
+                conflicts.Add(new RegistryProblem(service.Name, _layout.HostPort(service.Name), $"host_port {port} is the router's own port ({option}); not served"));
+                continue;
+            }
+
             if (!owners.TryGetValue(port, out var owner))
             {
                 owners[port] = service;

@@ -161,6 +161,9 @@ public class CommandLineTests
     [InlineData("--check", "/health", "announcer: --check: '/health' is neither tcp nor")]
     [InlineData("--host-port", "70000", "announcer: --host-port: '70000' is not a port from 1 to 65535")]
     [InlineData("--prefix", "services", "announcer: --prefix: 'services' must start with '/'")]
+    [InlineData("--prefix", "/a//b", "announcer: --prefix: '/a//b' must not hold an empty segment")]
+    [InlineData("--prefix", "/a b", "announcer: --prefix: '/a b' must not hold spaces")]
+    [InlineData("--scheme", "tcp", "announcer: --scheme tcp: needs --host-port N")]
     [InlineData("--etcd", "http://127.0.0.1", "announcer: --etcd: 'http://127.0.0.1' is not an etcd URL")]
     [InlineData("--etcd", "ftp://127.0.0.1:2379", "announcer: --etcd: 'ftp://127.0.0.1:2379' is not an etcd URL")]
     [InlineData("--etcd-ca", "/nonexistent/ca.pem", "announcer: --etcd-ca: '/nonexistent/ca.pem' does not exist")]
@@ -280,5 +283,40 @@ public class CommandLineTests
         var result = CommandLine.Parse(args, name => environment?.GetValueOrDefault(name));
         Assert.Empty(result.Errors);
         return Assert.IsType<AnnouncerOptions>(result.Options);
+    }
+
+    [Fact]
+    public void Parse_TcpWithHostPort_Accepted()
+    {
+        var options = Valid([.. Required, "--scheme", "tcp", "--host-port", "7000"]);
+
+        Assert.Equal(ServiceScheme.Tcp, options.Scheme);
+        Assert.Equal(7000, options.HostPort);
+    }
+
+    [Fact]
+    public void Parse_TcpFromEnvironmentWithoutHostPort_Refused()
+    {
+        var result = CommandLine.Parse(Required, name => name == "ANNOUNCER_SCHEME" ? "tcp" : null);
+
+        Assert.Null(result.Options);
+        Assert.StartsWith("announcer: --scheme tcp: needs --host-port N", Assert.Single(result.Errors), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/services/")]
+    [InlineData("/a//b")]
+    [InlineData("/a b")]
+    [InlineData("relative")]
+    [InlineData("/team-1/services")]
+    public void Parse_Prefix_AcceptedExactlyWhenTheRegistryRuleAccepts(string prefix)
+    {
+        var result = CommandLine.Parse([.. Required, "--prefix", prefix], _ => null);
+
+        Assert.Equal(Router.Registry.RegistryLayout.TryNormalizePrefix(prefix, out var normalized, out _), result.Options is not null);
+        if (result.Options is { } options)
+        {
+            Assert.Equal(normalized, options.Prefix);
+        }
     }
 }

@@ -101,11 +101,39 @@ public sealed class RegistryStateTests
     }
 
     [Fact]
-    public void Load_TcpWithoutHostPort_ReportedNotReachable()
+    public void Load_TcpWithoutHostPort_SkippedAndReported()
+    {
+        var state = Loaded(Kv("db/scheme", "tcp"), Kv("db/hosts/1", "10.0.0.1:5432"), Kv("bad/scheme", "tcp"), Kv("bad/host_port", "x"), Kv("web/scheme", "http"));
+
+        Assert.Equal(["web"], state.Snapshot.Services.Keys);
+        Assert.Contains(state.Snapshot.Problems, p => p.Service == "db" && p.Key == "/services/db/host_port" && p.Message.Contains("not reachable; service skipped", StringComparison.Ordinal));
+        Assert.Contains(state.Snapshot.Problems, p => p.Service == "bad" && p.Message.Contains("not reachable; service skipped", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Apply_TcpGetsHostPortLater_AddedThen()
     {
         var state = Loaded(Kv("db/scheme", "tcp"), Kv("db/hosts/1", "10.0.0.1:5432"));
 
-        Assert.Contains(state.Snapshot.Problems, p => p.Service == "db" && p.Message.Contains("not reachable", StringComparison.Ordinal));
+        var change = state.Apply([Put(Kv("db/host_port", "7000"))], _revision);
+
+        Assert.Equal("db", Assert.Single(change.Added));
+        Assert.Equal("db", state.Snapshot.HostPorts[7000]);
+        Assert.Empty(state.Snapshot.Problems);
+    }
+
+    [Fact]
+    public void Load_HostPortIsReservedPort_ProblemAndNotInHostPorts()
+    {
+        var state = new RegistryState(new RegistryLayout { ReservedPorts = new Dictionary<int, string> { [9090] = "--admin" } });
+        state.Load([Kv("db/scheme", "tcp"), Kv("db/host_port", "9090"), Kv("web/scheme", "http"), Kv("web/host_port", "9091")], _revision);
+
+        // Still a service (its hosts may be reached some other way later), but no listener or SRV record may advertise the port.
+        Assert.True(state.Snapshot.Services.ContainsKey("db"));
+        Assert.False(state.Snapshot.HostPorts.ContainsKey(9090));
+        Assert.Equal("web", state.Snapshot.HostPorts[9091]);
+        var problem = Assert.Single(state.Snapshot.Problems);
+        Assert.Equal(("db", "/services/db/host_port", "host_port 9090 is the router's own port (--admin); not served"), (problem.Service, problem.Key, problem.Message));
     }
 
     [Fact]

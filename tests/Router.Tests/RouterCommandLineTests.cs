@@ -183,5 +183,30 @@ public sealed class RouterCommandLineTests
     [Fact]
     public void Parse_Help_AsksForHelp() => Assert.True(Parse(["--help"]).Help);
 
+    [Theory]
+    [InlineData("/services/")]
+    [InlineData("/a//b")]
+    [InlineData("/a b")]
+    [InlineData("relative")]
+    [InlineData("/team-1/services")]
+    public void Parse_Prefix_AcceptedExactlyWhenTheRegistryRuleAccepts(string prefix)
+    {
+        var result = Parse(["--prefix", prefix]);
+
+        Assert.Equal(Router.Registry.RegistryLayout.TryNormalizePrefix(prefix, out var normalized, out _), result.Options is not null);
+        if (result.Options is { } options)
+        {
+            Assert.Equal(normalized, options.Prefix);
+        }
+    }
+
+    [Fact]
+    public void OwnPorts_EveryListenerOfTheRouter()
+    {
+        var options = Parse(["--http", "127.0.0.1:8080", "--admin", "127.0.0.1:9091", "--dns", "127.0.0.1:5353"]).Options!;
+
+        Assert.Equal(new Dictionary<int, string> { [8080] = "--http", [9091] = "--admin", [5353] = "--dns" }, options.OwnPorts());
+    }
+
     private static RouterCommandLine.Result Parse(string[] args) => RouterCommandLine.Parse(args, NoEnvironment, null);
 }

@@ -136,6 +136,11 @@ internal static class CommandLine
             var address = ReadAddress();
             var scheme = ReadScheme();
             var hostPort = ReadHostPort();
+            if (scheme == ServiceScheme.Tcp && hostPort is null && Optional("host-port", out _) is null)
+            {
+                // A tcp service is reachable only on its host_port; the router skips one without it.
+                errors.Add("--scheme tcp: needs --host-port N (a tcp service is served only on its host_port)");
+            }
             var isPrivate = ReadPrivate();
             var ttl = ReadTtl();
             var (checkKind, checkUrl) = ReadCheck();
@@ -335,15 +340,13 @@ internal static class CommandLine
                 return RegistryLayout.DefaultPrefix;
             }
 
-            try
+            if (RegistryLayout.TryNormalizePrefix(text, out var prefix, out var why))
             {
-                return new RegistryLayout(text).Prefix;
+                return prefix;
             }
-            catch (ArgumentException)
-            {
-                errors.Add($"{label}: '{Printable(text)}' must start with '/' and name a folder, like /services");
-                return RegistryLayout.DefaultPrefix;
-            }
+
+            errors.Add($"{label}: '{Printable(text)}' {why}");
+            return RegistryLayout.DefaultPrefix;
         }
 
         private EtcdOptions? ReadEtcdSecurity(IReadOnlyList<Uri> endpoints)

@@ -129,7 +129,11 @@ public static class ServiceParser
 
         if (scheme == ServiceScheme.Tcp && hostPort is null)
         {
-            found.Add(new RegistryProblem(name, $"{firstPrefix(keys)}{RegistryLayout.HostPortKey}", "tcp service without a valid host_port is not reachable"));
+            // A tcp service is served only on its host_port (DESIGN: skipped, reported): kept, it would show as
+            // a routed service that nothing can reach.
+            found.Add(new RegistryProblem(name, $"{firstPrefix(keys)}{RegistryLayout.HostPortKey}", "tcp service without a valid host_port is not reachable; service skipped"));
+            problems = found.ToImmutable();
+            return null;
         }
 
         hosts.Sort(static (a, b) => a.CreateRevision != b.CreateRevision

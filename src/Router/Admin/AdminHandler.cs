@@ -60,14 +60,14 @@ internal sealed class AdminHandler
 
     private Task StatusAsync(HttpContext context)
     {
-        var report = StatusReport.Create(_registry, _routes.Current, _ports, _drain, _time);
+        var report = StatusReport.Create(_registry, _routes, _ports, _drain, _time);
         context.Response.ContentType = "application/json; charset=utf-8";
         return JsonSerializer.SerializeAsync(context.Response.Body, report, Json, context.RequestAborted);
     }
 
     private Task PageAsync(HttpContext context)
     {
-        var report = StatusReport.Create(_registry, _routes.Current, _ports, _drain, _time);
+        var report = StatusReport.Create(_registry, _routes, _ports, _drain, _time);
         var version = typeof(AdminHandler).Assembly.GetName().Version?.ToString() ?? "";
         context.Response.ContentType = "text/html; charset=utf-8";
         return context.Response.WriteAsync(StatusPage.Render(report, version), context.RequestAborted);

@@ -16,8 +16,9 @@ internal sealed record StatusReport(
     IReadOnlyList<PortListenerStatus> Listeners,
     IReadOnlyList<RegistryProblem> Problems)
 {
-    public static StatusReport Create(IRegistrySource registry, RouteTable table, HostPortManager ports, DrainState drain, TimeProvider time)
+    public static StatusReport Create(IRegistrySource registry, RouteTableHolder routes, HostPortManager ports, DrainState drain, TimeProvider time)
     {
+        var table = routes.Current;
         var status = registry.Status;
         var snapshot = registry.Current;
         var now = time.GetUtcNow();
@@ -46,7 +47,7 @@ internal sealed record StatusReport(
             drain.Draining,
             services,
             ports.Listeners,
-            [.. snapshot.Problems, .. ports.Problems]);
+            [.. snapshot.Problems, .. routes.Problems, .. ports.Problems]);
     }
 
     /// <param name="TableAgeSeconds">Seconds since the table was last known to match etcd.</param>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.Configuration;
+using Router.Registry;
 using Router.Registry.Etcd;
 using Router.Registry.Validation;
 
@@ -166,10 +167,9 @@ internal static class RouterCommandLine
 
         if (values.TryGetValue("prefix", out var prefix))
         {
-            var p = prefix.Value.Trim().TrimEnd('/');
-            if (p.Length == 0 || p[0] != '/' || p.Contains("//", StringComparison.Ordinal) || p.Any(char.IsWhiteSpace))
+            if (!RegistryLayout.TryNormalizePrefix(prefix.Value, out var p, out var why))
             {
-                errors.Add($"{prefix.Source}: '{prefix.Value}' is not a key prefix like /services");
+                errors.Add($"{prefix.Source}: '{prefix.Value}' is not a key prefix like /services ({why})");
             }
             else
             {

@@ -75,7 +75,7 @@ internal static class RouterHost
         builder.Services.AddSingleton(new InternalNetworks(options.InternalNetworks));
         builder.Services.AddSingleton<DrainState>();
         builder.Services.AddHostedService<ShutdownDelay>();
-        builder.Services.AddRegistry(options.Etcd, options.Prefix, options.StateFile);
+        builder.Services.AddRegistry(options.Etcd, options.Prefix, options.StateFile, options.OwnPorts());
         builder.Services.AddHttpForwarder();
         builder.Services.AddSingleton<BackendClient>();
         builder.Services.AddSingleton<DirectForwarder>();

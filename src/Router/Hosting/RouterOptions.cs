@@ -65,4 +65,23 @@ internal sealed record RouterOptions
 
     /// <summary>Where the last good table is kept for a restart while etcd is away; null disables it.</summary>
     public string? StateFile { get; init; }
+
+    /// <summary>The ports the router listens on itself (port → option); no service may take one as its host_port.</summary>
+    public IReadOnlyDictionary<int, string> OwnPorts()
+    {
+        var ports = new Dictionary<int, string>();
+        ports.TryAdd(Http.Port, "--http");
+        ports.TryAdd(Admin.Port, "--admin");
+        if (Https is { } https)
+        {
+            ports.TryAdd(https.Port, "--https");
+        }
+
+        if (Dns is { } dns)
+        {
+            ports.TryAdd(dns.Port, "--dns");
+        }
+
+        return ports;
+    }
 }

@@ -24,6 +24,7 @@ internal sealed class RouterMetrics
     public string Render(IRegistrySource registry, RouteTableHolder holder, HostPortManager ports, TimeProvider time)
     {
         var table = holder.Current;
+        Forget(table);
         var text = new StringBuilder(4096);
         var status = registry.Status;
         var now = time.GetTimestamp();
@@ -83,17 +84,38 @@ internal sealed class RouterMetrics
         Header(text, "router_registry_connected", "gauge", "1 while the etcd watch is connected.");
         text.Append(CultureInfo.InvariantCulture, $"router_registry_connected {(status.Connected ? 1 : 0)}\n");
         Header(text, "router_registry_problems", "gauge", "Registry entries skipped as bad.");
-        text.Append(CultureInfo.InvariantCulture, $"router_registry_problems {registry.Current.Problems.Length + ports.Problems.Count}\n");
+        text.Append(CultureInfo.InvariantCulture, $"router_registry_problems {registry.Current.Problems.Length + holder.Problems.Length + ports.Problems.Count}\n");
         Header(text, "router_config_apply_seconds", "gauge", "Time the last registry change took to apply to the routing table.");
         text.Append(CultureInfo.InvariantCulture, $"router_config_apply_seconds {holder.LastApplyTime.TotalSeconds}\n");
 
-        Header(text, "router_host_port_connections", "gauge", "Open TCP connections (or HTTP requests in flight) per host_port.");
-        foreach (var listener in ports.Listeners.Where(l => l.State != "failed"))
+        Header(text, "router_host_port_connections", "gauge", "Open TCP connections (or HTTP requests in flight) per host_port listener, listening or draining.");
+
+        // One series per label set: a port given up and claimed again by the same service within the drain time
+        // has a draining and a listening listener (or several draining ones); they are summed per state.
+        foreach (var group in ports.Listeners.Where(l => l.State != "failed").GroupBy(l => (l.Port, l.Service, l.Kind, l.State)).OrderBy(g => g.Key.Port).ThenBy(g => g.Key.State, StringComparer.Ordinal))
         {
-            text.Append(CultureInfo.InvariantCulture, $"router_host_port_connections{{port=\"{listener.Port}\",service=\"{listener.Service}\",kind=\"{listener.Kind}\"}} {listener.Connections}\n");
+            var (port, service, kind, state) = group.Key;
+            text.Append(CultureInfo.InvariantCulture, $"router_host_port_connections{{port=\"{port}\",service=\"{service}\",kind=\"{kind}\",state=\"{state}\"}} {group.Sum(l => l.Connections)}\n");
         }
 
         return text.ToString();
+    }
+
+    /// <summary>
+    /// Drops the counters of services that left the registry, so the series a scrape returns stay bounded by
+    /// the services routed now. A service that comes back starts from zero (a counter reset, which Prometheus'
+    /// rate() expects); a request still finishing on a removed service may record once more, and is dropped
+    /// again at the next scrape.
+    /// </summary>
+    private void Forget(RouteTable table)
+    {
+        foreach (var name in _services.Keys)
+        {
+            if (!table.TryGet(name, out _))
+            {
+                _services.TryRemove(name, out _);
+            }
+        }
     }
 
     private static IEnumerable<(ServiceRoute Route, Destination Destination)> Destinations(RouteTable table) =>

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Router.Hosting;
@@ -14,22 +15,29 @@ internal sealed partial class RouteTableHolder
 {
     private readonly Lock _gate = new();
     private readonly ILogger _logger;
+    private readonly RegistryLayout _layout;
     private volatile RouteTable _current = RouteTable.Empty;
+    private volatile RouteProblems _problems = new(RouteTable.Empty.Failures, []);
 
     private readonly TimeSpan _drainTimeout;
 
-    public RouteTableHolder(IRegistrySource registry, RouterOptions options, ILogger<RouteTableHolder> logger)
+    public RouteTableHolder(IRegistrySource registry, RouterOptions options, RegistryLayout layout, ILogger<RouteTableHolder> logger)
     {
         _logger = logger;
+        _layout = layout;
         _drainTimeout = options.DrainTimeout;
         registry.Changed += OnChanged;
         lock (_gate)
         {
             _current = _current.Rebuild(registry.Current);
+            ReportFailures(_current);
         }
     }
 
     public RouteTable Current => _current;
+
+    /// <summary>Services whose route could not be built, as problems for <c>/status</c>.</summary>
+    public ImmutableArray<RegistryProblem> Problems => _problems.List;
 
     /// <summary>How long the last table swap took, for metrics.</summary>
     public TimeSpan LastApplyTime { get; private set; }
@@ -43,14 +51,41 @@ internal sealed partial class RouteTableHolder
             IEnumerable<string> touched = change.FullReload
                 ? [.. old.Routes.Select(r => r.Name), .. snapshot.Services.Keys]
                 : [.. change.Removed, .. change.Changed];
-            _current = change.FullReload
-                ? old.Rebuild(snapshot)
-                : old.Update(snapshot, change.Added.Concat(change.Removed).Concat(change.Changed));
+            _current = old.Apply(snapshot, change);
             RetireRemoved(old, _current, touched);
+            ReportFailures(_current);
         }
 
         LastApplyTime = Stopwatch.GetElapsedTime(started);
-        Log.TableSwapped(_logger, snapshot.Revision, _current.Count, LastApplyTime.TotalMilliseconds);
+        Log.TableSwapped(_logger, snapshot.Revision, _current.Count, _current.Failures.Count, LastApplyTime.TotalMilliseconds);
+    }
+
+    /// <summary>Logs each route failure once when it appears or its reason changes, and once when it is gone.</summary>
+    private void ReportFailures(RouteTable table)
+    {
+        var before = _problems.Failures;
+        if (ReferenceEquals(before, table.Failures))
+        {
+            return;
+        }
+
+        foreach (var (name, reason) in table.Failures)
+        {
+            if (!before.TryGetValue(name, out var was) || was != reason)
+            {
+                Log.RouteFailed(_logger, name, reason);
+            }
+        }
+
+        foreach (var (name, reason) in before)
+        {
+            if (!table.Failures.ContainsKey(name))
+            {
+                Log.RouteRecovered(_logger, name, reason);
+            }
+        }
+
+        _problems = new RouteProblems(table.Failures, [.. table.Failures.Select(f => new RegistryProblem(f.Key, _layout.ServiceFolder(f.Key), f.Value))]);
     }
 
     /// <summary>Hosts that left with this change get the drain time, then their requests and relays end.</summary>
@@ -74,9 +109,17 @@ internal sealed partial class RouteTableHolder
         }
     }
 
+    private sealed record RouteProblems(ImmutableSortedDictionary<string, string> Failures, ImmutableArray<RegistryProblem> List);
+
     private static partial class Log
     {
-        [LoggerMessage(200, LogLevel.Debug, "Route table at revision {Revision}: {Count} services, swapped in {ElapsedMs:F2} ms")]
-        public static partial void TableSwapped(ILogger logger, long revision, int count, double elapsedMs);
+        [LoggerMessage(200, LogLevel.Debug, "Route table at revision {Revision}: {Count} services ({Failed} not rebuilt), swapped in {ElapsedMs:F2} ms")]
+        public static partial void TableSwapped(ILogger logger, long revision, int count, int failed, double elapsedMs);
+
+        [LoggerMessage(201, LogLevel.Error, "Route of service {Service} not applied: {Reason}")]
+        public static partial void RouteFailed(ILogger logger, string service, string reason);
+
+        [LoggerMessage(202, LogLevel.Information, "Route of service {Service} applied again (was: {Reason})")]
+        public static partial void RouteRecovered(ILogger logger, string service, string reason);
     }
 }

@@ -8,10 +8,12 @@ internal sealed class ServiceRoute
     private readonly Destination[] _destinations;
     private int _next = -1;
 
-    public ServiceRoute(ServiceEntry entry, IReadOnlyDictionary<string, Destination>? reuse = null)
+    /// <param name="entry">The service as the registry has it now.</param>
+    /// <param name="reuse">Destinations of the previous route by <see cref="Key"/>: a host still there keeps its health and connections.</param>
+    public ServiceRoute(ServiceEntry entry, IReadOnlyDictionary<(string Id, string Authority), Destination>? reuse = null)
     {
         Entry = entry;
-        _destinations = [.. entry.Hosts.Select(h => reuse is not null && reuse.TryGetValue(h.Authority, out var d) ? d : new Destination(h))];
+        _destinations = [.. entry.Hosts.Select(h => reuse is not null && reuse.TryGetValue(Key(h), out var d) ? d : new Destination(h))];
     }
 
     public ServiceEntry Entry { get; }
@@ -53,6 +55,13 @@ internal sealed class ServiceRoute
 
         return fallback;
     }
+
+    /// <summary>
+    /// What makes a host the same host across changes: its id and its address. Two ids with one address are two
+    /// destinations (both routed, each listed and measured under its own id); a host whose id moves to
+    /// another address is a new destination.
+    /// </summary>
+    public static (string Id, string Authority) Key(ServiceHost host) => (host.Id, host.Authority);
 
     public static ulong Bit(int index) => 1UL << (index & 63);
 }

@@ -33,10 +33,12 @@ internal sealed partial class HostPortManager : BackgroundService
     private readonly Dictionary<IPortListener, Task> _draining = [];
     private readonly Dictionary<int, (string Service, string Reason)> _failures = [];
     private readonly TcpLimits _limits;
-    private volatile StatusView _view = new([], []);
+    private readonly ProblemLog _problemLog;
+    private volatile IReadOnlyList<RegistryProblem> _problems = [];
 
-    public HostPortManager(IRegistrySource registry, RouteTableHolder routes, ProxyHandler proxy, InternalNetworks internalNetworks, RouterOptions options, RegistryLayout layout, TimeProvider time, IServiceProvider services, ILoggerFactory loggerFactory)
+    public HostPortManager(IRegistrySource registry, RouteTableHolder routes, ProxyHandler proxy, InternalNetworks internalNetworks, RouterOptions options, RegistryLayout layout, TimeProvider time, IServiceProvider services, ILoggerFactory loggerFactory, ProblemLog problemLog)
     {
+        _problemLog = problemLog;
         _registry = registry;
         _routes = routes;
         _proxy = proxy;
@@ -51,11 +53,29 @@ internal sealed partial class HostPortManager : BackgroundService
         registry.Changed += (_, _) => _wake.Writer.TryWrite(true);
     }
 
-    /// <summary>Every listener, draining ones included.</summary>
-    public IReadOnlyList<PortListenerStatus> Listeners => _view.Listeners;
+    /// <summary>
+    /// Every listener, draining ones included, read now: the connection counts are the listeners' own, so a
+    /// relay opened since the last registry change is counted.
+    /// </summary>
+    public IReadOnlyList<PortListenerStatus> Listeners
+    {
+        get
+        {
+            lock (_active)
+            {
+                return
+                [
+                    .. _active.Values.Select(l => new PortListenerStatus(l.Port, l.Service, l.Kind, "listening", l.OpenConnections, null))
+                        .Concat(_draining.Keys.Select(l => new PortListenerStatus(l.Port, l.Service, l.Kind, "draining", l.OpenConnections, null)))
+                        .Concat(_failures.Select(f => new PortListenerStatus(f.Key, f.Value.Service, "", "failed", 0, f.Value.Reason)))
+                        .OrderBy(l => l.Port),
+                ];
+            }
+        }
+    }
 
     /// <summary>Ports the registry asks for that are not served: own ports, ports in use.</summary>
-    public IReadOnlyList<RegistryProblem> Problems => _view.Problems;
+    public IReadOnlyList<RegistryProblem> Problems => _problems;
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
@@ -137,7 +157,17 @@ internal sealed partial class HostPortManager : BackgroundService
                 {
                     _active.Remove(port);
                     Log.Closing(_logger, port, listener.Service, listener.Kind, listener.OpenConnections);
-                    _draining[listener] = DrainAsync(listener);
+
+                    // Recorded before the drain starts: a listener with nothing open stops synchronously (it stops
+                    // accepting at once, so the port is free for a new owner in this same pass) and removes its
+                    // entry on the way out. Recording the finished task after that left the entry "draining" for
+                    // good — a host_port handed over to another service always hit it.
+                    _draining[listener] = Task.CompletedTask;
+                    var drain = DrainAsync(listener);
+                    if (!drain.IsCompleted)
+                    {
+                        _draining[listener] = drain;
+                    }
                 }
             }
         }
@@ -167,12 +197,8 @@ internal sealed partial class HostPortManager : BackgroundService
             }
             catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or InvalidOperationException)
             {
+                // Logged through the problem log below: once when it appears or its reason changes.
                 var reason = e.InnerException?.Message ?? e.Message;
-                if (!_failures.TryGetValue(port, out var previous) || previous.Reason != reason)
-                {
-                    Log.BindFailed(_logger, port, want.Service, reason);
-                }
-
                 lock (_active)
                 {
                     _failures[port] = (want.Service, reason);
@@ -190,7 +216,8 @@ internal sealed partial class HostPortManager : BackgroundService
             }
         }
 
-        Publish(problems.ToImmutable());
+        _problems = problems.ToImmutable();
+        _problemLog.Report("host_port", _problems);
     }
 
     private async Task DrainAsync(IPortListener listener)
@@ -209,25 +236,7 @@ internal sealed partial class HostPortManager : BackgroundService
             {
                 _draining.Remove(listener);
             }
-
-            Publish(_view.Problems);
         }
-    }
-
-    private void Publish(ImmutableArray<RegistryProblem> problems)
-    {
-        List<PortListenerStatus> listeners;
-        lock (_active)
-        {
-            listeners =
-            [
-                .. _active.Values.Select(l => new PortListenerStatus(l.Port, l.Service, l.Kind, "listening", l.OpenConnections, null)),
-                .. _draining.Keys.Select(l => new PortListenerStatus(l.Port, l.Service, l.Kind, "draining", l.OpenConnections, null)),
-                .. _failures.Select(f => new PortListenerStatus(f.Key, f.Value.Service, "", "failed", 0, f.Value.Reason)),
-            ];
-        }
-
-        _view = new StatusView([.. listeners.OrderBy(l => l.Port)], problems);
     }
 
     private string? OwnPortName(int port)
@@ -255,8 +264,6 @@ internal sealed partial class HostPortManager : BackgroundService
         return null;
     }
 
-    private sealed record StatusView(IReadOnlyList<PortListenerStatus> Listeners, ImmutableArray<RegistryProblem> Problems);
-
     private static partial class Log
     {
         [LoggerMessage(410, LogLevel.Information, "Listening on host_port {Port} for {Service} ({Kind})")]
@@ -264,9 +271,6 @@ internal sealed partial class HostPortManager : BackgroundService
 
         [LoggerMessage(411, LogLevel.Information, "Closing host_port {Port} of {Service} ({Kind}); draining {Connections} open")]
         public static partial void Closing(ILogger logger, int port, string service, string kind, int connections);
-
-        [LoggerMessage(412, LogLevel.Warning, "Cannot listen on host_port {Port} for {Service}: {Reason}; retrying")]
-        public static partial void BindFailed(ILogger logger, int port, string service, string reason);
 
         [LoggerMessage(413, LogLevel.Error, "Stopping the listener on port {Port} failed")]
         public static partial void StopFailed(ILogger logger, int port, Exception exception);
