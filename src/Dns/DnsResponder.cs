@@ -77,7 +77,6 @@ public sealed partial class DnsResponder : IAsyncDisposable
     {
         UdpResponder? udp;
         TcpResponder? tcp;
-        UpstreamForwarder? forwarder;
         lock (_gate)
         {
             if (_stopped)
@@ -86,7 +85,7 @@ public sealed partial class DnsResponder : IAsyncDisposable
             }
 
             _stopped = true;
-            (udp, tcp, forwarder) = (_udp, _tcp, _forwarder);
+            (udp, tcp) = (_udp, _tcp);
         }
 
         await _stop.CancelAsync().ConfigureAwait(false);
@@ -97,7 +96,6 @@ public sealed partial class DnsResponder : IAsyncDisposable
             await tcp.DisposeAsync().ConfigureAwait(false);
         }
 
-        forwarder?.Dispose();
         _bound.TrySetCanceled(CancellationToken.None);
         Log.Stopped(_logger);
     }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Router.Dns.Responding;
 using Router.Dns.Wire;
@@ -10,18 +9,14 @@ namespace Router.Dns.Forwarding;
 /// Relays a query's bytes to the upstreams in turn (the last one that answered first) and returns the answer's
 /// bytes as they came, asking again over TCP when the UDP answer was truncated.
 /// </summary>
-internal sealed partial class UpstreamForwarder : IDisposable
+internal sealed partial class UpstreamForwarder
 {
-    private const int SocketsPerFamily = 4;
-
     private readonly IPEndPoint[] _upstreams;
     private readonly SocketAddress[] _addresses;
-    private readonly Dictionary<AddressFamily, UdpUpstreamSocket[]> _sockets = [];
     private readonly TimeSpan _timeout;
     private readonly ILogger _logger;
     private readonly LogLimiter _silent = new(TimeSpan.FromSeconds(30));
     private int _preferred;
-    private int _next;
 
     public UpstreamForwarder(IReadOnlyList<IPEndPoint> upstreams, TimeSpan timeout, ILogger logger)
     {
@@ -29,10 +24,6 @@ internal sealed partial class UpstreamForwarder : IDisposable
         _addresses = [.. upstreams.Select(u => u.Serialize())];
         _timeout = timeout;
         _logger = logger;
-        foreach (var family in _upstreams.Select(u => u.AddressFamily).Distinct())
-        {
-            _sockets[family] = [.. Enumerable.Range(0, SocketsPerFamily).Select(_ => new UdpUpstreamSocket(family, logger))];
-        }
     }
 
     public IReadOnlyList<IPEndPoint> Upstreams => _upstreams;
@@ -70,19 +61,9 @@ internal sealed partial class UpstreamForwarder : IDisposable
         return fallback;
     }
 
-    public void Dispose()
-    {
-        foreach (var socket in _sockets.Values.SelectMany(s => s))
-        {
-            socket.Dispose();
-        }
-    }
-
     private async Task<byte[]?> ExchangeAsync(int index, ReadOnlyMemory<byte> query, int questionEnd, CancellationToken cancellationToken)
     {
-        var pool = _sockets[_upstreams[index].AddressFamily];
-        var socket = pool[(int)((uint)Interlocked.Increment(ref _next) % (uint)pool.Length)];
-        var answer = await socket.ExchangeAsync(query, questionEnd, _addresses[index], _timeout, cancellationToken).ConfigureAwait(false);
+        var answer = await UdpUpstream.ExchangeAsync(query, questionEnd, _upstreams[index], _addresses[index], _timeout, _logger, cancellationToken).ConfigureAwait(false);
         if (answer is null || !DnsHeader.TryRead(answer, out var header) || !header.IsTruncated)
         {
             return answer;
