@@ -78,14 +78,22 @@ internal sealed class DnsProcessor(LocalZone zone, DnsCache cache, UpstreamForwa
     public async ValueTask<int> ForwardAsync(ReadOnlyMemory<byte> query, DnsQuery parsed, bool overTcp, Memory<byte> response, CancellationToken cancellationToken)
     {
         var key = DnsCache.CreateKey(query.Span, parsed);
-        var upstream = await forwarder.QueryAsync(query, parsed.Question.End, cancellationToken).ConfigureAwait(false);
+
+        // RFC 7873 §5.1: toward the upstream we are the client, so the client's cookie is not passed on;
+        // its subnet (RFC 7871) is, as the client asked.
+        var outgoing = EdnsOptionFilter.Strip(query.Span, withoutClientSubnet: false) is { } stripped ? stripped : query;
+        var upstream = await forwarder.QueryAsync(outgoing, parsed.Question.End, cancellationToken).ConfigureAwait(false);
         if (upstream is null)
         {
             return ResponseWriter.WriteError(query.Span, parsed, echoQuestion: true, DnsResponseCode.ServFail, response.Span);
         }
 
-        var entry = cache.Store(key, upstream);
-        return RelayedAnswer.Write(upstream, entry?.TtlOffsets ?? [], 0, query.Span, parsed, MaxSize(parsed, overTcp), response.Span);
+        // The cache serves every client, so it keeps nothing that was meant for one: no cookie, no subnet,
+        // no padding or keepalive. The asking client gets its own subnet echo back; no cookie, as a server
+        // that does not do cookies answers (RFC 7873 §5.2), since the upstream's was made for our address.
+        cache.Store(key, EdnsOptionFilter.Strip(upstream, withoutClientSubnet: true) ?? upstream);
+        var answer = EdnsOptionFilter.Strip(upstream, withoutClientSubnet: false) ?? upstream;
+        return RelayedAnswer.Write(answer, [], 0, query.Span, parsed, MaxSize(parsed, overTcp), response.Span);
     }
 
     /// <summary>The client's UDP limit; TCP carries up to 65535 bytes (RFC 1035 §4.2.2).</summary>

@@ -32,6 +32,9 @@ internal sealed class ScriptedUpstream : IAsyncDisposable
     /// <summary>Where each query came from, in arrival order.</summary>
     public ConcurrentQueue<IPEndPoint> Sources { get; } = new();
 
+    /// <summary>Each query as it arrived.</summary>
+    public ConcurrentQueue<byte[]> Queries { get; } = new();
+
     public static byte[] ServerCookie { get; } = [0x5E, 0x5E, 0x5E, 0x5E, 0x01, 0x02, 0x03, 0x04];
 
     public static byte[] Nsid { get; } = "upstream"u8.ToArray();
@@ -113,6 +116,7 @@ internal sealed class ScriptedUpstream : IAsyncDisposable
         {
             var received = await _socket.ReceiveAsync(_stop.Token);
             Sources.Enqueue(received.RemoteEndPoint);
+            Queries.Enqueue(received.Buffer);
             await _socket.SendAsync(Answer(received.Buffer), received.RemoteEndPoint, _stop.Token);
         }
     }
