@@ -18,7 +18,7 @@ internal static partial class UdpUpstream
     private const int MaxMessage = ushort.MaxValue;
 
     /// <summary>Sends the query with a random id of our own and waits for its answer; null on timeout or error.</summary>
-    public static async Task<byte[]?> ExchangeAsync(ReadOnlyMemory<byte> query, int questionEnd, IPEndPoint upstream, SocketAddress upstreamAddress, TimeSpan timeout, ILogger logger, CancellationToken cancellationToken)
+    public static async Task<(byte[]? Answer, bool TimedOut)> ExchangeAsync(ReadOnlyMemory<byte> query, int questionEnd, IPEndPoint upstream, SocketAddress upstreamAddress, TimeSpan timeout, ILogger logger, CancellationToken cancellationToken)
     {
         using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timer.CancelAfter(timeout);
@@ -43,7 +43,7 @@ internal static partial class UdpUpstream
                 var answer = buffer.AsSpan(0, received);
                 if (Matches(from, upstreamAddress, id, question.Span, answer))
                 {
-                    return answer.ToArray();
+                    return (answer.ToArray(), false);
                 }
 
                 // Anything else is noise or a spoofing attempt: keep waiting for the real answer.
@@ -51,13 +51,13 @@ internal static partial class UdpUpstream
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return null;
+            return (null, true);
         }
         catch (SocketException e)
         {
             // Out of ports or descriptors, or an ICMP error for this query: it fails over like a timeout.
             Log.ExchangeFailed(logger, upstream, e.SocketErrorCode);
-            return null;
+            return (null, false);
         }
         finally
         {
