@@ -26,7 +26,7 @@ public sealed record EtcdOptions
 
     /// <summary>
     /// How often the watcher asks etcd for watch progress: each answer confirms the table is current (the
-    /// registry age), and a watch that leaves two intervals unanswered is taken as dead and reopened.
+    /// registry age), and a watch that leaves three intervals unanswered is taken as dead and reopened.
     /// </summary>
     public TimeSpan WatchProgressInterval { get; init; } = TimeSpan.FromSeconds(3);
 

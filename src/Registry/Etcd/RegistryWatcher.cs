@@ -196,7 +196,8 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
 
     /// <summary>
     /// Sends a progress request (etcd v3 WatchProgressRequest) every <see cref="EtcdOptions.WatchProgressInterval"/>;
-    /// cancels <paramref name="silent"/> when nothing came back for two intervals.
+    /// cancels <paramref name="silent"/> when nothing came back for three intervals (one answer late on a busy
+    /// machine is no dead watch).
     /// </summary>
     private async Task AskProgressAsync(IClientStreamWriter<WatchRequest> requests, Func<long> lastHeard, CancellationTokenSource silent)
     {
@@ -206,7 +207,7 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
             while (true)
             {
                 await Task.Delay(interval, _time, silent.Token).ConfigureAwait(false);
-                if (_time.GetElapsedTime(lastHeard()) > interval * 2)
+                if (_time.GetElapsedTime(lastHeard()) > interval * 3)
                 {
                     await silent.CancelAsync().ConfigureAwait(false);
                     return;
