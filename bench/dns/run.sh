@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # DNS: the router's responder (bench/dns/DnsBench, the same code the router hosts) against dnsmasq, side by
 # side, each pinned to CPU 0 with dnsperf on CPU 1; local names (*.local) and relayed names (both relay to
-# one upstream dnsmasq on another port, with their caches). Prints qps of each and the ratios.
-#   BENCH_ROUNDS (2)  BENCH_SECONDS (10)  BENCH_NAMES (1000)
+# one upstream dnsmasq on another port, with their caches) and uncached names (each asked once, so every
+# query goes upstream from a fresh random source port). Prints qps of each and the ratios.
+#   BENCH_ROUNDS (2)  BENCH_SECONDS (10)  BENCH_NAMES (1000)  BENCH_MISS_NAMES (300000)
+#   BENCH_DNS_KINDS ("local relayed uncached"): which sections run
 source "$(dirname "$0")/../lib.sh"
 
 ROUNDS="${BENCH_ROUNDS:-2}"
 SECONDS_PER_RUN="${BENCH_SECONDS:-10}"
 NAMES="${BENCH_NAMES:-1000}"
+MISS_NAMES="${BENCH_MISS_NAMES:-300000}"
+KINDS="${BENCH_DNS_KINDS:-local relayed uncached}"
 ANSWER=127.0.0.53
 DNSBENCH_DLL="${BENCH_DNS_DLL:-$ROOT/bench/dns/DnsBench/bin/Release/net10.0/dnsbench.dll}"
 
@@ -85,8 +89,13 @@ declare -A pid=([dnsmasq]=$MASQ_PID [router]=$OURS_PID)
 declare -A file=([local]=$queries_local [relayed]=$queries_relay)
 : >"$OUT/dns-runs.txt"
 for round in $(seq 1 "$ROUNDS"); do
-  for kind in local relayed; do
+  for kind in $KINDS; do
     for who in router dnsmasq; do
+      if [ "$kind" = uncached ]; then
+        # Names nobody asked before (per round and server), more than a run can get through.
+        file[uncached]="$OUT/dns-uncached.txt"
+        awk -v n="$MISS_NAMES" -v p="r$round$who" 'BEGIN { for (i = 1; i <= n; i++) printf "%s-%d.relay.test A\n", p, i }' >"${file[uncached]}"
+      fi
       read -r qps lost per_cpu < <(dnsperf_run "${port[$who]}" "${file[$kind]}" "$SECONDS_PER_RUN" "${pid[$who]}")
       echo "$kind $who $qps $lost $per_cpu $round" >>"$OUT/dns-runs.txt"
       printf '  round %d %-8s %-8s %9s qps  %9s answers/cpu-s  lost %s\n' "$round" "$kind" "$who" "$qps" "$per_cpu" "$lost"
@@ -95,7 +104,7 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 echo "== DNS medians (ratio = router / dnsmasq; per round, runs side by side)"
-for kind in local relayed; do
+for kind in $KINDS; do
   r="$(awk -v k="$kind" '$1 == k && $2 == "router" { print $3 }' "$OUT/dns-runs.txt" | median)"
   m="$(awk -v k="$kind" '$1 == k && $2 == "dnsmasq" { print $3 }' "$OUT/dns-runs.txt" | median)"
   rc="$(awk -v k="$kind" '$1 == k && $2 == "router" { print $5 }' "$OUT/dns-runs.txt" | median)"

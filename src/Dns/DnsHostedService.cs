@@ -1,18 +1,11 @@
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Router.Registry;
 
 namespace Router.Dns;
 
-/// <summary>Hosts <see cref="DnsResponder"/> in the router, reading SRV data from the registry's current snapshot.</summary>
-internal sealed class DnsHostedService(DnsOptions options, IRegistrySource registry, TimeProvider time, ILogger<DnsResponder> logger)
-    : IHostedService, IAsyncDisposable
+/// <summary>Starts and stops the host's <see cref="DnsResponder"/>; the container owns and disposes it.</summary>
+internal sealed class DnsHostedService(DnsResponder responder) : IHostedService
 {
-    private readonly DnsResponder _responder = new(options, () => registry.Current, time, logger);
+    public Task StartAsync(CancellationToken cancellationToken) => responder.StartAsync(cancellationToken);
 
-    public Task StartAsync(CancellationToken cancellationToken) => _responder.StartAsync(cancellationToken);
-
-    public Task StopAsync(CancellationToken cancellationToken) => _responder.StopAsync(cancellationToken);
-
-    public ValueTask DisposeAsync() => _responder.DisposeAsync();
+    public Task StopAsync(CancellationToken cancellationToken) => responder.StopAsync(cancellationToken);
 }

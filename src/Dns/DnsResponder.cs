@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Router.Dns.Cache;
 using Router.Dns.Forwarding;
+using Router.Dns.Reporting;
 using Router.Dns.Responding;
 using Router.Registry.Model;
 
@@ -22,6 +23,8 @@ public sealed partial class DnsResponder : IAsyncDisposable
     private readonly Func<RegistrySnapshot> _snapshot;
     private readonly ILogger _logger;
     private readonly ClientFilter _filter;
+    private readonly TimeProvider _time;
+    private readonly DnsStatistics _statistics = new();
     private readonly TaskCompletionSource<IPEndPoint> _bound = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _gate = new();
@@ -30,6 +33,8 @@ public sealed partial class DnsResponder : IAsyncDisposable
     private TcpResponder? _tcp;
     private UpstreamForwarder? _forwarder;
     private bool _stopped;
+    private volatile string? _bindError;
+    private IReadOnlyList<IPEndPoint> _ignoredUpstreams = [];
 
     /// <param name="options">What to listen on and answer; see <see cref="DnsOptions.Validate"/>.</param>
     /// <param name="snapshot">The current registry snapshot, read per SRV or SOA query.</param>
@@ -46,6 +51,7 @@ public sealed partial class DnsResponder : IAsyncDisposable
         _options = options;
         _snapshot = snapshot;
         _logger = logger;
+        _time = timeProvider;
         _filter = new ClientFilter(options.InternalNetworks);
         Cache = new DnsCache(options.CacheSize, timeProvider);
     }
@@ -60,6 +66,34 @@ public sealed partial class DnsResponder : IAsyncDisposable
     public IReadOnlyList<IPEndPoint> Upstreams => _forwarder?.Upstreams ?? [];
 
     internal DnsCache Cache { get; }
+
+    /// <summary>What <c>/status</c> and <c>/metrics</c> show: binding, upstreams with their health, cache, answer counts.</summary>
+    public DnsReport Report()
+    {
+        UpstreamForwarder? forwarder;
+        IReadOnlyList<IPEndPoint> ignored;
+        bool stopped;
+        lock (_gate)
+        {
+            (forwarder, ignored, stopped) = (_forwarder, _ignoredUpstreams, _stopped);
+        }
+
+        var bound = LocalEndPoint;
+        var upstreams = forwarder?.Report()
+            ?? [.. _options.Upstreams.Select(u => new DnsUpstreamReport(u.ToString(), "unknown", false, 0, 0, 0, 0, 0, null, null, new long[DnsReport.LatencyBounds.Count + 1], 0))];
+        return new DnsReport(
+            (bound ?? _options.Listen).ToString(),
+            bound is not null,
+            bound is null ? _bindError ?? (stopped ? "stopped" : "not started") : null,
+            _options.Zone,
+            upstreams,
+            [.. ignored.Select(u => u.ToString())],
+            Cache.Count,
+            _options.CacheSize,
+            _statistics.CacheHits,
+            _statistics.CacheMisses,
+            _statistics.Answers());
+    }
 
     /// <summary>Binds now if it can, else keeps trying in the background; never throws for a bind failure.</summary>
     public Task StartAsync(CancellationToken cancellationToken)
@@ -77,7 +111,6 @@ public sealed partial class DnsResponder : IAsyncDisposable
     {
         UdpResponder? udp;
         TcpResponder? tcp;
-        UpstreamForwarder? forwarder;
         lock (_gate)
         {
             if (_stopped)
@@ -86,7 +119,7 @@ public sealed partial class DnsResponder : IAsyncDisposable
             }
 
             _stopped = true;
-            (udp, tcp, forwarder) = (_udp, _tcp, _forwarder);
+            (udp, tcp) = (_udp, _tcp);
         }
 
         await _stop.CancelAsync().ConfigureAwait(false);
@@ -97,7 +130,6 @@ public sealed partial class DnsResponder : IAsyncDisposable
             await tcp.DisposeAsync().ConfigureAwait(false);
         }
 
-        forwarder?.Dispose();
         _bound.TrySetCanceled(CancellationToken.None);
         Log.Stopped(_logger);
     }
@@ -169,6 +201,7 @@ public sealed partial class DnsResponder : IAsyncDisposable
                 udp?.Dispose();
                 tcp?.Dispose();
                 error = e;
+                _bindError = e.SocketErrorCode.ToString();
             }
         }
 
@@ -186,11 +219,13 @@ public sealed partial class DnsResponder : IAsyncDisposable
             }
 
             var upstreams = new List<IPEndPoint>();
+            var ignored = new List<IPEndPoint>();
             foreach (var upstream in _options.Upstreams)
             {
                 if (UpstreamGuard.IsSelf(upstream, endpoint))
                 {
                     Log.UpstreamIsSelf(_logger, upstream, endpoint);
+                    ignored.Add(upstream);
                 }
                 else
                 {
@@ -203,14 +238,16 @@ public sealed partial class DnsResponder : IAsyncDisposable
                 Log.NoUpstreams(_logger);
             }
 
-            _forwarder = new UpstreamForwarder(upstreams, _options.UpstreamTimeout, _logger);
+            _ignoredUpstreams = ignored;
+            _forwarder = new UpstreamForwarder(upstreams, _options.UpstreamTimeout, _time, _logger);
             var zone = new LocalZone(_options.Zone, _options.AnswerAddress, _options.LocalTtl, _snapshot);
-            var processor = new DnsProcessor(zone, Cache, _forwarder);
+            var processor = new DnsProcessor(zone, Cache, _forwarder, _statistics);
             _udp = new UdpResponder(udp, processor, _filter, _logger);
             _tcp = new TcpResponder(tcp, processor, _filter, _logger);
             _udp.Start();
             _tcp.Start();
             LocalEndPoint = endpoint;
+            _bindError = null;
         }
 
         Log.Listening(_logger, endpoint, _options.Zone, _options.AnswerAddress, Upstreams);

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 
 namespace Router.Testing;
 
@@ -11,6 +12,7 @@ public sealed class TcpRelay : IAsyncDisposable
 {
     private readonly IPEndPoint _target;
     private readonly List<Socket> _open = [];
+    private readonly List<StrongBox<bool>> _stalls = [];
     private readonly Lock _gate = new();
     private Socket? _listener;
     private CancellationTokenSource _cts = new();
@@ -40,6 +42,21 @@ public sealed class TcpRelay : IAsyncDisposable
             }
 
             _open.Clear();
+        }
+    }
+
+    /// <summary>
+    /// The connections open now stay open but carry nothing more either way (bytes are read and dropped): a
+    /// stream that goes silent without an error. New connections relay as usual.
+    /// </summary>
+    public void Stall()
+    {
+        lock (_gate)
+        {
+            foreach (var stall in _stalls)
+            {
+                stall.Value = true;
+            }
         }
     }
 
@@ -90,28 +107,35 @@ public sealed class TcpRelay : IAsyncDisposable
     private async Task RelayAsync(Socket client, CancellationToken cancellationToken)
     {
         var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        var stalled = new StrongBox<bool>();
         lock (_gate)
         {
             _open.Add(client);
             _open.Add(server);
+            _stalls.Add(stalled);
         }
 
         try
         {
             await server.ConnectAsync(_target, cancellationToken);
-            await Task.WhenAny(PumpAsync(client, server, cancellationToken), PumpAsync(server, client, cancellationToken));
+            await Task.WhenAny(PumpAsync(client, server, stalled, cancellationToken), PumpAsync(server, client, stalled, cancellationToken));
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
         {
         }
         finally
         {
+            lock (_gate)
+            {
+                _stalls.Remove(stalled);
+            }
+
             client.Dispose();
             server.Dispose();
         }
     }
 
-    private static async Task PumpAsync(Socket from, Socket to, CancellationToken cancellationToken)
+    private static async Task PumpAsync(Socket from, Socket to, StrongBox<bool> stalled, CancellationToken cancellationToken)
     {
         var buffer = new byte[16 * 1024];
         try
@@ -124,7 +148,10 @@ public sealed class TcpRelay : IAsyncDisposable
                     return;
                 }
 
-                await to.SendAsync(buffer.AsMemory(0, read), cancellationToken);
+                if (!stalled.Value)
+                {
+                    await to.SendAsync(buffer.AsMemory(0, read), cancellationToken);
+                }
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)

@@ -1,6 +1,7 @@
+using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Router.Dns.Reporting;
 using Router.Dns.Responding;
 using Router.Dns.Wire;
 
@@ -10,32 +11,33 @@ namespace Router.Dns.Forwarding;
 /// Relays a query's bytes to the upstreams in turn (the last one that answered first) and returns the answer's
 /// bytes as they came, asking again over TCP when the UDP answer was truncated.
 /// </summary>
-internal sealed partial class UpstreamForwarder : IDisposable
+internal sealed partial class UpstreamForwarder
 {
-    private const int SocketsPerFamily = 4;
-
     private readonly IPEndPoint[] _upstreams;
     private readonly SocketAddress[] _addresses;
-    private readonly Dictionary<AddressFamily, UdpUpstreamSocket[]> _sockets = [];
+    private readonly UpstreamHealth[] _health;
     private readonly TimeSpan _timeout;
     private readonly ILogger _logger;
     private readonly LogLimiter _silent = new(TimeSpan.FromSeconds(30));
     private int _preferred;
-    private int _next;
 
-    public UpstreamForwarder(IReadOnlyList<IPEndPoint> upstreams, TimeSpan timeout, ILogger logger)
+    public UpstreamForwarder(IReadOnlyList<IPEndPoint> upstreams, TimeSpan timeout, TimeProvider time, ILogger logger)
     {
         _upstreams = [.. upstreams];
         _addresses = [.. upstreams.Select(u => u.Serialize())];
+        _health = [.. upstreams.Select(u => new UpstreamHealth(u, time))];
         _timeout = timeout;
         _logger = logger;
-        foreach (var family in _upstreams.Select(u => u.AddressFamily).Distinct())
-        {
-            _sockets[family] = [.. Enumerable.Range(0, SocketsPerFamily).Select(_ => new UdpUpstreamSocket(family, logger))];
-        }
     }
 
     public IReadOnlyList<IPEndPoint> Upstreams => _upstreams;
+
+    /// <summary>Each upstream's health and counters, the one tried first marked.</summary>
+    public IReadOnlyList<DnsUpstreamReport> Report()
+    {
+        var preferred = Volatile.Read(ref _preferred);
+        return [.. _health.Select((h, i) => h.Report(i == preferred))];
+    }
 
     /// <summary>The first usable answer, or null when no upstream gave one (the caller answers SERVFAIL).</summary>
     public async Task<byte[]?> QueryAsync(ReadOnlyMemory<byte> query, int questionEnd, CancellationToken cancellationToken)
@@ -70,27 +72,24 @@ internal sealed partial class UpstreamForwarder : IDisposable
         return fallback;
     }
 
-    public void Dispose()
-    {
-        foreach (var socket in _sockets.Values.SelectMany(s => s))
-        {
-            socket.Dispose();
-        }
-    }
-
     private async Task<byte[]?> ExchangeAsync(int index, ReadOnlyMemory<byte> query, int questionEnd, CancellationToken cancellationToken)
     {
-        var pool = _sockets[_upstreams[index].AddressFamily];
-        var socket = pool[(int)((uint)Interlocked.Increment(ref _next) % (uint)pool.Length)];
-        var answer = await socket.ExchangeAsync(query, questionEnd, _addresses[index], _timeout, cancellationToken).ConfigureAwait(false);
-        if (answer is null || !DnsHeader.TryRead(answer, out var header) || !header.IsTruncated)
+        var started = Stopwatch.GetTimestamp();
+        var (answer, timedOut) = await UdpUpstream.ExchangeAsync(query, questionEnd, _upstreams[index], _addresses[index], _timeout, _logger, cancellationToken).ConfigureAwait(false);
+        if (answer is null)
         {
-            return answer;
+            _health[index].Failed(timedOut);
+            return null;
         }
 
-        // RFC 7766 §5: a truncated UDP answer is asked again over TCP; the cache keeps the full one.
-        var full = await TcpUpstream.ExchangeAsync(query, questionEnd, _upstreams[index], _timeout, cancellationToken).ConfigureAwait(false);
-        return full ?? answer;
+        if (DnsHeader.TryRead(answer, out var header) && header.IsTruncated)
+        {
+            // RFC 7766 §5: a truncated UDP answer is asked again over TCP; the cache keeps the full one.
+            answer = await TcpUpstream.ExchangeAsync(query, questionEnd, _upstreams[index], _timeout, cancellationToken).ConfigureAwait(false) ?? answer;
+        }
+
+        _health[index].Answered(Stopwatch.GetElapsedTime(started), header.ResponseCode == DnsResponseCode.Refused);
+        return answer;
     }
 
     private static partial class Log

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Router.Dns.Cache;
 using Router.Dns.Forwarding;
+using Router.Dns.Reporting;
 using Router.Dns.Wire;
 
 namespace Router.Dns.Responding;
@@ -10,9 +11,11 @@ namespace Router.Dns.Responding;
 /// answered synchronously into the caller's buffer, so the UDP loop can answer local names and cache hits
 /// without leaving its thread.
 /// </summary>
-internal sealed class DnsProcessor(LocalZone zone, DnsCache cache, UpstreamForwarder forwarder)
+internal sealed class DnsProcessor(LocalZone zone, DnsCache cache, UpstreamForwarder forwarder, DnsStatistics statistics)
 {
     public DnsCache Cache => cache;
+
+    public DnsStatistics Statistics => statistics;
 
     public ProcessResult Process(ReadOnlySpan<byte> query, bool clientAllowed, bool overTcp, Span<byte> response, out int length, out DnsQuery parsed)
     {
@@ -25,9 +28,11 @@ internal sealed class DnsProcessor(LocalZone zone, DnsCache cache, UpstreamForwa
             return ProcessResult.Drop;
         }
 
+        var type = parsed.Question.Type;
         if (!clientAllowed)
         {
             length = ResponseWriter.WriteError(query, parsed, result == DnsParseResult.Ok, DnsResponseCode.Refused, response);
+            statistics.Answered(type, AnswerSource.Responder, DnsResponseCode.Refused);
             return ProcessResult.Respond;
         }
 
@@ -35,12 +40,14 @@ internal sealed class DnsProcessor(LocalZone zone, DnsCache cache, UpstreamForwa
         {
             // RFC 1035 §4.1.1: FORMERR, with only the header we could read.
             length = ResponseWriter.WriteError(query, parsed, echoQuestion: false, DnsResponseCode.FormErr, response);
+            statistics.Answered(type, AnswerSource.Responder, DnsResponseCode.FormErr);
             return ProcessResult.Respond;
         }
 
         if (parsed.Header.Opcode != 0)
         {
             length = ResponseWriter.WriteError(query, parsed, echoQuestion: true, DnsResponseCode.NotImp, response);
+            statistics.Answered(type, AnswerSource.Responder, DnsResponseCode.NotImp);
             return ProcessResult.Respond;
         }
 
@@ -48,6 +55,7 @@ internal sealed class DnsProcessor(LocalZone zone, DnsCache cache, UpstreamForwa
         {
             // RFC 6891 §6.1.3: only version 0 is known.
             length = ResponseWriter.WriteError(query, parsed, echoQuestion: true, DnsResponseCode.BadVers, response);
+            statistics.Answered(type, AnswerSource.Responder, DnsResponseCode.BadVers);
             return ProcessResult.Respond;
         }
 
@@ -60,6 +68,7 @@ internal sealed class DnsProcessor(LocalZone zone, DnsCache cache, UpstreamForwa
                 length = ResponseWriter.WriteTruncated(query, parsed, BinaryPrimitives.ReadUInt16BigEndian(response[2..]), response);
             }
 
+            statistics.Answered(type, AnswerSource.Local, response[..length]);
             return ProcessResult.Respond;
         }
 
@@ -68,9 +77,12 @@ internal sealed class DnsProcessor(LocalZone zone, DnsCache cache, UpstreamForwa
         if (cache.TryGet(key[..keyLength], out var entry, out var age))
         {
             length = RelayedAnswer.Write(entry.Message, entry.TtlOffsets, age, query, parsed, maxSize, response);
+            statistics.CacheHit();
+            statistics.Answered(type, AnswerSource.Cache, response[..length]);
             return ProcessResult.Respond;
         }
 
+        statistics.CacheMiss();
         return ProcessResult.Forward;
     }
 
@@ -78,14 +90,25 @@ internal sealed class DnsProcessor(LocalZone zone, DnsCache cache, UpstreamForwa
     public async ValueTask<int> ForwardAsync(ReadOnlyMemory<byte> query, DnsQuery parsed, bool overTcp, Memory<byte> response, CancellationToken cancellationToken)
     {
         var key = DnsCache.CreateKey(query.Span, parsed);
-        var upstream = await forwarder.QueryAsync(query, parsed.Question.End, cancellationToken).ConfigureAwait(false);
+
+        // RFC 7873 §5.1: toward the upstream we are the client, so the client's cookie is not passed on;
+        // its subnet (RFC 7871) is, as the client asked.
+        var outgoing = EdnsOptionFilter.Strip(query.Span, withoutClientSubnet: false) is { } stripped ? stripped : query;
+        var upstream = await forwarder.QueryAsync(outgoing, parsed.Question.End, cancellationToken).ConfigureAwait(false);
         if (upstream is null)
         {
+            statistics.Answered(parsed.Question.Type, AnswerSource.Responder, DnsResponseCode.ServFail);
             return ResponseWriter.WriteError(query.Span, parsed, echoQuestion: true, DnsResponseCode.ServFail, response.Span);
         }
 
-        var entry = cache.Store(key, upstream);
-        return RelayedAnswer.Write(upstream, entry?.TtlOffsets ?? [], 0, query.Span, parsed, MaxSize(parsed, overTcp), response.Span);
+        // The cache serves every client, so it keeps nothing that was meant for one: no cookie, no subnet,
+        // no padding or keepalive. The asking client gets its own subnet echo back; no cookie, as a server
+        // that does not do cookies answers (RFC 7873 §5.2), since the upstream's was made for our address.
+        cache.Store(key, EdnsOptionFilter.Strip(upstream, withoutClientSubnet: true) ?? upstream);
+        var answer = EdnsOptionFilter.Strip(upstream, withoutClientSubnet: false) ?? upstream;
+        var length = RelayedAnswer.Write(answer, [], 0, query.Span, parsed, MaxSize(parsed, overTcp), response.Span);
+        statistics.Answered(parsed.Question.Type, AnswerSource.Upstream, response.Span[..length]);
+        return length;
     }
 
     /// <summary>The client's UDP limit; TCP carries up to 65535 bytes (RFC 1035 §4.2.2).</summary>

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Router.Dns.Reporting;
 using Router.Dns.Wire;
 
 namespace Router.Dns.Responding;
@@ -103,6 +104,7 @@ internal sealed partial class UdpResponder : IDisposable
                 break;
             case ProcessResult.Forward:
                 Interlocked.Decrement(ref _inFlight);
+                _processor.Statistics.Answered(parsed.Question.Type, AnswerSource.Responder, DnsResponseCode.ServFail);
                 SendTo(response.AsSpan(0, ResponseWriter.WriteError(query, parsed, echoQuestion: true, DnsResponseCode.ServFail, response)), client);
                 break;
             default:

@@ -24,6 +24,12 @@ public sealed record EtcdOptions
     /// <summary>Longest wait between reconnect attempts.</summary>
     public TimeSpan MaxReconnectBackoff { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How often the watcher asks etcd for watch progress: each answer confirms the table is current (the
+    /// registry age), and a watch that leaves three intervals unanswered is taken as dead and reopened.
+    /// </summary>
+    public TimeSpan WatchProgressInterval { get; init; } = TimeSpan.FromSeconds(3);
+
     /// <summary>Deadline of one unary call (get, put, lease grant).</summary>
     public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(5);
 

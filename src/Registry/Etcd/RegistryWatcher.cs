@@ -172,10 +172,63 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
             },
         }, cancellationToken).ConfigureAwait(false);
 
-        var events = new List<RegistryEvent>();
-        while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
+        // etcd sends nothing on a quiet prefix (its own progress notices come every 10 minutes), so silence
+        // cannot tell a quiet registry from a dead watch: ask for progress every few seconds, and give up on a
+        // stream that leaves the questions unanswered.
+        var lastHeard = _time.GetTimestamp();
+        using var silent = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var progress = AskProgressAsync(call.RequestStream, () => Volatile.Read(ref lastHeard), silent);
+        try
         {
-            var response = call.ResponseStream.Current;
+            return await ReadWatchAsync(call.ResponseStream, revision, advanced, connected, () => Volatile.Write(ref lastHeard, _time.GetTimestamp()), silent.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RpcException or OperationCanceledException && silent.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            var seconds = _time.GetElapsedTime(Volatile.Read(ref lastHeard)).TotalSeconds;
+            throw new RpcException(new Status(StatusCode.Unavailable, $"watch silent for {seconds:F0} s, progress requests unanswered; reopening it"));
+        }
+        finally
+        {
+            await silent.CancelAsync().ConfigureAwait(false);
+            await progress.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Sends a progress request (etcd v3 WatchProgressRequest) every <see cref="EtcdOptions.WatchProgressInterval"/>;
+    /// cancels <paramref name="silent"/> when nothing came back for three intervals (one answer late on a busy
+    /// machine is no dead watch).
+    /// </summary>
+    private async Task AskProgressAsync(IClientStreamWriter<WatchRequest> requests, Func<long> lastHeard, CancellationTokenSource silent)
+    {
+        var interval = _etcd.Options.WatchProgressInterval;
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(interval, _time, silent.Token).ConfigureAwait(false);
+                if (_time.GetElapsedTime(lastHeard()) > interval * 3)
+                {
+                    await silent.CancelAsync().ConfigureAwait(false);
+                    return;
+                }
+
+                await requests.WriteAsync(new WatchRequest { ProgressRequest = new WatchProgressRequest() }, silent.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or RpcException or InvalidOperationException or IOException)
+        {
+            // The watch ended (or the write failed with it): the reading side reports why.
+        }
+    }
+
+    private async Task<WatchOutcome> ReadWatchAsync(IAsyncStreamReader<WatchResponse> responses, long revision, Action<long> advanced, Action connected, Action heard, CancellationToken cancellationToken)
+    {
+        var events = new List<RegistryEvent>();
+        while (await responses.MoveNext(cancellationToken).ConfigureAwait(false))
+        {
+            heard();
+            var response = responses.Current;
             if (response.CompactRevision > 0)
             {
                 return WatchOutcome.Compacted;
@@ -197,8 +250,11 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
 
             if (response.Events.Count == 0)
             {
-                // A progress notice: every event up to this revision has been delivered.
-                if (!response.Created && response.Header.Revision > revision)
+                // A progress notice of this watch: every event up to its revision has been delivered. The answer to
+                // our progress request (watch id -1, for all watches of the stream) only confirms the stream is alive
+                // and etcd current: etcd before 3.4.25/3.5.8 could send it ahead of events still queued, so the
+                // resume revision does not move on it.
+                if (!response.Created && response.WatchId != -1 && response.Header.Revision > revision)
                 {
                     revision = response.Header.Revision;
                     advanced(revision);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
+using Router.Dns;
 using Router.Hosting;
 using Router.Metrics;
 using Router.Registry;
@@ -24,9 +25,12 @@ internal sealed class AdminHandler
     private readonly RouterMetrics _metrics;
     private readonly DrainState _drain;
     private readonly TimeProvider _time;
+    private readonly DnsResponder? _dns;
 
-    public AdminHandler(IRegistrySource registry, RouteTableHolder routes, HostPortManager ports, RouterMetrics metrics, DrainState drain, TimeProvider time)
+    /// <param name="dns">The DNS responder, absent with <c>--dns off</c>.</param>
+    public AdminHandler(IRegistrySource registry, RouteTableHolder routes, HostPortManager ports, RouterMetrics metrics, DrainState drain, TimeProvider time, DnsResponder? dns = null)
     {
+        _dns = dns;
         _metrics = metrics;
         _registry = registry;
         _routes = routes;
@@ -60,7 +64,7 @@ internal sealed class AdminHandler
 
     private Task StatusAsync(HttpContext context)
     {
-        var report = StatusReport.Create(_registry, _routes, _ports, _drain, _time);
+        var report = StatusReport.Create(_registry, _routes, _ports, _drain, _time) with { Dns = _dns?.Report() };
         context.Response.ContentType = "application/json; charset=utf-8";
         return JsonSerializer.SerializeAsync(context.Response.Body, report, Json, context.RequestAborted);
     }
@@ -76,6 +80,10 @@ internal sealed class AdminHandler
     private Task MetricsAsync(HttpContext context)
     {
         var text = _metrics.Render(_registry, _routes, _ports, _time);
+        if (_dns is not null)
+        {
+            text += DnsMetricsText.Render(_dns.Report());
+        }
         context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
         return context.Response.WriteAsync(text, context.RequestAborted);
     }

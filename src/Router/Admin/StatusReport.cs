@@ -1,3 +1,4 @@
+using Router.Dns;
 using Router.Hosting;
 using Router.Registry;
 using Router.Registry.Model;
@@ -16,6 +17,9 @@ internal sealed record StatusReport(
     IReadOnlyList<PortListenerStatus> Listeners,
     IReadOnlyList<RegistryProblem> Problems)
 {
+    /// <summary>The DNS responder (binding, upstreams, cache, answers); null with <c>--dns off</c>.</summary>
+    public DnsReport? Dns { get; init; }
+
     public static StatusReport Create(IRegistrySource registry, RouteTableHolder routes, HostPortManager ports, DrainState drain, TimeProvider time)
     {
         var table = routes.Current;
