@@ -120,11 +120,15 @@ held() {
 
 router_tcp="$(held "$ROUTER_PID" "$tcp_port" tcp)"
 router_http="$(held "$ROUTER_PID" "$http" http)"
+closed_at="$(date +%s)"
 sleep "$SETTLE"
 router_peak="$(awk '/^VmHWM:/ { print $2 }' "/proc/$ROUTER_PID/status")"
 router_after="$(rss_kb "$ROUTER_PID")"
 haproxy_tcp="$(held "$HAPROXY_PID" "$hap_tcp" tcp)"
 haproxy_http="$(held "$HAPROXY_PID" "$hap_http" http)"
+# The router gives memory back once it has been quiet for a check or two (30 s apart): measure after that.
+while [ $(( $(date +%s) - closed_at )) -lt "${BENCH_IDLE_QUIET_SECONDS:-75}" ]; do sleep 1; done
+router_quiet="$(rss_kb "$ROUTER_PID")"
 
 result idle_connections "$N"
 result idle_tcp_relay_kb_router "$router_tcp"
@@ -133,3 +137,4 @@ result idle_http_conn_kb_router "$router_http"
 result idle_http_conn_kb_haproxy "$haproxy_http"
 result idle_router_peak_rss_mb "$(awk -v k="$router_peak" 'BEGIN { printf "%.1f", k / 1024 }')"
 result idle_router_rss_after_close_mb "$(awk -v k="$router_after" 'BEGIN { printf "%.1f", k / 1024 }')"
+result idle_router_rss_quiet_mb "$(awk -v k="$router_quiet" 'BEGIN { printf "%.1f", k / 1024 }')"
