@@ -45,6 +45,9 @@ var logging = new LoggerConfiguration()
     // Off, not just quiet: while this category is enabled at any level, ASP.NET Core opens a log scope per
     // request (an AsyncLocal write every request pays for), and it logs nothing the router wants.
     .MinimumLevel.Override("Microsoft.AspNetCore.Hosting.Diagnostics", LevelAlias.Off)
+    // Kestrel writes a warning for every connection refused over --max-http-connections: a flood would flood
+    // the log too. The limit in force is logged once at start.
+    .MinimumLevel.Override("Microsoft.AspNetCore.Server.Kestrel.Connections", LogEventLevel.Error)
     .MinimumLevel.Override("Grpc", LogEventLevel.Warning)
     .MinimumLevel.Override("Yarp", LogEventLevel.Warning)
     .Enrich.FromLogContext();

@@ -75,6 +75,15 @@ public sealed class RouterCommandLineTests
     [InlineData("--http-forwarder", "fast", "--http-forwarder")]
     [InlineData("--backend-timeout", "0", "--backend-timeout")]
     [InlineData("--backend-timeout", "long", "--backend-timeout")]
+    [InlineData("--max-http-connections", "0", "--max-http-connections")]
+    [InlineData("--max-http-connections", "many", "--max-http-connections")]
+    [InlineData("--client-idle-timeout", "0", "--client-idle-timeout")]
+    [InlineData("--client-idle-timeout", "never", "--client-idle-timeout")]
+    [InlineData("--request-head-timeout", "0.5", "--request-head-timeout")]
+    [InlineData("--request-head-timeout", "3601", "--request-head-timeout")]
+    [InlineData("--max-request-body", "0", "--max-request-body")]
+    [InlineData("--max-request-body", "10MB", "--max-request-body")]
+    [InlineData("--max-request-body", "-1", "--max-request-body")]
     public void Parse_BadValue_OneErrorNamingTheOption(string option, string value, string named)
     {
         var result = Parse([option, value]);
@@ -106,6 +115,51 @@ public sealed class RouterCommandLineTests
         Assert.Equal(TimeSpan.FromSeconds(30), options.TcpIdleTimeout);
         Assert.Equal(5, options.TcpMaxConnections);
         Assert.EndsWith("r.json", options.StateFile, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_HttpLimits_DefaultsAsDocumented()
+    {
+        var options = Parse([]).Options!;
+
+        // nginx keepalive_timeout 75 s (above cloud balancers' 60 s idle); Kestrel's 30 s head timeout,
+        // between HAProxy's usual 10 s and nginx's 60 s; no body limit; connections from the open-file limit.
+        Assert.Equal(TimeSpan.FromSeconds(75), options.ClientIdleTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(30), options.RequestHeadTimeout);
+        Assert.Null(options.MaxRequestBodySize);
+        Assert.Null(options.MaxHttpConnections);
+    }
+
+    [Fact]
+    public void Parse_HttpLimits_Read()
+    {
+        var options = Parse(["--client-idle-timeout", "10", "--request-head-timeout=2.5", "--max-http-connections", "500", "--max-request-body", "1048576"]).Options!;
+
+        Assert.Equal(TimeSpan.FromSeconds(10), options.ClientIdleTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(2.5), options.RequestHeadTimeout);
+        Assert.Equal(500, options.MaxHttpConnections);
+        Assert.Equal(1_048_576, options.MaxRequestBodySize);
+    }
+
+    [Fact]
+    public void Parse_MaxRequestBodyOff_NoLimit()
+    {
+        var settings = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Router:MaxRequestBody"] = "1000" }).Build();
+
+        var result = RouterCommandLine.Parse(["--max-request-body", "OFF"], NoEnvironment, settings);
+
+        Assert.Null(result.Options!.MaxRequestBodySize);
+    }
+
+    [Fact]
+    public void Parse_HttpLimitsFromEnvironment_Read()
+    {
+        var environment = new Dictionary<string, string?> { ["ROUTER_CLIENT_IDLE_TIMEOUT"] = "5", ["ROUTER_MAX_HTTP_CONNECTIONS"] = "7" };
+
+        var options = RouterCommandLine.Parse([], environment, null).Options!;
+
+        Assert.Equal(TimeSpan.FromSeconds(5), options.ClientIdleTimeout);
+        Assert.Equal(7, options.MaxHttpConnections);
     }
 
     [Theory]

@@ -22,6 +22,16 @@ public sealed class TcpTestClient : IDisposable
         return new TcpTestClient(socket);
     }
 
+    /// <summary>Connects from a chosen loopback source address (e.g. 127.0.0.2, to be inside or outside the internal networks).</summary>
+    public static async Task<TcpTestClient> ConnectFromAsync(IPAddress source, int port)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        socket.Bind(new IPEndPoint(source, 0));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), timeout.Token);
+        return new TcpTestClient(socket);
+    }
+
     /// <summary>Reads one line (the echo server's name); empty when the connection closed first.</summary>
     public async Task<string> ReadLineAsync()
     {

@@ -38,6 +38,11 @@ internal static class RouterCommandLine
           --shutdown-delay SECONDS    after SIGTERM: not ready, still accepting [0]
           --tcp-idle-timeout SECONDS  close a TCP relay silent this long      [3600]
           --tcp-max-connections N     open TCP relays per host_port         [10000]
+                                      (lowered, with a warning, to what the open-file limit allows)
+          --max-http-connections N    open HTTP connections per port        [from the open-file limit]
+          --client-idle-timeout SECONDS  close a kept-alive client connection idle this long [75]
+          --request-head-timeout SECONDS longest a client may take to send a request head   [30]
+          --max-request-body BYTES|off   larger request bodies get 413                      [off]
           --state-file PATH           last good table, for a start while etcd is away [off]
           --backend-timeout SECONDS   longest silence of a backend in a request [100]
           --http-forwarder direct|yarp  requests without a body: the router's own
@@ -53,7 +58,7 @@ internal static class RouterCommandLine
     private static readonly string[] Names =
     [
         "etcd", "prefix", "http", "https", "certs", "tcp-bind", "admin", "dns", "dns-zone", "dns-answer",
-        "dns-upstream", "internal-networks", "drain-timeout", "shutdown-delay", "tcp-idle-timeout", "tcp-max-connections", "state-file", "http-forwarder", "backend-timeout", "etcd-ca", "etcd-cert", "etcd-key",
+        "dns-upstream", "internal-networks", "drain-timeout", "shutdown-delay", "tcp-idle-timeout", "tcp-max-connections", "max-http-connections", "client-idle-timeout", "request-head-timeout", "max-request-body", "state-file", "http-forwarder", "backend-timeout", "etcd-ca", "etcd-cert", "etcd-key",
         "etcd-user", "etcd-password-file",
     ];
 
@@ -342,6 +347,58 @@ internal static class RouterCommandLine
             else
             {
                 errors.Add($"{max.Source}: '{max.Value}' is not a number from 1 to 1000000");
+            }
+        }
+
+        if (values.TryGetValue("max-http-connections", out var maxHttp))
+        {
+            if (int.TryParse(maxHttp.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var count) && count is >= 1 and <= 1_000_000)
+            {
+                options = options with { MaxHttpConnections = count };
+            }
+            else
+            {
+                errors.Add($"{maxHttp.Source}: '{maxHttp.Value}' is not a number from 1 to 1000000");
+            }
+        }
+
+        if (values.TryGetValue("client-idle-timeout", out var clientIdle))
+        {
+            if (double.TryParse(clientIdle.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds is >= 1 and <= 86400)
+            {
+                options = options with { ClientIdleTimeout = TimeSpan.FromSeconds(seconds) };
+            }
+            else
+            {
+                errors.Add($"{clientIdle.Source}: '{clientIdle.Value}' is not a number of seconds from 1 to 86400");
+            }
+        }
+
+        if (values.TryGetValue("request-head-timeout", out var headTimeout))
+        {
+            if (double.TryParse(headTimeout.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds is >= 1 and <= 3600)
+            {
+                options = options with { RequestHeadTimeout = TimeSpan.FromSeconds(seconds) };
+            }
+            else
+            {
+                errors.Add($"{headTimeout.Source}: '{headTimeout.Value}' is not a number of seconds from 1 to 3600");
+            }
+        }
+
+        if (values.TryGetValue("max-request-body", out var maxBody))
+        {
+            if (maxBody.Value.Trim().Equals("off", StringComparison.OrdinalIgnoreCase))
+            {
+                options = options with { MaxRequestBodySize = null };
+            }
+            else if (long.TryParse(maxBody.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var bytes) && bytes >= 1)
+            {
+                options = options with { MaxRequestBodySize = bytes };
+            }
+            else
+            {
+                errors.Add($"{maxBody.Source}: '{maxBody.Value}' is not a number of bytes (1 or more) or off");
             }
         }
 

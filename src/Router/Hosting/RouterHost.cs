@@ -31,6 +31,7 @@ internal static class RouterHost
         });
 
         builder.Logging.ClearProviders();
+        var limits = ConnectionLimits.From(options, FileDescriptorBudget.ForThisProcess(), new SerilogLoggerFactory(Log.Logger).CreateLogger<ConnectionLimits>());
         var certificates = options.Https is null || options.CertsDirectory is null
             ? null
             : new CertificateStore(options.CertsDirectory, TimeProvider.System, new SerilogLoggerFactory(Log.Logger).CreateLogger<CertificateStore>());
@@ -52,7 +53,7 @@ internal static class RouterHost
         builder.WebHost.UseKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestHeadersTotalSize = 64 * 1024;
+            HttpServerLimits.Apply(kestrel.Limits, options, limits);
             // Plain HTTP/2 (h2c) cannot be negotiated on a port that also speaks HTTP/1.1; HTTP/2 comes with TLS.
             kestrel.Listen(options.Http, listen => listen.Protocols = HttpProtocols.Http1);
             kestrel.Listen(options.Admin, listen => listen.Protocols = HttpProtocols.Http1);
@@ -71,6 +72,7 @@ internal static class RouterHost
         });
 
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(limits);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new InternalNetworks(options.InternalNetworks));
         builder.Services.AddSingleton<DrainState>();
@@ -88,6 +90,7 @@ internal static class RouterHost
             builder.Services.AddDnsResponder(dns);
         }
 
+        builder.Services.AddSingleton(sp => new TcpLimits(options.TcpIdleTimeout, limits.TcpPerPort, limits.TcpTotal, sp.GetRequiredService<RouterMetrics>().Tcp));
         builder.Services.AddSingleton<HostPortManager>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<HostPortManager>());
 

@@ -63,6 +63,21 @@ internal sealed record RouterOptions
     /// </summary>
     public bool DirectForwarding { get; init; } = true;
 
+    /// <summary>Largest request body accepted, in bytes (413 beyond it); null: no limit, bodies are streamed.</summary>
+    public long? MaxRequestBodySize { get; init; }
+
+    /// <summary>
+    /// A kept-alive client connection with no request for this long is closed. 75 s as nginx: above the 60 s
+    /// idle timeout of common cloud load balancers, so the balancer, not the router, closes a pooled connection.
+    /// </summary>
+    public TimeSpan ClientIdleTimeout { get; init; } = TimeSpan.FromSeconds(75);
+
+    /// <summary>Longest a client may take to send a request's head (then 408 and closed).</summary>
+    public TimeSpan RequestHeadTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Open HTTP connections per listening port; null: derived from the open-file limit.</summary>
+    public int? MaxHttpConnections { get; init; }
+
     /// <summary>Where the last good table is kept for a restart while etcd is away; null disables it.</summary>
     public string? StateFile { get; init; }
 

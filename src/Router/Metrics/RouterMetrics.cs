@@ -19,6 +19,9 @@ internal sealed class RouterMetrics
     /// <summary>Counters of the direct HTTP/1.1 path.</summary>
     public DirectPathCounters Direct { get; } = new();
 
+    /// <summary>Counters of the TCP relays, per service.</summary>
+    public TcpCounters Tcp { get; } = new();
+
     public ServiceMetrics For(string service) => _services.GetOrAdd(service, static _ => new ServiceMetrics());
 
     public string Render(IRegistrySource registry, RouteTableHolder holder, HostPortManager ports, TimeProvider time)
@@ -98,6 +101,7 @@ internal sealed class RouterMetrics
             text.Append(CultureInfo.InvariantCulture, $"router_host_port_connections{{port=\"{port}\",service=\"{service}\",kind=\"{kind}\",state=\"{state}\"}} {group.Sum(l => l.Connections)}\n");
         }
 
+        RenderTcp(text);
         return text.ToString();
     }
 
@@ -115,6 +119,42 @@ internal sealed class RouterMetrics
             {
                 _services.TryRemove(name, out _);
             }
+        }
+
+        Tcp.Forget(name => table.TryGet(name, out _));
+    }
+
+    private void RenderTcp(StringBuilder text)
+    {
+        var services = Tcp.Services.ToList();
+        Header(text, "router_tcp_connections_total", "counter", "TCP connections admitted on a host_port, by service (counted at accept).");
+        foreach (var (name, counters) in services)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"router_tcp_connections_total{{service=\"{name}\"}} {counters.Accepted}\n");
+        }
+
+        Header(text, "router_tcp_connections_refused_total", "counter", "TCP connections closed at once because --tcp-max-connections or the open-file budget was reached.");
+        foreach (var (name, counters) in services)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"router_tcp_connections_refused_total{{service=\"{name}\"}} {counters.Refused}\n");
+        }
+
+        Header(text, "router_tcp_connect_failures_total", "counter", "Backend connects of TCP relays that failed (refused or timed out).");
+        foreach (var (name, counters) in services)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"router_tcp_connect_failures_total{{service=\"{name}\"}} {counters.ConnectFailures}\n");
+        }
+
+        Header(text, "router_tcp_bytes_in_total", "counter", "Bytes TCP relays received from clients, by service.");
+        foreach (var (name, counters) in services)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"router_tcp_bytes_in_total{{service=\"{name}\"}} {counters.BytesFromClients}\n");
+        }
+
+        Header(text, "router_tcp_bytes_out_total", "counter", "Bytes TCP relays sent to clients, by service.");
+        foreach (var (name, counters) in services)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"router_tcp_bytes_out_total{{service=\"{name}\"}} {counters.BytesToClients}\n");
         }
     }
 

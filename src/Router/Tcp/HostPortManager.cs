@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Threading.Channels;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Router.Hosting;
@@ -49,7 +50,7 @@ internal sealed partial class HostPortManager : BackgroundService
         _services = services;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<HostPortManager>();
-        _limits = new TcpLimits(options.TcpIdleTimeout, options.TcpMaxConnections);
+        _limits = services.GetRequiredService<TcpLimits>();
         registry.Changed += (_, _) => _wake.Writer.TryWrite(true);
     }
 

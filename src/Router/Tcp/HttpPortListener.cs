@@ -4,8 +4,11 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+using Router.Hosting;
 using Router.Routing;
 
 namespace Router.Tcp;
@@ -18,14 +21,18 @@ internal sealed class HttpPortListener : IPortListener, IHttpApplication<HttpCon
 {
     private readonly KestrelServer _server;
     private readonly ProxyHandler _proxy;
+    private readonly RouteTableHolder _routes;
+    private readonly InternalNetworks _internalNetworks;
     private int _inFlight;
 
-    private HttpPortListener(KestrelServer server, int port, string service, ProxyHandler proxy)
+    private HttpPortListener(KestrelServer server, int port, string service, ProxyHandler proxy, RouteTableHolder routes, InternalNetworks internalNetworks)
     {
         _server = server;
         Port = port;
         Service = service;
         _proxy = proxy;
+        _routes = routes;
+        _internalNetworks = internalNetworks;
     }
 
     public int Port { get; }
@@ -41,11 +48,11 @@ internal sealed class HttpPortListener : IPortListener, IHttpApplication<HttpCon
     public static async Task<HttpPortListener> StartAsync(IPAddress bind, int port, string service, ProxyHandler proxy, IServiceProvider services, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
         var options = new KestrelServerOptions { AddServerHeader = false, ApplicationServices = services };
-        options.Limits.MaxRequestHeadersTotalSize = 64 * 1024;
+        HttpServerLimits.Apply(options.Limits, services.GetRequiredService<RouterOptions>(), services.GetRequiredService<ConnectionLimits>());
         options.Listen(bind, port, listen => listen.Protocols = HttpProtocols.Http1);
         var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions()), loggerFactory);
         var server = new KestrelServer(Options.Create(options), transport, loggerFactory);
-        var listener = new HttpPortListener(server, port, service, proxy);
+        var listener = new HttpPortListener(server, port, service, proxy, services.GetRequiredService<RouteTableHolder>(), services.GetRequiredService<InternalNetworks>());
         try
         {
             await server.StartAsync(listener, cancellationToken).ConfigureAwait(false);
@@ -74,6 +81,13 @@ internal sealed class HttpPortListener : IPortListener, IHttpApplication<HttpCon
         Interlocked.Increment(ref _inFlight);
         try
         {
+            if (_routes.Current.TryGet(Service, out var route) && route.Entry.Private && !_internalNetworks.Contains(context.Connection.RemoteIpAddress))
+            {
+                // An outsider's connection kept alive from when the service was public ends with this answer
+                // (404 from the proxy): "Connection: close" makes Kestrel close it after the response (RFC 9112 §9.6).
+                context.Response.Headers[HeaderNames.Connection] = "close";
+            }
+
             await _proxy.HandleServiceAsync(context, Service).ConfigureAwait(false);
         }
         finally

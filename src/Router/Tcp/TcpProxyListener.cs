@@ -10,7 +10,9 @@ namespace Router.Tcp;
 
 /// <summary>
 /// A raw TCP relay for a <c>tcp</c> service: a plain socket accept loop, one connection to one usable host
-/// (a refused or timed-out connect tries the next), two copy pumps, half-close passed through.
+/// (a refused or timed-out connect tries the next), two copy pumps, half-close passed through. A connection
+/// is counted against the limits the moment it is accepted (before the backend connect), so a burst cannot
+/// slip past them; an idle relay holds no buffer.
 /// </summary>
 internal sealed partial class TcpProxyListener : IPortListener, IDisposable
 {
@@ -18,15 +20,27 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
     private const int MaxConnectAttempts = 4;
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(3);
 
+    // How often a repeated warning (refusals, failed accepts) may be written: a flood costs a line per interval.
+    private static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(10);
+
+    // How soon a service turned private closes its outsiders' relays.
+    private static readonly TimeSpan PrivacyCheckInterval = TimeSpan.FromSeconds(1);
+
     private readonly Socket _listener;
     private readonly RouteTableHolder _routes;
     private readonly InternalNetworks _internalNetworks;
     private readonly TcpLimits _limits;
+    private readonly TcpServiceCounters _counters;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<Relay, byte> _relays = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly ITimer _idleSweep;
+    private readonly ITimer _privacyCheck;
+    private readonly LogThrottle _refusedLog;
+    private readonly LogThrottle _acceptFailedLog;
+    private RouteTable? _checkedTable;
+    private int _open;
 
     private TcpProxyListener(Socket listener, int port, string service, RouteTableHolder routes, InternalNetworks internalNetworks, TcpLimits limits, TimeProvider time, ILogger logger)
     {
@@ -36,10 +50,14 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
         _routes = routes;
         _internalNetworks = internalNetworks;
         _limits = limits;
+        _counters = limits.Counters.For(service);
         _time = time;
         _logger = logger;
+        _refusedLog = new LogThrottle(time, LogInterval);
+        _acceptFailedLog = new LogThrottle(time, LogInterval);
         var sweep = TimeSpan.FromSeconds(Math.Clamp(limits.IdleTimeout.TotalSeconds / 4, 0.25, 30));
         _idleSweep = time.CreateTimer(_ => CloseIdle(), null, sweep, sweep);
+        _privacyCheck = time.CreateTimer(_ => CloseOutsidersIfPrivate(), null, PrivacyCheckInterval, PrivacyCheckInterval);
     }
 
     public int Port { get; }
@@ -48,7 +66,8 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
 
     public string Kind => "tcp";
 
-    public int OpenConnections => _relays.Count;
+    /// <summary>Admitted connections, those still connecting to a backend included.</summary>
+    public int OpenConnections => Volatile.Read(ref _open);
 
     /// <summary>Binds and starts accepting; a port that cannot be bound throws <see cref="SocketException"/>.</summary>
     public static TcpProxyListener Start(IPAddress bind, int port, string service, RouteTableHolder routes, InternalNetworks internalNetworks, TcpLimits limits, TimeProvider time, ILogger logger)
@@ -103,12 +122,14 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
     public void Dispose()
     {
         _idleSweep.Dispose();
+        _privacyCheck.Dispose();
         _listener.Dispose();
         _stopping.Dispose();
     }
 
     private async Task AcceptLoopAsync()
     {
+        var backoff = new AcceptBackoff();
         while (!_stopping.IsCancellationRequested)
         {
             Socket client;
@@ -124,28 +145,93 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
             }
             catch (SocketException e)
             {
-                // A client that reset before accept, or a file-descriptor limit: keep the listener going.
-                Log.AcceptFailed(_logger, Port, e.SocketErrorCode);
+                // A client that reset before accept, or no descriptor or buffer left (EMFILE, ENFILE, ENOBUFS):
+                // the listener goes on, but out of resources it waits first, as accept would fail again at once.
+                if (_acceptFailedLog.TryEnter(out var suppressed))
+                {
+                    Log.AcceptFailed(_logger, Port, e.SocketErrorCode, suppressed);
+                }
+
+                if (e.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable
+                    && !await PauseAsync(backoff.Next()).ConfigureAwait(false))
+                {
+                    return;
+                }
+
                 continue;
             }
 
-            if (_relays.Count >= _limits.MaxConnections)
+            backoff.Reset();
+            if (!TryAdmit())
             {
-                Log.TooManyConnections(_logger, Port, Service, _limits.MaxConnections);
+                // Closed at once: a refused connection must cost nothing but the accept.
+                _counters.CountRefused();
+                if (_refusedLog.TryEnter(out var suppressed))
+                {
+                    Log.TooManyConnections(_logger, Port, Service, _limits.MaxConnections, _limits.MaxConnectionsTotal, suppressed);
+                }
+
                 client.Dispose();
                 continue;
             }
+
+            _counters.CountAccepted();
 
             // Runs on until its first wait (the connect), then frees the accept loop.
             _ = HandleAsync(client);
         }
     }
 
+    /// <summary>Waits before the next accept; false when the listener stops meanwhile.</summary>
+    private async Task<bool> PauseAsync(TimeSpan pause)
+    {
+        try
+        {
+            await Task.Delay(pause, _time, _stopping.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Counts a connection against the port's limit and the process-wide one; false (nothing counted) when either is full.</summary>
+    private bool TryAdmit()
+    {
+        if (Interlocked.Increment(ref _open) > _limits.MaxConnections)
+        {
+            Interlocked.Decrement(ref _open);
+            return false;
+        }
+
+        if (!_limits.TryTakeGlobal())
+        {
+            Interlocked.Decrement(ref _open);
+            return false;
+        }
+
+        return true;
+    }
+
     private async Task HandleAsync(Socket client)
     {
+        try
+        {
+            await RelayAsync(client).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _open);
+            _limits.ReturnGlobal();
+        }
+    }
+
+    private async Task RelayAsync(Socket client)
+    {
         client.NoDelay = true;
-        if (!_routes.Current.TryGet(Service, out var route)
-            || (route.Entry.Private && !_internalNetworks.Contains((client.RemoteEndPoint as IPEndPoint)?.Address)))
+        var clientAddress = (client.RemoteEndPoint as IPEndPoint)?.Address;
+        if (!_routes.Current.TryGet(Service, out var route) || IsShutOut(route, clientAddress))
         {
             // Private from outside, or gone since accept: closed, as if nothing listened for them.
             client.Dispose();
@@ -160,13 +246,19 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
             return;
         }
 
-        var relay = new Relay(client, server, _time);
+        var relay = new Relay(client, server, clientAddress, _counters, _time);
         _relays.TryAdd(relay, 0);
 
         // The host leaving the registry ends the relay once the drain time is over.
         using var retired = destination.Retired.Register(relay.Abort);
         try
         {
+            // The service may have turned private while this one connected, after the last check looked.
+            if (_routes.Current.TryGet(Service, out var now) && IsShutOut(now, clientAddress))
+            {
+                relay.Abort();
+            }
+
             await relay.RunAsync().ConfigureAwait(false);
         }
         finally
@@ -175,6 +267,8 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
             relay.Dispose();
         }
     }
+
+    private bool IsShutOut(ServiceRoute route, IPAddress? client) => route.Entry.Private && !_internalNetworks.Contains(client);
 
     private async Task<(Socket? Server, Destination? Destination)> ConnectAsync(ServiceRoute route)
     {
@@ -196,6 +290,7 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
             {
                 socket.Dispose();
                 destination.ReportConnectFailure(_time);
+                _counters.CountConnectFailure();
                 Log.ConnectFailed(_logger, Service, destination.Host.Authority, e.Message);
             }
         }
@@ -216,17 +311,53 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
         }
     }
 
+    /// <summary>
+    /// Once per new route table: a service that is private now closes the relays of clients outside the
+    /// internal networks, which were let in while it was public (DESIGN: private services answer only them).
+    /// </summary>
+    private void CloseOutsidersIfPrivate()
+    {
+        var table = _routes.Current;
+        if (ReferenceEquals(table, Volatile.Read(ref _checkedTable)))
+        {
+            return;
+        }
+
+        Volatile.Write(ref _checkedTable, table);
+        if (!table.TryGet(Service, out var route) || !route.Entry.Private)
+        {
+            return;
+        }
+
+        var closed = 0;
+        foreach (var relay in _relays.Keys)
+        {
+            if (!_internalNetworks.Contains(relay.ClientAddress))
+            {
+                relay.Abort();
+                closed++;
+            }
+        }
+
+        if (closed > 0)
+        {
+            Log.OutsidersClosed(_logger, Port, Service, closed);
+        }
+    }
+
     /// <summary>One client connection and its backend connection, copied both ways.</summary>
-    private sealed class Relay(Socket client, Socket server, TimeProvider time) : IDisposable
+    private sealed class Relay(Socket client, Socket server, IPAddress? clientAddress, TcpServiceCounters counters, TimeProvider time) : IDisposable
     {
         private long _lastActivity = time.GetTimestamp();
+
+        public IPAddress? ClientAddress => clientAddress;
 
         public long LastActivity => Volatile.Read(ref _lastActivity);
 
         public async Task RunAsync()
         {
-            var up = PumpAsync(client, server);
-            var down = PumpAsync(server, client);
+            var up = PumpAsync(client, server, fromClient: true);
+            var down = PumpAsync(server, client, fromClient: false);
             await Task.WhenAll(up, down).ConfigureAwait(false);
         }
 
@@ -238,27 +369,50 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
 
         public void Dispose() => Abort();
 
-        private async Task PumpAsync(Socket from, Socket to)
+        private async Task PumpAsync(Socket from, Socket to, bool fromClient)
         {
-            var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+            byte[]? buffer = null;
             try
             {
                 while (true)
                 {
-                    var read = await from.ReceiveAsync(buffer.AsMemory(), SocketFlags.None).ConfigureAwait(false);
-                    if (read == 0)
+                    // A zero-byte read waits for data (or the end) without a buffer: an idle relay holds its two
+                    // sockets and this state, not 2 x 64 KiB (Kestrel's socket transport waits the same way).
+                    await from.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
+                    buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+                    int read;
+                    do
                     {
-                        // Half-close: the other side learns there is no more, and may still answer.
-                        to.Shutdown(SocketShutdown.Send);
-                        return;
+                        read = await from.ReceiveAsync(buffer.AsMemory(), SocketFlags.None).ConfigureAwait(false);
+                        if (read == 0)
+                        {
+                            // Half-close: the other side learns there is no more, and may still answer.
+                            to.Shutdown(SocketShutdown.Send);
+                            return;
+                        }
+
+                        Volatile.Write(ref _lastActivity, time.GetTimestamp());
+                        if (fromClient)
+                        {
+                            counters.AddFromClient(read);
+                        }
+                        else
+                        {
+                            counters.AddToClient(read);
+                        }
+
+                        var sent = 0;
+                        while (sent < read)
+                        {
+                            sent += await to.SendAsync(buffer.AsMemory(sent, read - sent), SocketFlags.None).ConfigureAwait(false);
+                        }
                     }
 
-                    Volatile.Write(ref _lastActivity, time.GetTimestamp());
-                    var sent = 0;
-                    while (sent < read)
-                    {
-                        sent += await to.SendAsync(buffer.AsMemory(sent, read - sent), SocketFlags.None).ConfigureAwait(false);
-                    }
+                    // A full buffer means more is probably waiting: keep the buffer while data streams.
+                    while (read == buffer.Length);
+
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = null;
                 }
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException)
@@ -268,7 +422,10 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
             }
             finally
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                if (buffer is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
             }
         }
     }
@@ -281,16 +438,19 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
         [LoggerMessage(401, LogLevel.Warning, "Port {Port} ({Service}): no usable host; connection closed")]
         public static partial void NoUsableHost(ILogger logger, int port, string service);
 
-        [LoggerMessage(402, LogLevel.Warning, "Port {Port} ({Service}): {Max} connections open; new connection refused")]
-        public static partial void TooManyConnections(ILogger logger, int port, string service, int max);
+        [LoggerMessage(402, LogLevel.Warning, "Port {Port} ({Service}): connection limit reached ({Max} per port, {Total} on all ports); new connections refused ({Suppressed} more refusals since the last line)")]
+        public static partial void TooManyConnections(ILogger logger, int port, string service, int max, int? total, int suppressed);
 
-        [LoggerMessage(403, LogLevel.Warning, "Port {Port}: accept failed ({Error})")]
-        public static partial void AcceptFailed(ILogger logger, int port, SocketError error);
+        [LoggerMessage(403, LogLevel.Warning, "Port {Port}: accept failed ({Error}); {Suppressed} more failures since the last line")]
+        public static partial void AcceptFailed(ILogger logger, int port, SocketError error, int suppressed);
 
         [LoggerMessage(404, LogLevel.Information, "Port {Port} ({Service}): idle connection closed")]
         public static partial void IdleClosed(ILogger logger, int port, string service);
 
         [LoggerMessage(405, LogLevel.Warning, "Port {Port} ({Service}): drain time over, closing {Count} connections")]
         public static partial void DrainTimedOut(ILogger logger, int port, string service, int count);
+
+        [LoggerMessage(406, LogLevel.Information, "Port {Port} ({Service}): the service is private now; closed {Count} connections from outside the internal networks")]
+        public static partial void OutsidersClosed(ILogger logger, int port, string service, int count);
     }
 }

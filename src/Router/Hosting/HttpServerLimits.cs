@@ -1,0 +1,23 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace Router.Hosting;
+
+/// <summary>The client-side HTTP limits, the same on the shared port, HTTPS and every host_port HTTP listener.</summary>
+internal static class HttpServerLimits
+{
+    public static void Apply(KestrelServerLimits limits, RouterOptions options, ConnectionLimits connections)
+    {
+        limits.MaxRequestHeadersTotalSize = 64 * 1024;
+
+        // A proxy streams bodies with backpressure, so their size costs it nothing; Kestrel's 30,000,000-byte
+        // default would refuse uploads that HAProxy and nginx pass. Null is no limit.
+        limits.MaxRequestBodySize = options.MaxRequestBodySize;
+        limits.KeepAliveTimeout = options.ClientIdleTimeout;
+        limits.RequestHeadersTimeout = options.RequestHeadTimeout;
+
+        // Kestrel counts these per listening port; over the limit a new connection is closed at once.
+        // Upgraded ones (WebSockets) leave the first count and enter the second.
+        limits.MaxConcurrentConnections = connections.HttpPerPort;
+        limits.MaxConcurrentUpgradedConnections = connections.HttpPerPort;
+    }
+}
