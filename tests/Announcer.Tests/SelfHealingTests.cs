@@ -31,6 +31,8 @@ public class SelfHealingTests(EtcdFixture fixture)
             await _etcd.GetAsync($"{_prefix}/web/scheme") == "http"
             && await _etcd.GetAsync($"{_prefix}/web/host_port") == "9000"
             && await _etcd.GetAsync($"{_prefix}/web/private") == "true", "the service keys to be put back");
+        // Logged once the put has returned, just after the key is back.
+        await announcer.WaitForOutputAsync(AnnouncerRun.Event("HostKeyRestored"));
         var restored = announcer.Lines.Single(l => l.Contains(AnnouncerRun.Event("HostKeyRestored"), StringComparison.Ordinal));
         Assert.Contains("missing", restored, StringComparison.Ordinal);
     }
