@@ -67,7 +67,7 @@ internal sealed partial class RegistrationService(
         var lease = _lease;
         if (lease != 0 && !_registered && _other is { } other)
         {
-            // The exit-visible end of a conflict: this instance was never in the registry under this key.
+            // The exit-visible end of a conflict: another registration holds the key; revoking this lease leaves it.
             Log.StoppingNotRegistered(logger, registrar.HostKey, other.HolderAddress, other.HolderLease, options.Address);
             await registrar.RevokeAsync(lease, WithdrawDeadline, cancellationToken).ConfigureAwait(false);
             _lease = 0;
@@ -329,7 +329,7 @@ internal sealed partial class RegistrationService(
         [LoggerMessage(1233, LogLevel.Information, "{HostKey} = {Address} is held by lease {HolderLease} of another announcer with the same address; left to it, put back here if it goes")]
         public static partial void Shared(ILogger logger, string hostKey, string address, long holderLease);
 
-        [LoggerMessage(1234, LogLevel.Warning, "Stopping: {HostKey} was never registered by this announcer ({Address}): held by {HolderAddress} with lease {HolderLease}")]
+        [LoggerMessage(1234, LogLevel.Warning, "Stopping: {HostKey} is not this announcer's ({Address}): held by {HolderAddress} with lease {HolderLease}, left as it is")]
         public static partial void StoppingNotRegistered(ILogger logger, string hostKey, string holderAddress, long holderLease, string address);
 
         [LoggerMessage(1210, LogLevel.Information, "Stopping: withdrawing {HostKey} (revoking lease {Lease})")]
