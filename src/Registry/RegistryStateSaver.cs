@@ -101,6 +101,13 @@ public sealed partial class RegistryStateSaver : BackgroundService
         {
             await RegistryStateFile.SaveAsync(_path, _layout.Prefix, pending.Revision, pending.Keys, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         }
+        catch (OperationCanceledException)
+        {
+            // The stop cancelled a save in progress: hand the keys back (unless newer ones came), so the save in
+            // StopAsync writes them instead of finding nothing pending.
+            Interlocked.CompareExchange(ref _pending, pending, null);
+            throw;
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             Log.SaveFailed(_logger, _path, e.Message);

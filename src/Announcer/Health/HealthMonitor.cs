@@ -5,8 +5,12 @@ using Router.Announcer.Options;
 namespace Router.Announcer.Health;
 
 /// <summary>
-/// Runs the check every <c>--interval</c> and turns its results into <see cref="HealthState"/>: healthy at the first
-/// pass, unhealthy after <see cref="AnnouncerOptions.FailuresBeforeWithdraw"/> failures in a row.
+/// Runs the check on a fixed schedule, one every <c>--interval</c>, and turns its results into
+/// <see cref="HealthState"/>: healthy at the first pass, unhealthy after
+/// <see cref="AnnouncerOptions.FailuresBeforeWithdraw"/> failures in a row. A check still running when the next one
+/// is due counts as failed and is abandoned, so a backend that accepts connections and never answers is withdrawn
+/// as fast as one that refuses them (within FailuresBeforeWithdraw + 1 intervals), not after as many timeouts
+/// plus intervals.
 /// </summary>
 internal sealed partial class HealthMonitor(
     IHealthCheck check,
@@ -19,35 +23,65 @@ internal sealed partial class HealthMonitor(
     {
         Log.Checking(logger, check.Description, options.Interval.TotalSeconds, options.FailuresBeforeWithdraw);
         var tracker = new HealthTracker(options.FailuresBeforeWithdraw, state.IsHealthy);
+        using var schedule = new PeriodicTimer(options.Interval, time);
         while (!stoppingToken.IsCancellationRequested)
         {
-            var result = await check.CheckAsync(options.CheckTimeout, stoppingToken).ConfigureAwait(false);
-            var failuresBefore = tracker.Failures;
-            var transition = tracker.Record(result.Healthy);
-            state.Set(tracker.IsHealthy);
-            switch (transition)
+            using var probe = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            var running = check.CheckAsync(options.CheckTimeout, probe.Token);
+            var due = schedule.WaitForNextTickAsync(stoppingToken).AsTask();
+            if (await Task.WhenAny(running, due).ConfigureAwait(false) == running)
             {
-                case HealthTransition.BecameHealthy:
-                    Log.Passed(logger, check.Description);
-                    break;
-                case HealthTransition.BecameUnhealthy:
-                    Log.Failed(logger, check.Description, tracker.Failures, result.Reason);
-                    break;
-                case HealthTransition.FailedBelowLimit:
-                    Log.FailedOnce(logger, check.Description, tracker.Failures, options.FailuresBeforeWithdraw, result.Reason);
-                    break;
-                case HealthTransition.RecoveredBelowLimit:
-                    Log.RecoveredBeforeWithdraw(logger, failuresBefore);
-                    break;
-                case HealthTransition.StillUnhealthy when tracker.Failures == 1:
-                    // Said once while waiting for the first pass, not every interval.
-                    Log.NotHealthy(logger, check.Description, result.Reason);
-                    break;
-                default:
-                    break;
+                Record(tracker, await running.ConfigureAwait(false));
+                if (!await due.ConfigureAwait(false))
+                {
+                    return;
+                }
             }
+            else
+            {
+                if (!await due.ConfigureAwait(false))
+                {
+                    return;
+                }
 
-            await Task.Delay(options.Interval, time, stoppingToken).ConfigureAwait(false);
+                // The next check is due and this one has not answered: that is a failed check, whatever it is
+                // waiting for (a connect, the response head); it is cancelled, its late result is not wanted.
+                await probe.CancelAsync().ConfigureAwait(false);
+                Forget(running);
+                Record(tracker, HealthCheckResult.Fail($"no answer before the next check was due ({options.Interval.TotalSeconds:0.###} s)"));
+            }
+        }
+    }
+
+    /// <summary>Observes an abandoned check so a late fault is not reported as unobserved.</summary>
+    private static void Forget(Task<HealthCheckResult> running) =>
+        running.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+    private void Record(HealthTracker tracker, HealthCheckResult result)
+    {
+        var failuresBefore = tracker.Failures;
+        var transition = tracker.Record(result.Healthy);
+        state.Set(tracker.IsHealthy);
+        switch (transition)
+        {
+            case HealthTransition.BecameHealthy:
+                Log.Passed(logger, check.Description);
+                break;
+            case HealthTransition.BecameUnhealthy:
+                Log.Failed(logger, check.Description, tracker.Failures, result.Reason);
+                break;
+            case HealthTransition.FailedBelowLimit:
+                Log.FailedOnce(logger, check.Description, tracker.Failures, options.FailuresBeforeWithdraw, result.Reason);
+                break;
+            case HealthTransition.RecoveredBelowLimit:
+                Log.RecoveredBeforeWithdraw(logger, failuresBefore);
+                break;
+            case HealthTransition.StillUnhealthy when tracker.Failures == 1:
+                // Said once while waiting for the first pass, not every interval.
+                Log.NotHealthy(logger, check.Description, result.Reason);
+                break;
+            default:
+                break;
         }
     }
 

@@ -2,6 +2,7 @@ using Etcdserverpb;
 using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
+using Mvccpb;
 using Router.Announcer.Options;
 using Router.Registry;
 using Router.Registry.Etcd;
@@ -19,6 +20,9 @@ internal sealed partial class EtcdRegistrar
     /// <summary>The least time a keepalive answer is waited for, however short the TTL.</summary>
     private static readonly TimeSpan MinAnswerWait = TimeSpan.FromSeconds(1);
 
+    /// <summary>Compare-and-put attempts on a host key that others keep changing before the claim gives up for now.</summary>
+    private const int MaxClaimAttempts = 5;
+
     /// <summary>Pause between revoke attempts, so a refused connection does not spin.</summary>
     private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(100);
 
@@ -27,6 +31,9 @@ internal sealed partial class EtcdRegistrar
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly (string Key, string Value, bool PresenceOnly)[] _serviceKeys;
+
+    /// <summary>Service keys found with another value during verification, and that value: each is reported once.</summary>
+    private readonly Dictionary<string, string> _reportedDifferences = new(StringComparer.Ordinal);
 
     public EtcdRegistrar(EtcdConnection etcd, AnnouncerOptions options, RegistryLayout layout, TimeProvider time, ILogger<EtcdRegistrar> logger)
     {
@@ -53,6 +60,12 @@ internal sealed partial class EtcdRegistrar
 
     public string HostKey { get; }
 
+    /// <summary>When etcd last confirmed the lease alive (a grant or a keepalive answer).</summary>
+    public DateTimeOffset LastAnswer { get; private set; }
+
+    /// <summary>The lease's TTL as etcd last stated it.</summary>
+    public long LeaseTtl { get; private set; }
+
     /// <summary>Grants a lease of <c>--ttl</c> seconds; returns its id and the TTL etcd granted (it may raise short ones).</summary>
     public async Task<(long Id, long Ttl)> GrantLeaseAsync(CancellationToken cancellationToken)
     {
@@ -64,40 +77,63 @@ internal sealed partial class EtcdRegistrar
             throw new RpcException(new Status(StatusCode.Unknown, "lease grant: " + response.Error));
         }
 
+        LastAnswer = _time.GetUtcNow();
+        LeaseTtl = response.TTL;
         return (response.ID, response.TTL);
     }
 
     /// <summary>
-    /// Writes <c>scheme</c> (and <c>host_port</c>, <c>private</c> when given) only when missing or different: they
-    /// describe the service, not this instance, so they are plain keys without a lease.
+    /// Looks at the host key and the service keys (one read, one revision) and puts back what is not as this
+    /// announcer registers it; see <see cref="HostKeyRule"/> for who owns the host key. <paramref name="fresh"/> is a
+    /// new registration (start, health regained, new lease, etcd back): it also rewrites service keys that differ and
+    /// takes over its own address from another lease. Otherwise (the check every keepalive period) a different
+    /// service key value is reported, not fought over: another instance started with other options would
+    /// otherwise rewrite it every period, and so would this one. The host key is written with a compare on the
+    /// revision read, so two announcers never both believe they hold it.
     /// </summary>
-    public async Task EnsureServiceKeysAsync(CancellationToken cancellationToken)
+    public async Task<HostClaim> ClaimHostAsync(long lease, bool fresh, CancellationToken cancellationToken)
     {
-        foreach (var (key, value, presenceOnly) in _serviceKeys)
+        for (var attempt = 1; ; attempt++)
         {
-            var current = await _etcd.CallAsync(
-                (c, o) => c.Kv.RangeAsync(new RangeRequest { Key = ByteString.CopyFromUtf8(key) }, o).ResponseAsync,
-                cancellationToken).ConfigureAwait(false);
-            string? old = current.Kvs.Count == 0 ? null : current.Kvs[0].Value.ToStringUtf8();
-            if (old is not null && (presenceOnly || old.Trim() == value))
+            var read = await ReadKeysAsync(cancellationToken).ConfigureAwait(false);
+            var host = read[0];
+            var value = host?.Value.ToStringUtf8();
+            var (outcome, reason) = HostKeyRule.Decide(value, host?.Lease ?? 0, _options.Address, lease, fresh);
+            if (outcome == HostClaimOutcome.Conflict)
             {
-                continue;
+                // The service keys belong to the registration that holds the host key: left as they are.
+                return new HostClaim(outcome, HolderAddress: ServiceParser.Printable(value!), HolderLease: host!.Lease);
             }
 
-            await PutAsync(key, value, lease: 0, cancellationToken).ConfigureAwait(false);
-            Log.ServiceKeyWritten(_logger, key, value, old is null ? "(missing)" : ServiceParser.Printable(old));
+            await EnsureServiceKeysAsync(read, fresh, cancellationToken).ConfigureAwait(false);
+            switch (outcome)
+            {
+                case HostClaimOutcome.Held:
+                    return new HostClaim(outcome);
+                case HostClaimOutcome.Shared:
+                    return new HostClaim(outcome, HolderAddress: _options.Address, HolderLease: host!.Lease);
+                default:
+                    if (await PutHostIfUnchangedAsync(lease, host?.ModRevision ?? 0, cancellationToken).ConfigureAwait(false))
+                    {
+                        return new HostClaim(outcome, reason);
+                    }
+
+                    if (attempt >= MaxClaimAttempts)
+                    {
+                        throw new IOException($"{HostKey} changed {attempt} times while it was being put");
+                    }
+
+                    break;
+            }
         }
     }
 
-    /// <summary>Puts the host key bound to <paramref name="lease"/>; idempotent, so it is repeated after every reconnect.</summary>
-    public Task PutHostAsync(long lease, CancellationToken cancellationToken) =>
-        PutAsync(HostKey, _options.Address, lease, cancellationToken);
-
     /// <summary>
     /// Keeps <paramref name="lease"/> alive until <paramref name="stop"/> completes (health changed) or etcd says the
-    /// lease is gone. A broken stream, or an answer slower than the keepalive period, throws: the caller reconnects.
+    /// lease is gone, and runs <paramref name="verify"/> once every keepalive period. A broken stream, or an answer
+    /// slower than the keepalive period, throws: the caller reconnects.
     /// </summary>
-    public async Task<KeepAliveOutcome> KeepAliveAsync(long lease, Task stop, CancellationToken cancellationToken)
+    public async Task<KeepAliveOutcome> KeepAliveAsync(long lease, Task stop, Func<CancellationToken, Task> verify, CancellationToken cancellationToken)
     {
         var endpoint = _etcd.CurrentEndpoint;
         using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -135,14 +171,18 @@ internal sealed partial class EtcdRegistrar
                     return KeepAliveOutcome.LeaseLost;
                 }
 
+                LastAnswer = _time.GetUtcNow();
+                LeaseTtl = answer.TTL;
                 period = Period(answer.TTL);
                 if (await WaitAsync(stop, period, cancellationToken).ConfigureAwait(false))
                 {
                     return KeepAliveOutcome.HealthChanged;
                 }
+
+                await verify(session.Token).ConfigureAwait(false);
             }
         }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested && EtcdFailure.IsTransient(e))
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && EtcdFailure.IsTransient(e) && !EtcdFailure.IsLeaseNotFound(e))
         {
             Note(e, endpoint);
             throw;
@@ -197,6 +237,67 @@ internal sealed partial class EtcdRegistrar
     /// <summary>Keepalive every TTL/3: two keepalives may be lost before the lease expires.</summary>
     internal static TimeSpan Period(long ttlSeconds) => TimeSpan.FromSeconds(Math.Max(1, ttlSeconds) / 3.0);
 
+    /// <summary>The host key, then each service key, as of one revision; null where a key is missing.</summary>
+    private async Task<KeyValue?[]> ReadKeysAsync(CancellationToken cancellationToken)
+    {
+        var request = new TxnRequest();
+        request.Success.Add(new RequestOp { RequestRange = new RangeRequest { Key = ByteString.CopyFromUtf8(HostKey) } });
+        foreach (var (key, _, _) in _serviceKeys)
+        {
+            request.Success.Add(new RequestOp { RequestRange = new RangeRequest { Key = ByteString.CopyFromUtf8(key) } });
+        }
+
+        var response = await _etcd.CallAsync((c, o) => c.Kv.TxnAsync(request, o).ResponseAsync, cancellationToken).ConfigureAwait(false);
+        return [.. response.Responses.Select(r => r.ResponseRange.Kvs.Count == 0 ? null : r.ResponseRange.Kvs[0])];
+    }
+
+    /// <summary>
+    /// Writes <c>scheme</c> (and <c>host_port</c>, <c>private</c> when given) when missing, and when different if
+    /// <paramref name="rewriteDifferent"/>: they describe the service, not this instance, so they are plain keys
+    /// without a lease. <paramref name="read"/> is the result of <see cref="ReadKeysAsync"/>.
+    /// </summary>
+    private async Task EnsureServiceKeysAsync(KeyValue?[] read, bool rewriteDifferent, CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < _serviceKeys.Length; i++)
+        {
+            var (key, value, presenceOnly) = _serviceKeys[i];
+            var old = read[i + 1]?.Value.ToStringUtf8();
+            if (old is not null && (presenceOnly || old.Trim() == value))
+            {
+                _reportedDifferences.Remove(key);
+                continue;
+            }
+
+            if (old is not null && !rewriteDifferent)
+            {
+                if (!_reportedDifferences.TryGetValue(key, out var reported) || reported != old)
+                {
+                    _reportedDifferences[key] = old;
+                    Log.ServiceKeyDiffers(_logger, key, ServiceParser.Printable(old), value);
+                }
+
+                continue;
+            }
+
+            await PutAsync(key, value, lease: 0, cancellationToken).ConfigureAwait(false);
+            _reportedDifferences.Remove(key);
+            Log.ServiceKeyWritten(_logger, key, value, old is null ? "(missing)" : ServiceParser.Printable(old));
+        }
+    }
+
+    /// <summary>Puts the host key bound to <paramref name="lease"/> if it is still as read (mod revision, 0: absent).</summary>
+    private async Task<bool> PutHostIfUnchangedAsync(long lease, long modRevision, CancellationToken cancellationToken)
+    {
+        var key = ByteString.CopyFromUtf8(HostKey);
+        var request = new TxnRequest();
+        request.Compare.Add(modRevision == 0
+            ? new Compare { Key = key, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 }
+            : new Compare { Key = key, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = modRevision });
+        request.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = ByteString.CopyFromUtf8(_options.Address), Lease = lease } });
+        var response = await _etcd.CallAsync((c, o) => c.Kv.TxnAsync(request, o).ResponseAsync, cancellationToken).ConfigureAwait(false);
+        return response.Succeeded;
+    }
+
     private async Task PutAsync(string key, string value, long lease, CancellationToken cancellationToken)
     {
         await _etcd.CallAsync(
@@ -231,6 +332,9 @@ internal sealed partial class EtcdRegistrar
     {
         [LoggerMessage(1100, LogLevel.Information, "Wrote {Key} = {Value} (was {Old})")]
         public static partial void ServiceKeyWritten(ILogger logger, string key, string value, string old);
+
+        [LoggerMessage(1102, LogLevel.Warning, "{Key} = {Value}, not {Expected} as this announcer was started with; left as it is (written by hand or by an instance started with other options)")]
+        public static partial void ServiceKeyDiffers(ILogger logger, string key, string value, string expected);
 
         [LoggerMessage(1101, LogLevel.Warning, "Could not revoke lease {Lease}: {Error}; the host key expires with the lease")]
         public static partial void RevokeFailed(ILogger logger, long lease, string error);

@@ -28,8 +28,16 @@ internal sealed partial class RegistrationService(
 
     // Written by the loop, read by StopAsync after the loop has ended.
     private long _lease;
+
+    /// <summary>The host key holds this address bound to <see cref="_lease"/>.</summary>
     private bool _registered;
+
+    /// <summary>The other registration that holds the host key (shared or in conflict), as last seen.</summary>
+    private HostClaim? _other;
+
     private bool _etcdDown;
+    private DateTimeOffset _downSince;
+    private bool _expiryReported;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -57,7 +65,14 @@ internal sealed partial class RegistrationService(
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
 
         var lease = _lease;
-        if (lease != 0)
+        if (lease != 0 && !_registered && _other is { } other)
+        {
+            // The exit-visible end of a conflict: another registration holds the key; revoking this lease leaves it.
+            Log.StoppingNotRegistered(logger, registrar.HostKey, other.HolderAddress, other.HolderLease, options.Address);
+            await registrar.RevokeAsync(lease, WithdrawDeadline, cancellationToken).ConfigureAwait(false);
+            _lease = 0;
+        }
+        else if (lease != 0)
         {
             Log.Withdrawing(logger, registrar.HostKey, lease);
             if (await registrar.RevokeAsync(lease, WithdrawDeadline, cancellationToken).ConfigureAwait(false))
@@ -102,29 +117,34 @@ internal sealed partial class RegistrationService(
                 await RegisterAsync(cancellationToken).ConfigureAwait(false);
                 backoff = FirstBackoff;
 
-                var outcome = await registrar.KeepAliveAsync(_lease, changed, cancellationToken).ConfigureAwait(false);
+                var outcome = await registrar.KeepAliveAsync(_lease, changed, VerifyAsync, cancellationToken).ConfigureAwait(false);
                 if (outcome == KeepAliveOutcome.LeaseLost)
                 {
-                    Log.LeaseLost(logger, _lease, registrar.HostKey);
-                    _lease = 0;
-                    _registered = false;
+                    OnLeaseLost();
                 }
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested && EtcdFailure.IsLeaseNotFound(e))
             {
                 // The put named a lease etcd no longer has (expired during an outage, or etcd lost its data).
-                Log.LeaseLost(logger, _lease, registrar.HostKey);
-                _lease = 0;
-                _registered = false;
+                OnLeaseLost();
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested && EtcdFailure.IsTransient(e))
             {
                 if (!_etcdDown)
                 {
                     _etcdDown = true;
-                    Log.EtcdUnavailable(logger, EtcdFailure.Describe(e), _registered);
+                    _downSince = time.GetUtcNow();
+                    if (_registered)
+                    {
+                        Log.EtcdUnavailableRegistered(logger, EtcdFailure.Describe(e), registrar.HostKey, _lease, registrar.LeaseTtl);
+                    }
+                    else
+                    {
+                        Log.EtcdUnavailable(logger, EtcdFailure.Describe(e));
+                    }
                 }
 
+                ReportProbableExpiry();
                 await Task.Delay(backoff, time, cancellationToken).ConfigureAwait(false);
                 var doubled = backoff * 2;
                 backoff = doubled < etcdOptions.MaxReconnectBackoff ? doubled : etcdOptions.MaxReconnectBackoff;
@@ -132,7 +152,10 @@ internal sealed partial class RegistrationService(
         }
     }
 
-    /// <summary>Writes the service keys, then the host key bound to a (new, if needed) lease.</summary>
+    /// <summary>
+    /// Writes the service keys, then the host key bound to a (new, if needed) lease, unless another registration
+    /// holds the host key (see <see cref="HostKeyRule"/>).
+    /// </summary>
     private async Task RegisterAsync(CancellationToken cancellationToken)
     {
         if (_lease == 0)
@@ -142,20 +165,94 @@ internal sealed partial class RegistrationService(
             Log.LeaseGranted(logger, id, ttl);
         }
 
-        // Scheme first: a router that saw the host before the scheme would report the service as broken.
-        await registrar.EnsureServiceKeysAsync(cancellationToken).ConfigureAwait(false);
-        await registrar.PutHostAsync(_lease, cancellationToken).ConfigureAwait(false);
+        // Scheme first (inside the claim): a router that saw the host before the scheme would report the service as broken.
+        var claim = await registrar.ClaimHostAsync(_lease, fresh: true, cancellationToken).ConfigureAwait(false);
 
         if (_etcdDown)
         {
             _etcdDown = false;
-            Log.EtcdBack(logger, registrar.HostKey, _lease);
+            _expiryReported = false;
+            Log.EtcdBack(logger, (time.GetUtcNow() - _downSince).TotalSeconds);
         }
 
-        if (!_registered)
+        Apply(claim);
+    }
+
+    /// <summary>Every keepalive period: the keys are put back if someone deleted or changed them.</summary>
+    private async Task VerifyAsync(CancellationToken cancellationToken)
+    {
+        var claim = await registrar.ClaimHostAsync(_lease, fresh: false, cancellationToken).ConfigureAwait(false);
+        Apply(claim);
+    }
+
+    /// <summary>Records what a claim found; each change of state is one log line.</summary>
+    private void Apply(HostClaim claim)
+    {
+        switch (claim.Outcome)
         {
-            _registered = true;
-            Log.Registered(logger, registrar.HostKey, options.Address, _lease);
+            case HostClaimOutcome.Held or HostClaimOutcome.Write:
+                if (_other is { Outcome: HostClaimOutcome.Conflict } over)
+                {
+                    Log.ConflictOver(logger, registrar.HostKey, over.HolderAddress, over.HolderLease);
+                }
+
+                _other = null;
+                if (!_registered)
+                {
+                    _registered = true;
+                    Log.Registered(logger, registrar.HostKey, options.Address, _lease, claim.Outcome == HostClaimOutcome.Held ? "already in place" : "key was " + claim.Reason);
+                }
+                else if (claim.Outcome == HostClaimOutcome.Write)
+                {
+                    Log.HostKeyRestored(logger, registrar.HostKey, options.Address, _lease, claim.Reason);
+                }
+
+                break;
+            case HostClaimOutcome.Shared:
+                if (_other != claim)
+                {
+                    Log.Shared(logger, registrar.HostKey, options.Address, claim.HolderLease);
+                }
+
+                _other = claim;
+                _registered = false;
+                break;
+            default:
+                if (_other != claim)
+                {
+                    Log.Conflict(logger, registrar.HostKey, claim.HolderAddress, claim.HolderLease, options.Address, _lease);
+                }
+
+                _other = claim;
+                _registered = false;
+                break;
+        }
+    }
+
+    private void OnLeaseLost()
+    {
+        Log.LeaseLost(logger, _lease, registrar.HostKey);
+        _lease = 0;
+        _registered = false;
+    }
+
+    /// <summary>
+    /// Once per outage, when it has lasted longer than the lease's TTL since etcd last confirmed the lease: etcd
+    /// has most likely dropped the lease and the host key with it (unless etcd itself was down, which restores
+    /// leases with their full TTL). The key is put back, under a new lease if needed, when etcd answers.
+    /// </summary>
+    private void ReportProbableExpiry()
+    {
+        if (!_registered || _expiryReported || registrar.LeaseTtl <= 0)
+        {
+            return;
+        }
+
+        var silent = time.GetUtcNow() - registrar.LastAnswer;
+        if (silent > TimeSpan.FromSeconds(registrar.LeaseTtl))
+        {
+            _expiryReported = true;
+            Log.ProbablyExpired(logger, registrar.HostKey, _lease, silent.TotalSeconds, registrar.LeaseTtl);
         }
     }
 
@@ -173,9 +270,11 @@ internal sealed partial class RegistrationService(
         }
 
         _lease = 0;
+        _other = null;
         if (_etcdDown)
         {
             _etcdDown = false;
+            _expiryReported = false;
             Log.EtcdBackUnhealthy(logger);
         }
 
@@ -194,8 +293,8 @@ internal sealed partial class RegistrationService(
         [LoggerMessage(1201, LogLevel.Information, "Granted lease {Lease} with TTL {Ttl} s")]
         public static partial void LeaseGranted(ILogger logger, long lease, long ttl);
 
-        [LoggerMessage(1202, LogLevel.Information, "Registered {HostKey} = {Address} with lease {Lease}")]
-        public static partial void Registered(ILogger logger, string hostKey, string address, long lease);
+        [LoggerMessage(1202, LogLevel.Information, "Registered {HostKey} = {Address} with lease {Lease} ({Previous})")]
+        public static partial void Registered(ILogger logger, string hostKey, string address, long lease, string previous);
 
         [LoggerMessage(1203, LogLevel.Warning, "Withdrew {HostKey}: revoked lease {Lease} because the instance is unhealthy")]
         public static partial void Withdrawn(ILogger logger, string hostKey, long lease);
@@ -203,14 +302,35 @@ internal sealed partial class RegistrationService(
         [LoggerMessage(1204, LogLevel.Warning, "Lease {Lease} is gone; registering {HostKey} again with a new lease")]
         public static partial void LeaseLost(ILogger logger, long lease, string hostKey);
 
-        [LoggerMessage(1205, LogLevel.Warning, "etcd unavailable ({Error}); retrying (registered before: {Registered})")]
-        public static partial void EtcdUnavailable(ILogger logger, string error, bool registered);
+        [LoggerMessage(1205, LogLevel.Warning, "etcd unavailable ({Error}); retrying; nothing was registered")]
+        public static partial void EtcdUnavailable(ILogger logger, string error);
 
-        [LoggerMessage(1206, LogLevel.Information, "etcd reachable again; {HostKey} is registered with lease {Lease}")]
-        public static partial void EtcdBack(ILogger logger, string hostKey, long lease);
+        [LoggerMessage(EventId = 1208, Level = LogLevel.Warning, EventName = "EtcdUnavailable", Message = "etcd unavailable ({Error}); retrying; {HostKey} stays registered until lease {Lease} runs out, {Ttl} s after the last keepalive")]
+        public static partial void EtcdUnavailableRegistered(ILogger logger, string error, string hostKey, long lease, long ttl);
+
+        [LoggerMessage(1209, LogLevel.Warning, "etcd unreachable for {Seconds:0.#} s, longer than the lease TTL ({Ttl} s): registration probably expired ({HostKey}, lease {Lease}); it is put back when etcd answers")]
+        public static partial void ProbablyExpired(ILogger logger, string hostKey, long lease, double seconds, long ttl);
+
+        [LoggerMessage(1206, LogLevel.Information, "etcd reachable again after {Seconds:0.#} s")]
+        public static partial void EtcdBack(ILogger logger, double seconds);
 
         [LoggerMessage(1207, LogLevel.Information, "etcd reachable again; instance unhealthy, nothing registered")]
         public static partial void EtcdBackUnhealthy(ILogger logger);
+
+        [LoggerMessage(1230, LogLevel.Warning, "Put {HostKey} = {Address} back with lease {Lease}: the key was {Reason}")]
+        public static partial void HostKeyRestored(ILogger logger, string hostKey, string address, long lease, string reason);
+
+        [LoggerMessage(1231, LogLevel.Warning, "Conflict: {HostKey} is held by another registration, {HolderAddress} with lease {HolderLease}; this announcer has {Address} (lease {Lease}). The registration that holds the key keeps it; this one waits and registers when the key is gone")]
+        public static partial void Conflict(ILogger logger, string hostKey, string holderAddress, long holderLease, string address, long lease);
+
+        [LoggerMessage(1232, LogLevel.Information, "Conflict over: {HostKey} no longer held by {HolderAddress} (lease {HolderLease})")]
+        public static partial void ConflictOver(ILogger logger, string hostKey, string holderAddress, long holderLease);
+
+        [LoggerMessage(1233, LogLevel.Information, "{HostKey} = {Address} is held by lease {HolderLease} of another announcer with the same address; left to it, put back here if it goes")]
+        public static partial void Shared(ILogger logger, string hostKey, string address, long holderLease);
+
+        [LoggerMessage(1234, LogLevel.Warning, "Stopping: {HostKey} is not this announcer's ({Address}): held by {HolderAddress} with lease {HolderLease}, left as it is")]
+        public static partial void StoppingNotRegistered(ILogger logger, string hostKey, string holderAddress, long holderLease, string address);
 
         [LoggerMessage(1210, LogLevel.Information, "Stopping: withdrawing {HostKey} (revoking lease {Lease})")]
         public static partial void Withdrawing(ILogger logger, string hostKey, long lease);
