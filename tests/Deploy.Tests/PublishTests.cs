@@ -3,46 +3,34 @@ using Router.Testing;
 namespace Router.Deploy.Tests;
 
 /// <summary>
-/// No Docker engine runs in CI, so the build stage of each Dockerfile is replayed by hand: the
-/// files its COPY lines name are copied into a fresh folder (without bin/ and obj/, as
-/// .dockerignore keeps them out) and its RUN lines run there, with /app pointed at a temporary
-/// output. That proves the publish the image runs, and that the image copies enough of the
-/// repository for it; being a copy, it also stays clear of builds running in the work tree.
+/// The app folder each image copies, made by docker/build.sh exactly as for the image, checked
+/// on the host (also where no Docker engine can run): self-contained, the apphost the ENTRYPOINT
+/// names, no ICU needed.
 /// </summary>
 public sealed class PublishTests
 {
     private static readonly TimeSpan PublishTimeout = TimeSpan.FromMinutes(8);
 
-    public static TheoryData<string, string> Images() => new()
-    {
-        { "router.Dockerfile", "router" },
-        { "announcer.Dockerfile", "announcer" },
-    };
+    public static TheoryData<string> Images() => new() { "router", "announcer" };
 
     [Theory]
     [MemberData(nameof(Images))]
-    public async Task Publish_DockerfileBuildStage_ProducesAssemblyAndApphost(string file, string executable)
+    public async Task App_BuildScript_SelfContainedApphostInvariantGlobalization(string image)
     {
-        var build = Dockerfile.Load(file).Build;
         var work = Directory.CreateTempSubdirectory("deploy-publish-");
         try
         {
-            var context = Directory.CreateDirectory(Path.Combine(work.FullName, "src"));
-            var output = Path.Combine(work.FullName, "app");
-            foreach (var copy in build.Arguments("COPY"))
-            {
-                CopyIntoContext(UnitFile.Words(copy), context.FullName);
-            }
+            var app = Path.Combine(work.FullName, "app");
+            await BuildAppAsync(image, app);
 
-            foreach (var command in build.Commands())
-            {
-                var local = command.Replace(" -o /app", " -o " + output, StringComparison.Ordinal);
-                await RunAsync(local, context.FullName);
-            }
-
-            Assert.True(File.Exists(Path.Combine(output, executable + ".dll")), $"{executable}.dll is not in the publish output");
-            // The image's ENTRYPOINT and setcap name the apphost, not the dll.
-            Assert.True(File.Exists(Path.Combine(output, executable)), $"the apphost '{executable}' is not in the publish output");
+            Assert.True(File.Exists(Path.Combine(app, image + ".dll")), $"{image}.dll is not in the app folder");
+            // The image's ENTRYPOINT and the file capability name the apphost, not the dll.
+            Assert.True(File.Exists(Path.Combine(app, image)), $"the apphost '{image}' is not in the app folder");
+            // Self-contained: the base image has no .NET runtime.
+            Assert.True(File.Exists(Path.Combine(app, "libcoreclr.so")), "the runtime is not in the app folder");
+            // The base has no libicu: the runtime must not look for it.
+            var runtimeConfig = await File.ReadAllTextAsync(Path.Combine(app, image + ".runtimeconfig.json"));
+            Assert.Contains("\"System.Globalization.Invariant\": true", runtimeConfig, StringComparison.Ordinal);
         }
         finally
         {
@@ -50,61 +38,28 @@ public sealed class PublishTests
         }
     }
 
-    private static void CopyIntoContext(string[] words, string context)
+    [Fact]
+    public async Task App_UnknownImage_IsRefusedWithUsage()
     {
-        Assert.DoesNotContain(words, w => w.StartsWith("--", StringComparison.Ordinal));
-        var destination = words[^1];
-        Assert.False(Path.IsPathRooted(destination), $"COPY to {destination}: the build stage is expected to copy relative to its WORKDIR");
-        foreach (var source in words[..^1])
-        {
-            var from = Path.Combine(RepoPaths.Root, source);
-            var to = Path.Combine(context, destination);
-            if (Directory.Exists(from))
-            {
-                CopyDirectory(from, to);
-            }
-            else
-            {
-                Assert.True(File.Exists(from), $"COPY names {source}, which the repository does not have");
-                Directory.CreateDirectory(to);
-                File.Copy(from, Path.Combine(to, Path.GetFileName(from)));
-            }
-        }
+        await using var process = TestProcess.Start(Path.Combine(RepoPaths.Root, "docker", "build.sh"), ["app", "etcd", "/tmp/x"], name: "build.sh");
+
+        Assert.Equal(2, await process.WaitForExitAsync());
+        Assert.Contains("usage:", process.Output, StringComparison.Ordinal);
     }
 
-    private static void CopyDirectory(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.EnumerateFiles(from))
-        {
-            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
-        }
-
-        foreach (var dir in Directory.EnumerateDirectories(from))
-        {
-            var name = Path.GetFileName(dir);
-            if (name is not ("bin" or "obj"))
-            {
-                CopyDirectory(dir, Path.Combine(to, name));
-            }
-        }
-    }
-
-    private static async Task RunAsync(string command, string directory)
+    private static async Task BuildAppAsync(string image, string app)
     {
         var environment = new Dictionary<string, string?>
         {
-            // Build servers that outlive the command would hold its output open, and the test
-            // would wait for them; a docker build starts no such thing either.
+            // Build servers that outlive the command would hold its output open.
             ["MSBUILDDISABLENODEREUSE"] = "1",
             ["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0",
-            ["UseSharedCompilation"] = "false",
             ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
             ["DOTNET_NOLOGO"] = "1",
         };
-        await using var process = TestProcess.Start("/bin/sh", ["-c", $"cd '{directory}' && {command}"], environment, name: command);
+        await using var process = TestProcess.Start(Path.Combine(RepoPaths.Root, "docker", "build.sh"), ["app", image, app], environment, name: "build.sh app " + image);
         var exitCode = await process.WaitForExitAsync(PublishTimeout);
 
-        Assert.True(exitCode == 0, $"'{command}' exited with {exitCode}:\n{process.Output}");
+        Assert.True(exitCode == 0, $"docker/build.sh app {image} exited with {exitCode}:\n{process.Output}");
     }
 }

@@ -17,6 +17,12 @@ namespace Router.Deploy.Tests;
 /// nothing at all: an unknown key or section, a bad value, a relative or unknown program, or a
 /// dependency on a unit nobody provides all fail. Sections named X-… (fleet's [X-Fleet]) are
 /// ignored by systemd itself, silently, as its documentation promises for the X- prefix.
+/// The verify is also kept apart from this machine's own configuration: systemd-analyze would
+/// otherwise read /etc/systemd/system and /run/systemd too, where a package installed here (Debian's
+/// docker.io enables docker.socket under sockets.target.wants) pulls in units that meet the
+/// stand-ins. <c>SYSTEMD_UNIT_PATH</c> (systemd's ENVIRONMENT.md) narrows the search to the
+/// temporary folder and the vendor folder that holds systemd's own targets; each stand-in is a
+/// valid unit of its type, a socket with a Listen setting.
 /// </remarks>
 internal static class UnitVerifier
 {
@@ -32,6 +38,9 @@ internal static class UnitVerifier
         "docker.service", "docker.socket", "etcd-member.service", "etcd2.service", "etcd.service",
         "fleet.service", "fleet.socket", "flanneld.service",
     };
+
+    /// <summary>Where Debian installs systemd's own units (merged /usr: /lib/systemd/system is the same folder).</summary>
+    private const string VendorUnits = "/usr/lib/systemd/system";
 
     private static readonly string[] ExecKeys =
         ["ExecStart", "ExecStartPre", "ExecStartPost", "ExecStop", "ExecStopPost", "ExecReload", "ExecCondition"];
@@ -49,7 +58,7 @@ internal static class UnitVerifier
         {
             foreach (var stub in NodeUnits.Where(u => !files.ContainsKey(u)))
             {
-                await File.WriteAllTextAsync(Path.Combine(dir.FullName, stub), $"[Unit]\nDescription=stand-in for the node's {stub}\n\n[Service]\nExecStart=/bin/true\n");
+                await File.WriteAllTextAsync(Path.Combine(dir.FullName, stub), StandIn(stub, dir.FullName));
             }
 
             foreach (var (name, content) in files)
@@ -59,7 +68,7 @@ internal static class UnitVerifier
                 await File.WriteAllTextAsync(path, SubstituteNodePrograms(content, Path.Combine(dir.FullName, "node")));
             }
 
-            await using var process = TestProcess.Start(analyze, ["verify", "--man=no", Path.Combine(dir.FullName, unit)], name: "systemd-analyze");
+            await using var process = TestProcess.Start(analyze, ["verify", "--man=no", Path.Combine(dir.FullName, unit)], SearchEnvironment(dir.FullName), name: "systemd-analyze");
             var exitCode = await process.WaitForExitAsync(TimeSpan.FromSeconds(60));
             return new VerifyResult(exitCode, process.Output.Replace(dir.FullName, "<dir>", StringComparison.Ordinal).Trim());
         }
@@ -68,6 +77,24 @@ internal static class UnitVerifier
             dir.Delete(recursive: true);
         }
     }
+
+    /// <summary>
+    /// The unit search path for a verify in <paramref name="dir"/>: that folder first, then only the
+    /// vendor units (sysinit.target, basic.target, …); no /etc or /run of this machine. No trailing
+    /// ':' — that would append systemd's whole default path again.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string?> SearchEnvironment(string dir) => new Dictionary<string, string?>
+    {
+        ["SYSTEMD_UNIT_PATH"] = $"{dir}:{VendorUnits}",
+    };
+
+    /// <summary>A minimal valid unit of the stand-in's type: a socket needs a Listen setting, a service a program.</summary>
+    public static string StandIn(string unit, string dir) => Path.GetExtension(unit) switch
+    {
+        ".socket" => $"[Unit]\nDescription=stand-in for the node's {unit}\n\n[Socket]\nListenStream={Path.Combine(dir, unit)}.sock\n",
+        ".service" => $"[Unit]\nDescription=stand-in for the node's {unit}\n\n[Service]\nExecStart=/bin/true\n",
+        _ => throw new ArgumentException($"no stand-in for a unit of type {Path.GetExtension(unit)}", nameof(unit)),
+    };
 
     /// <summary>Replaces the program of an Exec line with an executable stand-in when it is one of the node's and absent here.</summary>
     public static string SubstituteNodePrograms(string content, string standInRoot)
@@ -108,7 +135,7 @@ internal static class UnitVerifier
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
     }
 
-    private static string FindSystemdAnalyze()
+    public static string FindSystemdAnalyze()
     {
         var path = (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin")
             .Split(':', StringSplitOptions.RemoveEmptyEntries)

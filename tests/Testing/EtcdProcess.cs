@@ -158,10 +158,10 @@ public sealed class EtcdProcess : IAsyncDisposable
     private async Task StartProcessAsync()
     {
         var binary = FindBinary();
-        if (binary is null && EtcdContainer.DockerAvailable)
+        if ((binary is null || EtcdContainer.Forced) && EtcdContainer.DockerAvailable)
         {
             // Fallback where a Docker engine runs and no etcd binary is installed (never the case in CI here).
-            _container ??= new EtcdContainer(_name, ClientPort);
+            _container ??= new EtcdContainer(_name, ClientPort, _peerPort, dockerEndpoint: null, image: null, hostNetwork: null, apiVersion: null);
             await _container.StartAsync();
             await WaitHealthyAsync(() => null);
             return;
