@@ -104,19 +104,49 @@ public sealed class RegistryWatcherTests(EtcdFixture fixture)
         Assert.Contains(watcher.Current.Problems, p => p.Service == "huge");
     }
 
-    private async Task<WatcherHandle> StartWatcherAsync(string urls)
+    [Fact]
+    public async Task HandlerThrows_ChangeLoggedAsNotApplied_OtherHandlersStillGetIt()
+    {
+        var log = new RecordingLogger<RegistryWatcher>();
+        await using var watcher = await StartWatcherAsync(_etcd.Url, log);
+        await Wait.UntilAsync(() => watcher.Status.Ready, "the first read");
+
+        var seen = new List<long>();
+        watcher.Watcher.Changed += (_, _) => throw new InvalidOperationException("a broken handler");
+        watcher.Watcher.Changed += (snapshot, _) =>
+        {
+            lock (seen)
+            {
+                seen.Add(snapshot.Revision);
+            }
+        };
+
+        await _etcd.PutAsync($"{_prefix}/web/scheme", "http");
+        await Wait.UntilAsync(() => log.Lines.Any(l => l.Contains("NOT fully applied", StringComparison.Ordinal)), "the change to be logged as not applied");
+
+        Assert.Contains(log.Lines, l => l.StartsWith("Error: A registry change handler failed", StringComparison.Ordinal));
+        Assert.DoesNotContain(log.Lines, l => l.Contains("applied in", StringComparison.Ordinal));
+        lock (seen)
+        {
+            Assert.Single(seen);
+        }
+    }
+
+    private async Task<WatcherHandle> StartWatcherAsync(string urls, Microsoft.Extensions.Logging.ILogger<RegistryWatcher>? logger = null)
     {
         var errors = new List<string>();
         var options = new EtcdOptions { Endpoints = EtcdOptions.ParseEndpoints(urls, "--etcd", errors), CallTimeout = TimeSpan.FromSeconds(2) };
         Assert.Empty(errors);
         var connection = new EtcdConnection(options, NullLogger<EtcdConnection>.Instance);
-        var watcher = new RegistryWatcher(connection, new RegistryLayout(_prefix), TimeProvider.System, NullLogger<RegistryWatcher>.Instance);
+        var watcher = new RegistryWatcher(connection, new RegistryLayout(_prefix), TimeProvider.System, logger ?? NullLogger<RegistryWatcher>.Instance);
         await watcher.StartAsync(CancellationToken.None);
         return new WatcherHandle(watcher, connection);
     }
 
     private sealed class WatcherHandle(RegistryWatcher watcher, EtcdConnection connection) : IAsyncDisposable
     {
+        public RegistryWatcher Watcher => watcher;
+
         public Model.RegistrySnapshot Current => watcher.Current;
 
         public RegistryStatus Status => watcher.Status;

@@ -3,6 +3,7 @@ using Router.Hosting;
 using Router.Registry;
 using Router.Registry.Model;
 using Router.Routing;
+using Router.Testing;
 
 namespace Router.Tests;
 

@@ -301,9 +301,16 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
         var snapshot = _state.Snapshot;
         _current = snapshot;
         SetStatus(connected: true, error: null, revision: revision, ready: true);
-        Notify(snapshot, change);
+        var failed = Notify(snapshot, change);
         var elapsed = Stopwatch.GetElapsedTime(started);
-        if (change.FullReload)
+
+        // Problems are logged by ProblemLog, once each as they appear and as they are resolved. A change that a
+        // handler failed on is never logged as applied.
+        if (failed > 0)
+        {
+            Log.NotApplied(_logger, revision, change.Added, change.Removed, change.Changed, failed);
+        }
+        else if (change.FullReload)
         {
             Log.Loaded(_logger, revision, snapshot.Services.Count, snapshot.Problems.Length, change.Added.Length, change.Removed.Length, change.Changed.Length, elapsed.TotalMilliseconds);
         }
@@ -311,33 +318,18 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
         {
             Log.Applied(_logger, revision, change.Added, change.Removed, change.Changed, elapsed.TotalMilliseconds);
         }
-
-        foreach (var problem in NewProblems(change, snapshot))
-        {
-            Log.Problem(_logger, problem.Service, problem.Key, problem.Message);
-        }
     }
 
-    private static IEnumerable<RegistryProblem> NewProblems(RegistryChange change, RegistrySnapshot snapshot)
-    {
-        // "Logged once": a full read reports every problem; an incremental change only those of the services it touched.
-        if (change.FullReload)
-        {
-            return snapshot.Problems;
-        }
-
-        var touched = new HashSet<string>(change.Added.Concat(change.Removed).Concat(change.Changed), StringComparer.Ordinal);
-        return touched.Count == 0 ? [] : snapshot.Problems.Where(p => touched.Contains(p.Service.ToLowerInvariant()));
-    }
-
-    private void Notify(RegistrySnapshot snapshot, RegistryChange change)
+    /// <summary>Hands the change to every handler; returns how many of them failed.</summary>
+    private int Notify(RegistrySnapshot snapshot, RegistryChange change)
     {
         var handlers = Changed;
         if (handlers is null)
         {
-            return;
+            return 0;
         }
 
+        var failed = 0;
         foreach (var handler in handlers.GetInvocationList().Cast<Action<RegistrySnapshot, RegistryChange>>())
         {
             try
@@ -346,9 +338,12 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
             }
             catch (Exception e)
             {
+                failed++;
                 Log.HandlerFailed(_logger, e);
             }
         }
+
+        return failed;
     }
 
     private void SetStatus(bool connected, string? error, long? revision = null, bool? ready = null)
@@ -384,8 +379,8 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
         [LoggerMessage(2, LogLevel.Information, "Registry change at revision {Revision}: added {Added}, removed {Removed}, changed {Changed}; applied in {ElapsedMs:F2} ms")]
         public static partial void Applied(ILogger logger, long revision, IReadOnlyList<string> added, IReadOnlyList<string> removed, IReadOnlyList<string> changed, double elapsedMs);
 
-        [LoggerMessage(3, LogLevel.Warning, "Registry problem in service {Service} at {Key}: {Problem}")]
-        public static partial void Problem(ILogger logger, string service, string key, string problem);
+        [LoggerMessage(3, LogLevel.Error, "Registry change at revision {Revision}: added {Added}, removed {Removed}, changed {Changed}; NOT fully applied: {Failed} handler(s) failed (see the error above)")]
+        public static partial void NotApplied(ILogger logger, long revision, IReadOnlyList<string> added, IReadOnlyList<string> removed, IReadOnlyList<string> changed, int failed);
 
         [LoggerMessage(4, LogLevel.Warning, "etcd watch on {Endpoint} failed ({Error}); keeping the last table, retrying in {BackoffMs} ms")]
         public static partial void WatchFailed(ILogger logger, Uri endpoint, string error, double backoffMs);

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace Router.Tests;
+namespace Router.Testing;
 
 /// <summary>A logger that keeps every formatted line, for tests of what a component logs.</summary>
 public sealed class RecordingLogger<T> : ILogger<T>
