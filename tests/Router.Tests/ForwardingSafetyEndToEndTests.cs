@@ -86,6 +86,62 @@ public abstract class ForwardingSafetyEndToEndTests(EtcdFixture fixture, bool di
         Assert.Empty(backend.Errors);
     }
 
+    [Theory]
+    [InlineData("POST", false)]
+    [InlineData("POST", true)]
+    [InlineData("PATCH", false)]
+    [InlineData("PATCH", true)]
+    public async Task BackendClosesWithoutAnswering_NotIdempotent_SentOnceAnd502(string method, bool zeroLength)
+    {
+        var backend = await StartAsync("web", async e =>
+        {
+            if (e.Request.Target == "/warm")
+            {
+                await e.SendAsync(Response(200, "OK", "warm"));
+                return;
+            }
+
+            // Read the request, then went away without a word (a crash, a restart, an idle close racing it).
+            e.Close();
+        });
+
+        using var client = await RawHttpClient.OpenAsync(Proxy.HttpPort);
+
+        // The backend connection is kept alive after this, so the next request goes on a reused one: the case
+        // where a stale-connection retry could send it twice.
+        Assert.Equal("warm", (await client.ExchangeAsync(Request("GET", "web.example.com", "/warm"))).BodyText);
+        var response = await client.ExchangeAsync(Request(method, "web.example.com", "/once", zeroLength ? ["Content-Length: 0"] : []));
+
+        var once = backend.Requests.Where(r => r.Target == "/once").ToList();
+        Assert.True(once.Count == 1, $"the backend saw {once.Count} requests; router log:\n{Proxy.Process.Output}");
+        Assert.Equal(method, once[0].Method);
+        Assert.Equal(502, response.Status);
+    }
+
+    [Fact]
+    public async Task BackendClosesWithoutAnswering_Get_SentAgainOnNewConnection()
+    {
+        var backend = await StartAsync("web", async e =>
+        {
+            if (e.Request.Target == "/warm")
+            {
+                await e.SendAsync(Response(200, "OK", "warm"));
+                return;
+            }
+
+            e.Close();
+        });
+
+        using var client = await RawHttpClient.OpenAsync(Proxy.HttpPort);
+        Assert.Equal("warm", (await client.ExchangeAsync(Request("GET", "web.example.com", "/warm"))).BodyText);
+        var response = await client.ExchangeAsync(Request("GET", "web.example.com", "/again"));
+
+        // Idempotent (RFC 9110 §9.2.2): the router may send it again, and does on a fresh connection; that
+        // one closes too, so the client gets 502 in the end.
+        Assert.Equal(502, response.Status);
+        Assert.True(backend.Requests.Count(r => r.Target == "/again") >= 2, $"{backend.Requests.Count(r => r.Target == "/again")} GETs reached the backend");
+    }
+
     /// <summary>Starts a scripted backend as the only host of <paramref name="service"/> and waits until it is routed.</summary>
     private protected async Task<RawHttpBackend> StartAsync(string service, Func<RawExchange, Task> handler)
     {

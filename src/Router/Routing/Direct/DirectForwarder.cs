@@ -103,10 +103,12 @@ internal sealed partial class DirectForwarder : IDisposable
             }
             catch (Exception e) when (IsFailure(e))
             {
-                if (reused && !connection.ReceivedAny && connection.AbortedBy == AbortReason.None && e is not BackendProtocolException)
+                if (reused && !connection.ReceivedAny && connection.AbortedBy == AbortReason.None && e is not BackendProtocolException
+                    && ForwardingPolicy.MaySendAgain(context.Request.Method))
                 {
-                    // A kept-alive connection the backend closed while it sat idle: nothing was answered, so
-                    // the request goes again on a new connection (as HttpClient does), below.
+                    // A kept-alive connection the backend closed as the request went out: nothing was
+                    // answered, but the backend may have read the request, so only an idempotent one goes
+                    // again on a new connection, below (RFC 9110 section 9.2.2); any other gets 502.
                     _counters.CountStaleRetry();
                 }
                 else
