@@ -142,6 +142,35 @@ public abstract class ForwardingSafetyEndToEndTests(EtcdFixture fixture, bool di
         Assert.True(backend.Requests.Count(r => r.Target == "/again") >= 2, $"{backend.Requests.Count(r => r.Target == "/again")} GETs reached the backend");
     }
 
+    [Fact]
+    public async Task NonAsciiHeaderBytes_PassUnchangedBothWays()
+    {
+        var disposition = Encoding.Latin1.GetString(Encoding.UTF8.GetBytes("attachment; filename=\"résumé – 履歴書.pdf\""));
+        var backend = await StartAsync("web", e => e.SendAsync(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/pdf\r\nContent-Disposition: " + disposition + "\r\nX-Latin: caf\u00e9\r\nContent-Length: 2\r\n\r\nok"));
+
+        // Sent as raw bytes: the UTF-8 of "José", and one Latin-1 byte.
+        var cookie = Encoding.Latin1.GetString(Encoding.UTF8.GetBytes("user=José"));
+        using var client = await RawHttpClient.OpenAsync(Proxy.HttpPort);
+        // Without a body (the direct path when it is on) and with one (always YARP).
+        foreach (var body in new[] { "", "hi" })
+        {
+            var response = await client.ExchangeAsync(
+                Request(body.Length == 0 ? "GET" : "POST", "web.example.com", "/", "Cookie: " + cookie, "X-Latin: caf\u00e9", $"Content-Length: {body.Length}") + body);
+
+            Assert.Equal(200, response.Status);
+            Assert.Equal(Encoding.Latin1.GetBytes(disposition), Encoding.Latin1.GetBytes(response.Header("Content-Disposition")!));
+            Assert.Equal("caf\u00e9", response.Header("X-Latin"));
+        }
+
+        Assert.Equal(2, backend.Requests.Count);
+        Assert.All(backend.Requests, r =>
+        {
+            Assert.Equal(Encoding.UTF8.GetBytes("user=José"), Encoding.Latin1.GetBytes(r.Header("Cookie")!));
+            Assert.Equal("caf\u00e9", r.Header("X-Latin"));
+        });
+    }
+
     /// <summary>Starts a scripted backend as the only host of <paramref name="service"/> and waits until it is routed.</summary>
     private protected async Task<RawHttpBackend> StartAsync(string service, Func<RawExchange, Task> handler)
     {

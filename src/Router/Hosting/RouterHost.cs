@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -53,6 +54,10 @@ internal static class RouterHost
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestHeadersTotalSize = 64 * 1024;
+            // Header bytes pass through as they came, both ways (a UTF-8 "Cookie: user=José", a raw UTF-8
+            // Content-Disposition filename): Latin-1 maps each byte to one char and back (RFC 9110 section 5.5).
+            kestrel.RequestHeaderEncodingSelector = static _ => Encoding.Latin1;
+            kestrel.ResponseHeaderEncodingSelector = static _ => Encoding.Latin1;
             // Plain HTTP/2 (h2c) cannot be negotiated on a port that also speaks HTTP/1.1; HTTP/2 comes with TLS.
             kestrel.Listen(options.Http, listen => listen.Protocols = HttpProtocols.Http1);
             kestrel.Listen(options.Admin, listen => listen.Protocols = HttpProtocols.Http1);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Text;
 
 namespace Router.Routing;
 
@@ -20,6 +21,10 @@ internal sealed class BackendClient : IDisposable
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
             // Trace headers are the client's business; the router adds none.
             ActivityHeadersPropagator = DistributedContextPropagator.CreateNoOutputPropagator(),
+            // Header bytes pass through unchanged both ways: Kestrel decodes them as Latin-1 (RouterHost), and
+            // Latin-1 writes each char back as the byte it came from; without this, non-ASCII is refused.
+            RequestHeaderEncodingSelector = static (_, _) => Encoding.Latin1,
+            ResponseHeaderEncodingSelector = static (_, _) => Encoding.Latin1,
         }));
     }
 
