@@ -384,6 +384,11 @@ internal sealed partial class DirectForwarder : IDisposable
         }
 
         connection.ClientUnflushed = false;
+
+        // Waiting on the client is not waiting on the backend: the backend's deadline stops here and starts
+        // again with the next read from it. A client that stops reading is Kestrel's to cut
+        // (MinResponseDataRate); it is then counted as the client's, not as a backend timeout.
+        connection.Idle();
         FlushResult result;
         try
         {
@@ -429,6 +434,8 @@ internal sealed partial class DirectForwarder : IDisposable
         var reason = connection.AbortedBy;
         if (reason == AbortReason.ClientGone)
         {
+            _counters.CountClientGone();
+            Log.ClientGone(_logger, destination.Host.Authority);
             context.Abort();
             return;
         }
@@ -565,5 +572,8 @@ internal sealed partial class DirectForwarder : IDisposable
     {
         [LoggerMessage(310, LogLevel.Warning, "Forwarding to {Host} failed: {Reason}")]
         public static partial void BackendFailed(ILogger logger, string host, string? reason);
+
+        [LoggerMessage(311, LogLevel.Debug, "The client went away or stopped reading while {Host} was answering; the backend connection is closed")]
+        public static partial void ClientGone(ILogger logger, string host);
     }
 }
