@@ -171,6 +171,21 @@ public abstract class ForwardingSafetyEndToEndTests(EtcdFixture fixture, bool di
         });
     }
 
+    [Fact]
+    public async Task CustomReasonPhrase_PassesThrough()
+    {
+        await StartAsync("web", e => e.SendAsync(e.Request.Target == "/custom"
+            ? "HTTP/1.1 299 All Fine Here\r\nContent-Length: 2\r\n\r\nok"
+            : "HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno"));
+
+        using var client = await RawHttpClient.OpenAsync(Proxy.HttpPort);
+        var custom = await client.ExchangeAsync(Request("GET", "web.example.com", "/custom"));
+        var standard = await client.ExchangeAsync(Request("GET", "web.example.com", "/standard"));
+
+        Assert.Equal("HTTP/1.1 299 All Fine Here", custom.StartLine);
+        Assert.Equal("HTTP/1.1 404 Not Found", standard.StartLine);
+    }
+
     /// <summary>Starts a scripted backend as the only host of <paramref name="service"/> and waits until it is routed.</summary>
     private protected async Task<RawHttpBackend> StartAsync(string service, Func<RawExchange, Task> handler)
     {

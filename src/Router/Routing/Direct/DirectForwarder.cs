@@ -2,8 +2,10 @@ using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 using Router.Hosting;
@@ -237,6 +239,14 @@ internal sealed partial class DirectForwarder : IDisposable
         try
         {
             response.StatusCode = head.StatusCode;
+            var reason = head.Reason(bytes);
+            if (!reason.IsEmpty && !Ascii.Equals(reason, ReasonPhrases.GetReasonPhrase(head.StatusCode)))
+            {
+                // A reason phrase of the backend's own passes on, as YARP and HAProxy do (RFC 9112 section 4);
+                // the standard one costs nothing, Kestrel writes it anyway.
+                context.Features.Get<IHttpResponseFeature>()!.ReasonPhrase = Encoding.Latin1.GetString(reason);
+            }
+
             foreach (var line in head.Headers)
             {
                 var (name, value) = connection.HeaderStrings.Get(line.Line(bytes), line.Name(bytes), line.Value(bytes));
