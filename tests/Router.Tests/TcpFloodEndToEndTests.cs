@@ -19,6 +19,9 @@ public sealed class TcpFloodEndToEndTests(EtcdFixture fixture)
     // More relays than the limit has descriptors for (2 each): without the budget, accept would hit EMFILE.
     private const int Flood = 600;
 
+    /// <summary>Probe relays of WaitRelayedAsync that may still be closing when the flood is refused.</summary>
+    private const int ProbeSlack = 5;
+
     private readonly EtcdProcess _etcd = fixture.Etcd;
     private readonly string _prefix = EtcdFixture.NewPrefix();
 
@@ -63,7 +66,9 @@ public sealed class TcpFloodEndToEndTests(EtcdFixture fixture)
                 return MetricsText.Value(metrics, "router_tcp_connections_total{service=\"db\"}")
                     + MetricsText.Value(metrics, "router_tcp_connections_refused_total{service=\"db\"}") >= Flood;
             }, "every flood connection to be admitted or refused");
-            await Wait.UntilAsync(async () => OpenRelays(await admin.GetStringAsync("/metrics")) == RelayBudget, $"{RelayBudget} relays to be open");
+            // The budget is full, give or take the slots of probe relays that were still closing when flood
+            // connections were refused; never more than the budget.
+            await Wait.UntilAsync(async () => OpenRelays(await admin.GetStringAsync("/metrics")) >= RelayBudget - ProbeSlack, $"{RelayBudget} relays to be open");
 
             // Port 80 and the admin port still serve while the relays hold all they may.
             for (var i = 0; i < 20; i++)
@@ -76,7 +81,7 @@ public sealed class TcpFloodEndToEndTests(EtcdFixture fixture)
 
             Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/healthz")).StatusCode);
             var final = await admin.GetStringAsync("/metrics");
-            Assert.Equal(RelayBudget, OpenRelays(final));
+            Assert.InRange(OpenRelays(final), RelayBudget - ProbeSlack, RelayBudget);
             Assert.True(MetricsText.Value(final, "router_tcp_connections_refused_total{service=\"db\"}") >= Flood - RelayBudget);
         }
         finally

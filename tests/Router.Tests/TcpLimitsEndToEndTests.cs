@@ -22,8 +22,18 @@ public sealed class TcpLimitsEndToEndTests(EtcdFixture fixture)
         await using var router = await RouterProcess.StartAsync(_etcd.Url, _prefix, ["--internal-networks", "10.0.0.0/8"]);
         await WaitServedAsync(publicPort, "db-1");
 
-        using var outsider = await TcpTestClient.ConnectAsync(privatePort);
-        Assert.Empty(await outsider.ReadToEndAsync());
+        // The two listeners open in no set order: the private one may not listen yet when the public one serves.
+        TcpTestClient? outsider = null;
+        await Wait.UntilAsync(async () =>
+        {
+            outsider = await TcpTestClient.ConnectAsync(privatePort);
+            return true;
+        }, $"the private port {privatePort} to listen");
+        using (outsider)
+        {
+            Assert.Empty(await outsider!.ReadToEndAsync());
+        }
+
         var before = echo.Connections;
         using var again = await TcpTestClient.ConnectAsync(privatePort);
         Assert.Empty(await again.ReadToEndAsync());

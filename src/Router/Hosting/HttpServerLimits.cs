@@ -1,10 +1,22 @@
+using System.Text;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace Router.Hosting;
 
-/// <summary>The client-side HTTP limits, the same on the shared port, HTTPS and every host_port HTTP listener.</summary>
+/// <summary>The client-side HTTP limits and header encoding, the same on the shared port, HTTPS and every host_port HTTP listener.</summary>
 internal static class HttpServerLimits
 {
+    public static void Apply(KestrelServerOptions kestrel, RouterOptions options, ConnectionLimits connections)
+    {
+        kestrel.AddServerHeader = false;
+
+        // Header bytes pass through as they came, both ways (a UTF-8 "Cookie: user=José", a raw UTF-8
+        // Content-Disposition filename): Latin-1 maps each byte to one char and back (RFC 9110 section 5.5).
+        kestrel.RequestHeaderEncodingSelector = static _ => Encoding.Latin1;
+        kestrel.ResponseHeaderEncodingSelector = static _ => Encoding.Latin1;
+        Apply(kestrel.Limits, options, connections);
+    }
+
     public static void Apply(KestrelServerLimits limits, RouterOptions options, ConnectionLimits connections)
     {
         limits.MaxRequestHeadersTotalSize = 64 * 1024;

@@ -52,8 +52,7 @@ internal static class RouterHost
         builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
         builder.WebHost.UseKestrel(kestrel =>
         {
-            kestrel.AddServerHeader = false;
-            HttpServerLimits.Apply(kestrel.Limits, options, limits);
+            HttpServerLimits.Apply(kestrel, options, limits);
             // Plain HTTP/2 (h2c) cannot be negotiated on a port that also speaks HTTP/1.1; HTTP/2 comes with TLS.
             kestrel.Listen(options.Http, listen => listen.Protocols = HttpProtocols.Http1);
             kestrel.Listen(options.Admin, listen => listen.Protocols = HttpProtocols.Http1);

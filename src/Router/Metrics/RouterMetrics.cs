@@ -78,6 +78,8 @@ internal sealed class RouterMetrics
         text.Append(CultureInfo.InvariantCulture, $"router_direct_backend_errors_total{{reason=\"protocol\"}} {Direct.ProtocolErrors}\n");
         text.Append(CultureInfo.InvariantCulture, $"router_direct_backend_errors_total{{reason=\"connection\"}} {Direct.IoErrors}\n");
         text.Append(CultureInfo.InvariantCulture, $"router_direct_backend_errors_total{{reason=\"timeout\"}} {Direct.Timeouts}\n");
+        Header(text, "router_direct_client_aborts_total", "counter", "Direct-path requests whose client went away or stopped reading while the backend answered (not a backend failure).");
+        text.Append(CultureInfo.InvariantCulture, $"router_direct_client_aborts_total {Direct.ClientGone}\n");
 
         Header(text, "router_registry_revision", "gauge", "etcd revision of the routing table.");
         text.Append(CultureInfo.InvariantCulture, $"router_registry_revision {status.Revision}\n");

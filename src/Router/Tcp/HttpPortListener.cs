@@ -47,8 +47,8 @@ internal sealed class HttpPortListener : IPortListener, IHttpApplication<HttpCon
     /// <summary>Binds and starts serving; a port that cannot be bound throws.</summary>
     public static async Task<HttpPortListener> StartAsync(IPAddress bind, int port, string service, ProxyHandler proxy, IServiceProvider services, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
-        var options = new KestrelServerOptions { AddServerHeader = false, ApplicationServices = services };
-        HttpServerLimits.Apply(options.Limits, services.GetRequiredService<RouterOptions>(), services.GetRequiredService<ConnectionLimits>());
+        var options = new KestrelServerOptions { ApplicationServices = services };
+        HttpServerLimits.Apply(options, services.GetRequiredService<RouterOptions>(), services.GetRequiredService<ConnectionLimits>());
         options.Listen(bind, port, listen => listen.Protocols = HttpProtocols.Http1);
         var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions()), loggerFactory);
         var server = new KestrelServer(Options.Create(options), transport, loggerFactory);

@@ -158,7 +158,13 @@ internal sealed class BackendConnection : IDisposable
     /// <summary>No request is waiting on the connection: no deadline until the next one.</summary>
     public void Idle() => Volatile.Write(ref _deadline, 0);
 
-    /// <summary>True when the backend closed (or wrote to) a connection that sat idle: it must not be reused.</summary>
+    /// <summary>
+    /// True when anything came on the connection since its last response ended: bytes (a body on a HEAD, 204
+    /// or 304 answer, more than its Content-Length), a close or an error. Such a connection must not be reused:
+    /// those bytes would be read as the next client's response. One poll(2) with no wait, as SocketsHttpHandler
+    /// does for each pooled connection it reuses; a read left pending on idle connections was tried and is not
+    /// enough, because its completion runs on the thread pool and may lag behind bytes already received.
+    /// </summary>
     public bool LooksClosed()
     {
         try

@@ -14,9 +14,6 @@ internal sealed class BackendPool
     /// <summary>A connection idle this long is closed (HttpClient's default is 60 s; nginx closes at 75 s).</summary>
     public static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(50);
 
-    /// <summary>Idle longer than this, a connection is checked for a close by the backend before reuse.</summary>
-    private static readonly long CheckAfter = Stopwatch.Frequency / 2;
-
     private static readonly long IdleTimeoutTicks = (long)(IdleTimeout.TotalSeconds * Stopwatch.Frequency);
 
     private readonly Stack<BackendConnection> _idle = new();
@@ -33,7 +30,11 @@ internal sealed class BackendPool
         }
     }
 
-    /// <summary>An idle connection that is still open, or null.</summary>
+    /// <summary>
+    /// An idle connection on which nothing arrived since its last response ended, or null. Every rent checks,
+    /// however short the idle time: a response's leftovers come right after it, and must never be read as
+    /// the next client's answer.
+    /// </summary>
     public BackendConnection? Rent()
     {
         var now = Stopwatch.GetTimestamp();
@@ -48,8 +49,7 @@ internal sealed class BackendPool
                 }
             }
 
-            var idle = now - connection.IdleSince;
-            if (idle < CheckAfter || (idle < IdleTimeoutTicks && !connection.LooksClosed()))
+            if (now - connection.IdleSince < IdleTimeoutTicks && !connection.LooksClosed())
             {
                 return connection;
             }
@@ -58,6 +58,7 @@ internal sealed class BackendPool
         }
     }
 
+    /// <summary>Takes back a connection whose last response ended exactly at the end of what was received.</summary>
     public void Return(BackendConnection connection)
     {
         connection.IdleSince = Stopwatch.GetTimestamp();

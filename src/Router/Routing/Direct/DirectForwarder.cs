@@ -2,8 +2,10 @@ using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 using Router.Hosting;
@@ -103,10 +105,12 @@ internal sealed partial class DirectForwarder : IDisposable
             }
             catch (Exception e) when (IsFailure(e))
             {
-                if (reused && !connection.ReceivedAny && connection.AbortedBy == AbortReason.None && e is not BackendProtocolException)
+                if (reused && !connection.ReceivedAny && connection.AbortedBy == AbortReason.None && e is not BackendProtocolException
+                    && ForwardingPolicy.MaySendAgain(context.Request.Method))
                 {
-                    // A kept-alive connection the backend closed while it sat idle: nothing was answered, so
-                    // the request goes again on a new connection (as HttpClient does), below.
+                    // A kept-alive connection the backend closed as the request went out: nothing was
+                    // answered, but the backend may have read the request, so only an idempotent one goes
+                    // again on a new connection, below (RFC 9110 section 9.2.2); any other gets 502.
                     _counters.CountStaleRetry();
                 }
                 else
@@ -235,6 +239,14 @@ internal sealed partial class DirectForwarder : IDisposable
         try
         {
             response.StatusCode = head.StatusCode;
+            var reason = head.Reason(bytes);
+            if (!reason.IsEmpty && !Ascii.Equals(reason, ReasonPhrases.GetReasonPhrase(head.StatusCode)))
+            {
+                // A reason phrase of the backend's own passes on, as YARP and HAProxy do (RFC 9112 section 4);
+                // the standard one costs nothing, Kestrel writes it anyway.
+                context.Features.Get<IHttpResponseFeature>()!.ReasonPhrase = Encoding.Latin1.GetString(reason);
+            }
+
             foreach (var line in head.Headers)
             {
                 var (name, value) = connection.HeaderStrings.Get(line.Line(bytes), line.Name(bytes), line.Value(bytes));
@@ -382,6 +394,11 @@ internal sealed partial class DirectForwarder : IDisposable
         }
 
         connection.ClientUnflushed = false;
+
+        // Waiting on the client is not waiting on the backend: the backend's deadline stops here and starts
+        // again with the next read from it. A client that stops reading is Kestrel's to cut
+        // (MinResponseDataRate); it is then counted as the client's, not as a backend timeout.
+        connection.Idle();
         FlushResult result;
         try
         {
@@ -427,6 +444,8 @@ internal sealed partial class DirectForwarder : IDisposable
         var reason = connection.AbortedBy;
         if (reason == AbortReason.ClientGone)
         {
+            _counters.CountClientGone();
+            Log.ClientGone(_logger, destination.Host.Authority);
             context.Abort();
             return;
         }
@@ -563,5 +582,8 @@ internal sealed partial class DirectForwarder : IDisposable
     {
         [LoggerMessage(310, LogLevel.Warning, "Forwarding to {Host} failed: {Reason}")]
         public static partial void BackendFailed(ILogger logger, string host, string? reason);
+
+        [LoggerMessage(311, LogLevel.Debug, "The client went away or stopped reading while {Host} was answering; the backend connection is closed")]
+        public static partial void ClientGone(ILogger logger, string host);
     }
 }

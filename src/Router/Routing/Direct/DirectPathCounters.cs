@@ -8,6 +8,7 @@ internal sealed class DirectPathCounters
     private long _protocolErrors;
     private long _timeouts;
     private long _ioErrors;
+    private long _clientGone;
 
     /// <summary>Requests the direct path took (the rest went through YARP).</summary>
     public long Forwarded => Interlocked.Read(ref _forwarded);
@@ -21,6 +22,11 @@ internal sealed class DirectPathCounters
 
     /// <summary>Backend connections that closed or broke under a request (not a stale retry).</summary>
     public long IoErrors => Interlocked.Read(ref _ioErrors);
+
+    /// <summary>Requests whose client went away or stopped reading (Kestrel cut it) while the backend answered: the client's failure, not the backend's.</summary>
+    public long ClientGone => Interlocked.Read(ref _clientGone);
+
+    public void CountClientGone() => Interlocked.Increment(ref _clientGone);
 
     public void CountForwarded() => Interlocked.Increment(ref _forwarded);
 

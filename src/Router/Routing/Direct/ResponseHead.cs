@@ -55,6 +55,10 @@ internal sealed class ResponseHead
     public List<HeaderLine> Headers { get; } = new(16);
 
     private (int Start, int Length) _connection;
+    private (int Start, int Length) _reason;
+
+    /// <summary>The status line's reason phrase as the backend sent it (may be empty).</summary>
+    public ReadOnlySpan<byte> Reason(ReadOnlySpan<byte> head) => head.Slice(_reason.Start, _reason.Length);
 
     /// <summary>The Connection header's value, for removing the headers it names.</summary>
     public ReadOnlySpan<byte> ConnectionValue(ReadOnlySpan<byte> head) => head.Slice(_connection.Start, _connection.Length);
@@ -92,6 +96,7 @@ internal sealed class ResponseHead
 
         var http10 = statusLine[7] == '0';
         StatusCode = ((statusLine[9] - '0') * 100) + ((statusLine[10] - '0') * 10) + (statusLine[11] - '0');
+        _reason = statusLine.Length > 13 ? (13, statusLine.Length - 13) : default;
         if (StatusCode < 100)
         {
             return Invalid($"status {StatusCode} is not a valid status code");
@@ -261,6 +266,7 @@ internal sealed class ResponseHead
         Framing = BodyFraming.None;
         KeepAlive = false;
         _connection = default;
+        _reason = default;
         Headers.Clear();
         Error = null;
     }
