@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Router.Rollout.Processes;
+
+/// <summary>
+/// A process by id and start time (<c>/proc/PID/stat</c> field 22), so a recycled pid is never taken for it.
+/// Started through <c>sh -c 'exec …'</c> with its output in a log file: it outlives the tool, and holds none of
+/// the tool's pipes.
+/// </summary>
+internal sealed record LocalProcess(int Pid, long StartTicks)
+{
+    public static LocalProcess Start(IReadOnlyList<string> command, IReadOnlyDictionary<string, string> environment, string log)
+    {
+        var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add("exec \"$@\" </dev/null >>\"$ROLLOUT_LOG\" 2>&1");
+        info.ArgumentList.Add("sh");
+        foreach (var argument in command)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        foreach (var (key, value) in environment)
+        {
+            info.Environment[key] = value;
+        }
+
+        info.Environment["ROLLOUT_LOG"] = log;
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {command[0]}");
+        var start = StartTime(process.Id) ?? throw new InvalidOperationException($"{command[0]} exited at once (see {log})");
+        return new LocalProcess(process.Id, start);
+    }
+
+    /// <summary>Runs, and is the process that was started (not a zombie, not a recycled pid).</summary>
+    public bool IsAlive => StartTime(Pid) == StartTicks;
+
+    /// <summary>SIGTERM, then SIGKILL if it is still there after <paramref name="grace"/>.</summary>
+    public async Task StopAsync(TimeSpan grace, CancellationToken cancellationToken)
+    {
+        if (!IsAlive)
+        {
+            return;
+        }
+
+        await SignalAsync("TERM").ConfigureAwait(false);
+        var until = DateTime.UtcNow + grace;
+        while (IsAlive && DateTime.UtcNow < until)
+        {
+            await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (IsAlive)
+        {
+            await SignalAsync("KILL").ConfigureAwait(false);
+            while (IsAlive)
+            {
+                await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static long? StartTime(int pid)
+    {
+        string stat;
+        try
+        {
+            stat = File.ReadAllText($"/proc/{pid}/stat");
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+
+        // "pid (comm) state …": comm may hold spaces and parentheses, so fields are counted after the last ')'.
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        if (fields[0] is "Z" or "X")
+        {
+            return null;
+        }
+
+        return long.Parse(fields[19], CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>By pid, through kill(1): the project keeps native calls out of the router executable.</summary>
+    private async Task SignalAsync(string signal)
+    {
+        var info = new ProcessStartInfo("kill") { UseShellExecute = false, RedirectStandardError = true };
+        info.ArgumentList.Add("-" + signal);
+        info.ArgumentList.Add(Pid.ToString(CultureInfo.InvariantCulture));
+        using var kill = Process.Start(info)!;
+        await kill.WaitForExitAsync().ConfigureAwait(false);
+    }
+}
