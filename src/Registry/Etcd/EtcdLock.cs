@@ -87,8 +87,9 @@ public sealed class EtcdLock : IAsyncDisposable
         {
             await _keepAlive.ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
         {
+            // Stopped mid-call: expected.
         }
 
         try

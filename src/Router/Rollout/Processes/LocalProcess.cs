@@ -10,11 +10,15 @@ namespace Router.Rollout.Processes;
 /// </summary>
 internal sealed record LocalProcess(int Pid, long StartTicks)
 {
-    public static LocalProcess Start(IReadOnlyList<string> command, IReadOnlyDictionary<string, string> environment, string log)
+    /// <summary>
+    /// Starts <paramref name="command"/>; its pid is written to <paramref name="pidFile"/> before it runs, so a
+    /// tool killed between the start and its own record leaves a process that the next run can still find.
+    /// </summary>
+    public static LocalProcess Start(IReadOnlyList<string> command, IReadOnlyDictionary<string, string> environment, string log, string pidFile)
     {
         var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
         info.ArgumentList.Add("-c");
-        info.ArgumentList.Add("exec \"$@\" </dev/null >>\"$ROLLOUT_LOG\" 2>&1");
+        info.ArgumentList.Add("echo $$ >\"$ROLLOUT_PID\"; exec \"$@\" </dev/null >>\"$ROLLOUT_LOG\" 2>&1");
         info.ArgumentList.Add("sh");
         foreach (var argument in command)
         {
@@ -27,9 +31,21 @@ internal sealed record LocalProcess(int Pid, long StartTicks)
         }
 
         info.Environment["ROLLOUT_LOG"] = log;
+        info.Environment["ROLLOUT_PID"] = pidFile;
         using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {command[0]}");
         var start = StartTime(process.Id) ?? throw new InvalidOperationException($"{command[0]} exited at once (see {log})");
         return new LocalProcess(process.Id, start);
+    }
+
+    /// <summary>The process a pid file names, if it still runs.</summary>
+    public static LocalProcess? FromPidFile(string pidFile)
+    {
+        if (!File.Exists(pidFile) || !int.TryParse(File.ReadAllText(pidFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+        {
+            return null;
+        }
+
+        return StartTime(pid) is { } start ? new LocalProcess(pid, start) : null;
     }
 
     /// <summary>Runs, and is the process that was started (not a zombie, not a recycled pid).</summary>

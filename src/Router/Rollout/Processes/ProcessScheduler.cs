@@ -18,53 +18,53 @@ internal sealed class ProcessScheduler(string folder) : IScheduler
     public Task<IReadOnlyList<SchedulerInstance>> ListAsync(string service, CancellationToken cancellationToken)
     {
         IReadOnlyList<SchedulerInstance> list = [.. Instances(service)
-            .Select(i => new SchedulerInstance(i.Number, i.Version, i.Service.IsAlive && i.Presence.IsAlive, Describe(i)))];
+            .Select(i => new SchedulerInstance(i.Number, i.Version, Runs(i), Describe(i)))];
         return Task.FromResult(list);
     }
 
     public Task<bool> CanPlaceAsync(string service, CancellationToken cancellationToken) =>
         Task.FromResult(_unit.Slots <= 0 || Instances(service).Count() < _unit.Slots);
 
-    public Task StartAsync(string service, int number, string version, CancellationToken cancellationToken)
+    public async Task StartAsync(string service, int number, string version, CancellationToken cancellationToken)
     {
         if (Read(service, number) is { } existing)
         {
-            if (existing.Service.IsAlive && existing.Presence.IsAlive)
+            if (Runs(existing))
             {
                 // Started by a run that was killed before it wrote its record: nothing to do.
-                return Task.CompletedTask;
+                return;
             }
 
-            throw new InvalidOperationException($"{service}@{number} exists but does not run; remove it first");
+            // Half started by a killed run (or one process died): clear it and start again.
+            await RemoveAsync(service, number, cancellationToken).ConfigureAwait(false);
         }
 
         Directory.CreateDirectory(Path.Combine(folder, "instances"));
         Directory.CreateDirectory(Path.Combine(folder, "logs"));
         var port = FreePort();
+        var instance = new ProcessInstance(number, version, port, null, null);
+        Write(service, instance);
         var environment = _unit.Environment.ToDictionary(e => e.Key, e => ProcessUnit.Expand(e.Value, service, number, port, version));
-        var serviceProcess = LocalProcess.Start(
-            [.. _unit.Service.Select(a => ProcessUnit.Expand(a, service, number, port, version))], environment, Log($"{service}@{number}"));
-        LocalProcess presence;
-        try
+        instance = instance with
         {
-            presence = LocalProcess.Start(
-                [.. _unit.Presence.Select(a => ProcessUnit.Expand(a, service, number, port, version))], environment, Log($"{service}-presence@{number}"));
-        }
-        catch (InvalidOperationException)
+            Service = LocalProcess.Start(
+                [.. _unit.Service.Select(a => ProcessUnit.Expand(a, service, number, port, version))], environment, Log($"{service}@{number}"), PidFile(service, number, "service")),
+        };
+        Write(service, instance);
+        instance = instance with
         {
-            _ = serviceProcess.StopAsync(StopGrace, CancellationToken.None);
-            throw;
-        }
-
-        File.WriteAllText(StatePath(service, number), JsonSerializer.Serialize(new ProcessInstance(number, version, port, serviceProcess, presence), RolloutRecord.Json));
-        return Task.CompletedTask;
+            Presence = LocalProcess.Start(
+                [.. _unit.Presence.Select(a => ProcessUnit.Expand(a, service, number, port, version))], environment, Log($"{service}-presence@{number}"), PidFile(service, number, "presence")),
+        };
+        Write(service, instance);
     }
 
     public async Task WithdrawAsync(string service, int number, CancellationToken cancellationToken)
     {
-        if (Read(service, number) is { } instance)
+        if (Read(service, number) is { } instance
+            && (instance.Presence ?? LocalProcess.FromPidFile(PidFile(service, number, "presence"))) is { } presence)
         {
-            await instance.Presence.StopAsync(StopGrace, cancellationToken).ConfigureAwait(false);
+            await presence.StopAsync(StopGrace, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -75,14 +75,28 @@ internal sealed class ProcessScheduler(string folder) : IScheduler
             return;
         }
 
-        // The sidekick first: its host key goes before the service stops answering.
-        await instance.Presence.StopAsync(StopGrace, cancellationToken).ConfigureAwait(false);
-        await instance.Service.StopAsync(StopGrace, cancellationToken).ConfigureAwait(false);
+        // The sidekick first: its host key goes before the service stops answering. A process whose pid the
+        // record lacks (the run was killed while starting it) is found by its pid file.
+        foreach (var (process, role) in new[] { (instance.Presence, "presence"), (instance.Service, "service") })
+        {
+            if ((process ?? LocalProcess.FromPidFile(PidFile(service, number, role))) is { } running)
+            {
+                await running.StopAsync(StopGrace, cancellationToken).ConfigureAwait(false);
+            }
+
+            File.Delete(PidFile(service, number, role));
+        }
+
         File.Delete(StatePath(service, number));
     }
 
+    private static bool Runs(ProcessInstance i) => i.Service is { IsAlive: true } && i.Presence is { IsAlive: true };
+
     private static string Describe(ProcessInstance i) =>
-        $"{(i.Service.IsAlive ? "running" : "exited")} (pid {i.Service.Pid}), presence {(i.Presence.IsAlive ? "running" : "exited")} (pid {i.Presence.Pid}), port {i.Port}";
+        $"service {State(i.Service)}, presence {State(i.Presence)}, port {i.Port}";
+
+    private static string State(LocalProcess? process) =>
+        process is null ? "starting" : $"{(process.IsAlive ? "running" : "exited")} (pid {process.Pid})";
 
     private IEnumerable<ProcessInstance> Instances(string service)
     {
@@ -107,6 +121,16 @@ internal sealed class ProcessScheduler(string folder) : IScheduler
         var path = StatePath(service, number);
         return File.Exists(path) ? JsonSerializer.Deserialize<ProcessInstance>(File.ReadAllText(path), RolloutRecord.Json) : null;
     }
+
+    /// <summary>Written aside and moved in place, so a reader never sees half a file.</summary>
+    private void Write(string service, ProcessInstance instance)
+    {
+        var path = StatePath(service, instance.Number);
+        File.WriteAllText(path + ".tmp", JsonSerializer.Serialize(instance, RolloutRecord.Json));
+        File.Move(path + ".tmp", path, overwrite: true);
+    }
+
+    private string PidFile(string service, int number, string role) => Path.Combine(folder, "instances", $"{service}@{number}.{role}.pid");
 
     private string StatePath(string service, int number) => Path.Combine(folder, "instances", $"{service}@{number}.json");
 
