@@ -151,7 +151,7 @@ public sealed class EtcdLock : IAsyncDisposable
 
                 lastRenewed = DateTime.UtcNow;
             }
-            catch (RpcException) when (!_stop.IsCancellationRequested)
+            catch (Exception e) when (e is RpcException or IOException or HttpRequestException && !_stop.IsCancellationRequested)
             {
                 if (DateTime.UtcNow - lastRenewed > TimeSpan.FromSeconds(ttlSeconds))
                 {

@@ -119,7 +119,7 @@ internal static class RolloutCommand
             await error.WriteLineAsync($"router rollout: {e.Message}").ConfigureAwait(false);
             return Failed;
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled } && !cancel.IsCancellationRequested)
         {
             await error.WriteLineAsync("router rollout: the lock's lease was lost (etcd unreachable for a whole --lock-ttl); stopped, --resume continues").ConfigureAwait(false);
             return Failed;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Etcdserverpb;
 using Google.Protobuf;
+using Grpc.Core;
 using Router.Registry;
 using Router.Registry.Etcd;
 
@@ -292,9 +293,17 @@ internal sealed class RolloutRunner(
             return $"{key} has no lease (not put by an announcer)";
         }
 
-        var lease = await etcd.CallAsync((c, o) => c.Lease.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { ID = kv.Lease }, o).ResponseAsync, cancellationToken).ConfigureAwait(false);
-        if (lease.TTL <= 0)
+        try
         {
+            var lease = await etcd.CallAsync((c, o) => c.Lease.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { ID = kv.Lease }, o).ResponseAsync, cancellationToken).ConfigureAwait(false);
+            if (lease.TTL <= 0)
+            {
+                return $"{key}'s lease has expired";
+            }
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+        {
+            // etcd's answer for a lease that ended between the read of the key and this call.
             return $"{key}'s lease has expired";
         }
 
@@ -302,9 +311,10 @@ internal sealed class RolloutRunner(
         {
             return await routers.WhyNotRoutedAsync(_name, id, kv.Value.ToStringUtf8(), cancellationToken).ConfigureAwait(false);
         }
-        catch (HttpRequestException e)
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
         {
-            return $"router admin unreachable: {e.Message}";
+            // A router too busy to answer in time has not shown the instance up: keep waiting, within the deadline.
+            return $"router admin did not answer: {e.Message}";
         }
     }
 
@@ -325,7 +335,7 @@ internal sealed class RolloutRunner(
         await etcd.CallAsync((c, o) => c.Kv.DeleteRangeAsync(new DeleteRangeRequest { Key = ByteString.CopyFromUtf8(key) }, o).ResponseAsync, cancellationToken).ConfigureAwait(false);
 
         var until = time.GetUtcNow() + options.Deadline;
-        while (!await routers.GoneAsync(_name, id, cancellationToken).ConfigureAwait(false))
+        while (!await GoneAsync(id, cancellationToken).ConfigureAwait(false))
         {
             if (time.GetUtcNow() > until)
             {
@@ -342,6 +352,18 @@ internal sealed class RolloutRunner(
         step.Updated = time.GetUtcNow();
         await SaveAsync(record, cancellationToken).ConfigureAwait(false);
         progress.Instance(_name, step.Number, "stopped");
+    }
+
+    private async Task<bool> GoneAsync(string id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await routers.GoneAsync(_name, id, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
     }
 
     private Task SaveAsync(RolloutRecord record, CancellationToken cancellationToken) =>

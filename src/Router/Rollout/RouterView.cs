@@ -6,8 +6,8 @@ namespace Router.Rollout;
 /// <summary>
 /// What the routers say of a service's hosts, from their admin <c>/status</c>. A host counts as reached through
 /// the router when every router lists it (same address as the host key) as "up" with no consecutive failure:
-/// a router sets a host aside after failed connects or timeouts of real requests, so under traffic "up" with
-/// zero failures means the requests routed to it reached it.
+/// a router sets a host aside when a real request fails to connect to it and counts such failures until one
+/// gets through, so under traffic "up" with zero failures means the requests routed to it connected.
 /// </summary>
 internal sealed class RouterView(IReadOnlyList<IPEndPoint> admins) : IDisposable
 {

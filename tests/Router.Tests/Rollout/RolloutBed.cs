@@ -70,7 +70,7 @@ internal sealed class RolloutBed : IAsyncDisposable
     public IReadOnlyList<string> Args(params string[] extra) =>
     [
         "rollout", Service, "--processes", Folder, "--etcd", EtcdUrl, "--prefix", Prefix, "--rollout-prefix", RolloutPrefix,
-        "--router-admin", $"127.0.0.1:{RouterAdminPort}", "--min-healthy", "1", "--deadline", "30", "--drain", "0.5", "--lock-ttl", "2",
+        "--router-admin", $"127.0.0.1:{RouterAdminPort}", "--min-healthy", "1", "--deadline", "30", "--drain", "0.5", "--lock-ttl", "5",
         .. extra,
     ];
 

@@ -17,7 +17,7 @@ internal sealed class ProcessScheduler(string folder) : IScheduler
 
     public Task<IReadOnlyList<SchedulerInstance>> ListAsync(string service, CancellationToken cancellationToken)
     {
-        IReadOnlyList<SchedulerInstance> list = [.. Instances(service)
+        IReadOnlyList<SchedulerInstance> list = [.. Instances(service).OrderBy(i => i.Number)
             .Select(i => new SchedulerInstance(i.Number, i.Version, Runs(i), Describe(i)))];
         return Task.FromResult(list);
     }
