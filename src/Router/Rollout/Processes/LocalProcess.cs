@@ -16,7 +16,10 @@ internal sealed record LocalProcess(int Pid, long StartTicks)
     /// </summary>
     public static LocalProcess Start(IReadOnlyList<string> command, IReadOnlyDictionary<string, string> environment, string log, string pidFile)
     {
-        var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        // A session of its own: an instance must outlive the terminal the tool ran in (its hangup would reach
+        // every process of the terminal's session).
+        var info = new ProcessStartInfo("setsid") { UseShellExecute = false };
+        info.ArgumentList.Add("/bin/sh");
         info.ArgumentList.Add("-c");
         info.ArgumentList.Add("echo $$ >\"$ROLLOUT_PID\"; exec \"$@\" </dev/null >>\"$ROLLOUT_LOG\" 2>&1");
         info.ArgumentList.Add("sh");
@@ -32,9 +35,23 @@ internal sealed record LocalProcess(int Pid, long StartTicks)
 
         info.Environment["ROLLOUT_LOG"] = log;
         info.Environment["ROLLOUT_PID"] = pidFile;
+        File.Delete(pidFile);
         using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {command[0]}");
-        var start = StartTime(process.Id) ?? throw new InvalidOperationException($"{command[0]} exited at once (see {log})");
-        return new LocalProcess(process.Id, start);
+
+        // setsid may fork (when it leads a process group): the pid file, written by the shell that then execs the
+        // command, names the process that runs.
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (DateTime.UtcNow < until)
+        {
+            if (FromPidFile(pidFile) is { } started)
+            {
+                return started;
+            }
+
+            Thread.Sleep(10);
+        }
+
+        throw new InvalidOperationException($"{command[0]} did not start or exited at once (see {log})");
     }
 
     /// <summary>The process a pid file names, if it still runs.</summary>
