@@ -115,12 +115,15 @@ internal sealed record LocalProcess(int Pid, long StartTicks)
         return long.Parse(fields[19], CultureInfo.InvariantCulture);
     }
 
-    /// <summary>By pid, through kill(1): the project keeps native calls out of the router executable.</summary>
+    /// <summary>
+    /// By pid, through the shell's own kill (every system has /bin/sh, not every one the procps kill): the
+    /// project keeps native calls out of the router executable.
+    /// </summary>
     private async Task SignalAsync(string signal)
     {
-        var info = new ProcessStartInfo("kill") { UseShellExecute = false, RedirectStandardError = true };
-        info.ArgumentList.Add("-" + signal);
-        info.ArgumentList.Add(Pid.ToString(CultureInfo.InvariantCulture));
+        var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, RedirectStandardError = true };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add($"kill -{signal} {Pid.ToString(CultureInfo.InvariantCulture)}");
         using var kill = Process.Start(info)!;
         await kill.WaitForExitAsync().ConfigureAwait(false);
     }
