@@ -20,6 +20,12 @@ var settings = new ConfigurationBuilder()
     .AddJsonFile("appsettings.json", optional: true)
     .Build();
 
+// `router rollout NAME …`: the rolling-update tool, a subcommand with options of its own.
+if (args is ["rollout", .. var rolloutArgs])
+{
+    return await Router.Rollout.RolloutCommand.RunAsync(rolloutArgs, environment, Console.Out, Console.Error, terminal: !Console.IsOutputRedirected);
+}
+
 var parsed = RouterCommandLine.Parse(args, environment, settings);
 if (parsed.Help)
 {

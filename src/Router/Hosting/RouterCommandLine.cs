@@ -446,7 +446,8 @@ internal static class RouterCommandLine
         return options;
     }
 
-    private static EtcdOptions EtcdSecurity(EtcdOptions etcd, Dictionary<string, (string Value, string Source)> values, IReadOnlyDictionary<string, string?> environment, List<string> errors)
+    /// <summary>The etcd TLS and auth options (shared with <c>router rollout</c>).</summary>
+    internal static EtcdOptions EtcdSecurity(EtcdOptions etcd, Dictionary<string, (string Value, string Source)> values, IReadOnlyDictionary<string, string?> environment, List<string> errors)
     {
         string? File(string name)
         {

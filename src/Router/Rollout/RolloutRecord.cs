@@ -1,0 +1,55 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Router.Rollout;
+
+/// <summary>
+/// The plan and progress of one rollout, stored as JSON under <c>{rollout-prefix}/{name}/record</c>: which
+/// version it moves from and to, and every instance touched, old and new, with the step it reached. A
+/// mutable document: the runner changes it and writes it again (fenced by the lock) after every step.
+/// </summary>
+internal sealed class RolloutRecord
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
+    };
+
+    public required string Service { get; init; }
+
+    /// <summary>The version the instances ran before (the target of --undo).</summary>
+    public required string From { get; init; }
+
+    public required string To { get; init; }
+
+    /// <summary>True for the rollout --undo started (From is then the version being left again).</summary>
+    public bool Undo { get; init; }
+
+    public required int Surge { get; init; }
+
+    /// <summary>How many instances serve at the start; the rollout never leaves fewer usable than this.</summary>
+    public required int Instances { get; init; }
+
+    public RolloutState State { get; set; } = RolloutState.Running;
+
+    /// <summary>"surge" while extra instances fit, "in-place" once the scheduler cannot place another.</summary>
+    public string Mode { get; set; } = "surge";
+
+    public string? Reason { get; set; }
+
+    public required DateTimeOffset Started { get; init; }
+
+    public DateTimeOffset Updated { get; set; }
+
+    /// <summary>Who runs it: host, pid (of the latest run, after --resume).</summary>
+    public string? Runner { get; set; }
+
+    public List<InstanceStep> Steps { get; init; } = [];
+
+    public string Serialize() => JsonSerializer.Serialize(this, Json);
+
+    public static RolloutRecord? Parse(string json) => JsonSerializer.Deserialize<RolloutRecord>(json, Json);
+
+    public InstanceStep Step(int number) => Steps.First(s => s.Number == number);
+}

@@ -1,0 +1,8 @@
+namespace Router.Rollout;
+
+internal enum RolloutState
+{
+    Running,
+    Done,
+    Failed,
+}
