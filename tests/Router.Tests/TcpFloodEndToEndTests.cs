@@ -102,7 +102,7 @@ public sealed class TcpFloodEndToEndTests(EtcdFixture fixture)
     }
 
     private static int OpenRelays(string metrics) =>
-        (int)MetricsText.Value(metrics, "router_host_port_connections{port=\"" + PortOf(metrics) + "\",service=\"db\",kind=\"tcp\"}");
+        (int)MetricsText.Value(metrics, "router_host_port_connections{port=\"" + PortOf(metrics) + "\",service=\"db\",kind=\"tcp\",state=\"listening\"}");
 
     private static string PortOf(string metrics)
     {
