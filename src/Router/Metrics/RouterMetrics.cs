@@ -129,34 +129,19 @@ internal sealed class RouterMetrics
     private void RenderTcp(StringBuilder text)
     {
         var services = Tcp.Services.ToList();
-        Header(text, "router_tcp_connections_total", "counter", "TCP connections admitted on a host_port, by service (counted at accept).");
-        foreach (var (name, counters) in services)
-        {
-            text.Append(CultureInfo.InvariantCulture, $"router_tcp_connections_total{{service=\"{name}\"}} {counters.Accepted}\n");
-        }
+        Counter("router_tcp_connections_total", "TCP connections admitted on a host_port, by service (counted at accept).", c => c.Accepted);
+        Counter("router_tcp_connections_refused_total", "TCP connections closed at once because --tcp-max-connections or the open-file budget was reached.", c => c.Refused);
+        Counter("router_tcp_connect_failures_total", "Backend connects of TCP relays that failed (refused or timed out).", c => c.ConnectFailures);
+        Counter("router_tcp_bytes_in_total", "Bytes TCP relays received from clients, by service.", c => c.BytesFromClients);
+        Counter("router_tcp_bytes_out_total", "Bytes TCP relays sent to clients, by service.", c => c.BytesToClients);
 
-        Header(text, "router_tcp_connections_refused_total", "counter", "TCP connections closed at once because --tcp-max-connections or the open-file budget was reached.");
-        foreach (var (name, counters) in services)
+        void Counter(string name, string help, Func<TcpServiceCounters, long> value)
         {
-            text.Append(CultureInfo.InvariantCulture, $"router_tcp_connections_refused_total{{service=\"{name}\"}} {counters.Refused}\n");
-        }
-
-        Header(text, "router_tcp_connect_failures_total", "counter", "Backend connects of TCP relays that failed (refused or timed out).");
-        foreach (var (name, counters) in services)
-        {
-            text.Append(CultureInfo.InvariantCulture, $"router_tcp_connect_failures_total{{service=\"{name}\"}} {counters.ConnectFailures}\n");
-        }
-
-        Header(text, "router_tcp_bytes_in_total", "counter", "Bytes TCP relays received from clients, by service.");
-        foreach (var (name, counters) in services)
-        {
-            text.Append(CultureInfo.InvariantCulture, $"router_tcp_bytes_in_total{{service=\"{name}\"}} {counters.BytesFromClients}\n");
-        }
-
-        Header(text, "router_tcp_bytes_out_total", "counter", "Bytes TCP relays sent to clients, by service.");
-        foreach (var (name, counters) in services)
-        {
-            text.Append(CultureInfo.InvariantCulture, $"router_tcp_bytes_out_total{{service=\"{name}\"}} {counters.BytesToClients}\n");
+            Header(text, name, "counter", help);
+            foreach (var (service, counters) in services)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"{name}{{service=\"{service}\"}} {value(counters)}\n");
+            }
         }
     }
 
