@@ -13,6 +13,30 @@ public static class Ports
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>
+    /// A free port below Linux's ephemeral range (32768–60999 by default), for a server that must restart on
+    /// the same port (an etcd member whose URL is in the cluster's configuration): a port from the ephemeral
+    /// range can be taken meanwhile as the local port of any process's outgoing connection.
+    /// </summary>
+    public static int FreeTcpForRestarts()
+    {
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            var port = Random.Shared.Next(20000, 32768);
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+            }
+        }
+
+        throw new InvalidOperationException("no free port between 20000 and 32767 on 127.0.0.1");
+    }
+
     /// <summary>A TCP listener on 127.0.0.1 and a port the system picked, already listening.</summary>
     public static Socket ListenLoopback()
     {
