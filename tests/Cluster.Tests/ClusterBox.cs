@@ -88,6 +88,9 @@ public sealed class ClusterBox : IAsyncLifetime
     public Task<string> EtcdctlAsync(int node, params string[] args) =>
         ExecAsync(Node(node), ["env", "ETCDCTL_API=3", "etcdctl", "--endpoints", "http://127.0.0.1:2379", "--command-timeout=5s", .. args]);
 
+    /// <summary>The box's state folder (logs, the process scheduler's units under units/).</summary>
+    public string StateFolder => _state;
+
     /// <summary>A log or file the box keeps in its state folder (haproxy.log, n1/router.log, …).</summary>
     public string StateFile(string name)
     {
