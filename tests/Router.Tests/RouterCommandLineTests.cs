@@ -84,6 +84,8 @@ public sealed class RouterCommandLineTests
     [InlineData("--max-request-body", "0", "--max-request-body")]
     [InlineData("--max-request-body", "10MB", "--max-request-body")]
     [InlineData("--max-request-body", "-1", "--max-request-body")]
+    [InlineData("--return-memory", "0", "--return-memory")]
+    [InlineData("--return-memory", "16MB", "--return-memory")]
     public void Parse_BadValue_OneErrorNamingTheOption(string option, string value, string named)
     {
         var result = Parse([option, value]);
@@ -139,6 +141,15 @@ public sealed class RouterCommandLineTests
         Assert.Equal(TimeSpan.FromSeconds(2.5), options.RequestHeadTimeout);
         Assert.Equal(500, options.MaxHttpConnections);
         Assert.Equal(1_048_576, options.MaxRequestBodySize);
+    }
+
+    [Fact]
+    public void Parse_ReturnMemory_DefaultReadAndOff()
+    {
+        Assert.Equal(16L * 1024 * 1024, Parse([]).Options!.ReturnMemoryThreshold);
+        Assert.Equal(64L * 1024 * 1024, Parse(["--return-memory", "64"]).Options!.ReturnMemoryThreshold);
+        Assert.Null(Parse(["--return-memory", "off"]).Options!.ReturnMemoryThreshold);
+        Assert.Null(RouterCommandLine.Parse([], new Dictionary<string, string?> { ["ROUTER_RETURN_MEMORY"] = "Off" }, null).Options!.ReturnMemoryThreshold);
     }
 
     [Fact]

@@ -43,6 +43,8 @@ internal static class RouterCommandLine
           --client-idle-timeout SECONDS  close a kept-alive client connection idle this long [75]
           --request-head-timeout SECONDS longest a client may take to send a request head   [30]
           --max-request-body BYTES|off   larger request bodies get 413                      [off]
+          --return-memory MB|off         after a burst of connections has passed, give memory
+                                         back to the system once the process grew this much [16]
           --state-file PATH           last good table, for a start while etcd is away [off]
           --backend-timeout SECONDS   longest silence of a backend in a request [100]
           --http-forwarder direct|yarp  requests without a body: the router's own
@@ -58,7 +60,7 @@ internal static class RouterCommandLine
     private static readonly string[] Names =
     [
         "etcd", "prefix", "http", "https", "certs", "tcp-bind", "admin", "dns", "dns-zone", "dns-answer",
-        "dns-upstream", "internal-networks", "drain-timeout", "shutdown-delay", "tcp-idle-timeout", "tcp-max-connections", "max-http-connections", "client-idle-timeout", "request-head-timeout", "max-request-body", "state-file", "http-forwarder", "backend-timeout", "etcd-ca", "etcd-cert", "etcd-key",
+        "dns-upstream", "internal-networks", "drain-timeout", "shutdown-delay", "tcp-idle-timeout", "tcp-max-connections", "max-http-connections", "client-idle-timeout", "request-head-timeout", "max-request-body", "return-memory", "state-file", "http-forwarder", "backend-timeout", "etcd-ca", "etcd-cert", "etcd-key",
         "etcd-user", "etcd-password-file",
     ];
 
@@ -383,6 +385,22 @@ internal static class RouterCommandLine
             else
             {
                 errors.Add($"{headTimeout.Source}: '{headTimeout.Value}' is not a number of seconds from 1 to 3600");
+            }
+        }
+
+        if (values.TryGetValue("return-memory", out var returnMemory))
+        {
+            if (returnMemory.Value.Trim().Equals("off", StringComparison.OrdinalIgnoreCase))
+            {
+                options = options with { ReturnMemoryThreshold = null };
+            }
+            else if (int.TryParse(returnMemory.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var megabytes) && megabytes is >= 1 and <= 65536)
+            {
+                options = options with { ReturnMemoryThreshold = megabytes * 1024L * 1024 };
+            }
+            else
+            {
+                errors.Add($"{returnMemory.Source}: '{returnMemory.Value}' is not a number of megabytes from 1 to 65536, or off");
             }
         }
 

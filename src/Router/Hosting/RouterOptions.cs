@@ -41,6 +41,12 @@ internal sealed record RouterOptions
     /// <summary>A relayed TCP connection with no bytes either way for this long is closed.</summary>
     public TimeSpan TcpIdleTimeout { get; init; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// Growth of anonymous memory (bytes) after which, once a burst of connections has passed, memory goes back to
+    /// the system (<see cref="MemoryReturnPolicy"/>); null: never.
+    /// </summary>
+    public long? ReturnMemoryThreshold { get; init; } = 16L * 1024 * 1024;
+
     /// <summary>Open TCP connections allowed per host_port; more are refused.</summary>
     public int TcpMaxConnections { get; init; } = 10_000;
 
