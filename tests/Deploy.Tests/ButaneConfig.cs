@@ -15,7 +15,12 @@ internal sealed class ButaneConfig
 
     public YamlMappingNode Root { get; }
 
-    public static ButaneConfig Load() => Parse(System.IO.File.ReadAllText(Path));
+    /// <summary>The non-member variant (<c>deploy/flatcar/nonmember.bu</c>).</summary>
+    public static string NonMemberPath => System.IO.Path.Combine(RepoPaths.Root, "deploy", "flatcar", "nonmember.bu");
+
+    public static ButaneConfig Load() => Load(Path);
+
+    public static ButaneConfig Load(string path) => Parse(System.IO.File.ReadAllText(path));
 
     public static ButaneConfig Parse(string text)
     {
