@@ -64,6 +64,24 @@ public sealed class NodeSecretsTests
     }
 
     [Fact]
+    public async Task OlderKeyFormat_EcPrivateKey_IsAccepted()
+    {
+        // Keys made by other tools often carry the algorithm in the PEM label ("EC PRIVATE KEY").
+        using var pki = await ClusterPki.CreateAsync("10.128.0.11");
+        await using var node = await NodeSecretsScript.StartAsync();
+        node.PutCertificates(pki.Directory, member: false);
+        await using (var convert = Router.Testing.TestProcess.Start("openssl", ["ec", "-in", pki.File("client-key.pem"), "-out", Path.Combine(node.Metadata, "etcd-client-key")], name: "openssl"))
+        {
+            Assert.Equal(0, await convert.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        }
+
+        var (exitCode, output) = await node.RunAsync();
+
+        Assert.Contains("-----BEGIN EC PRIVATE KEY-----", await File.ReadAllTextAsync(Path.Combine(node.Tls, "client-key.pem")), StringComparison.Ordinal);
+        Assert.True(exitCode == 0, output);
+    }
+
+    [Fact]
     public async Task MissingRequiredKey_FailsNamingItAndHowToAddIt()
     {
         using var pki = await ClusterPki.CreateAsync("10.128.0.11");
