@@ -18,7 +18,12 @@ internal sealed class CloudConfig
 
     public YamlMappingNode Root { get; }
 
-    public static CloudConfig Load() => Parse(File.ReadAllText(Path));
+    /// <summary>The non-member variant (<c>deploy/cloud-config-nonmember.yaml</c>).</summary>
+    public static string NonMemberPath => System.IO.Path.Combine(RepoPaths.Root, "deploy", "cloud-config-nonmember.yaml");
+
+    public static CloudConfig Load() => Load(Path);
+
+    public static CloudConfig Load(string path) => Parse(File.ReadAllText(path));
 
     public static CloudConfig Parse(string text)
     {

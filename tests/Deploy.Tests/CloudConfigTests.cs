@@ -44,20 +44,36 @@ public sealed class CloudConfigTests
     public void ResolvConf_Nameservers_BridgeFirstWithFallback()
     {
         var config = CloudConfig.Load();
-        var nameservers = config.WrittenFile("/etc/resolv.conf")
-            .Split('\n')
-            .Select(l => UnitFile.Words(l))
-            .Where(w => w.Length == 2 && w[0] == "nameserver")
-            .Select(w => w[1])
-            .ToList();
+        var nameservers = Nameservers(config.WrittenFile("/etc/resolv.conf"));
 
         Assert.Equal(BridgeAddress, nameservers.FirstOrDefault());
         Assert.True(nameservers.Count >= 2, "resolv.conf needs a fallback while the router is not up");
     }
 
+    [Fact]
+    public void Units_Order_DockerRestartedBeforeEtcdMemberStarts()
+    {
+        // coreos-cloudinit acts on the units in file order; where etcd-member runs in docker, restarting
+        // docker after etcd-member started would restart etcd too (issue 19, finding 4).
+        var names = CloudConfig.Load().Units().Select(u => CloudConfig.Scalar(u, "name")).ToList();
+
+        Assert.True(names.IndexOf("docker.service") < names.IndexOf("etcd-member.service"), string.Join(", ", names));
+        Assert.Equal("node-secrets.service", names[0]);
+    }
+
+    [Fact]
+    public void NodeSecrets_Embedded_AreIdenticalToShippedFiles()
+    {
+        var config = CloudConfig.Load();
+
+        Assert.Equal(UnitsFolder.Read("node-secrets.service").TrimEnd('\n'), CloudConfig.Scalar(config.Unit("node-secrets.service"), "content")!.TrimEnd('\n'));
+        Assert.Equal(File.ReadAllText(NodeSecretsScript.Path).TrimEnd('\n'), config.WrittenFile("/opt/bin/node-secrets").TrimEnd('\n'));
+    }
+
     [Theory]
     [InlineData("fleet.service")]
     [InlineData("etcd-member.service")]
+    [InlineData("node-secrets.service")]
     public void NodeService_Command_IsStart(string name)
     {
         var config = CloudConfig.Load();
@@ -157,7 +173,7 @@ public sealed class CloudConfigTests
     /// Every piece of systemd configuration the YAML carries, keyed for the test name, with the
     /// files to verify it in: a unit's content; a drop-in over a stand-in of the node's own unit
     /// (so its keys are checked, and the node unit itself is not ours to verify); a unit file
-    /// written by write_files.
+    /// written by write_files. The config's own units are laid out beside each, as on the node.
     /// </summary>
     private static Dictionary<string, (string Unit, Dictionary<string, string> Files)> EmbeddedUnitFiles(CloudConfig config)
     {
@@ -166,16 +182,14 @@ public sealed class CloudConfigTests
         {
             var name = CloudConfig.Scalar(unit, "name")!;
             var content = CloudConfig.Scalar(unit, "content");
-            var files = new Dictionary<string, string>(StringComparer.Ordinal)
-            {
-                [name] = content ?? $"[Unit]\nDescription=stand-in for the node's {name}\n\n[Service]\nExecStart=/bin/true\n",
-            };
+            var files = OwnUnits(config);
+            files[name] = content ?? $"[Unit]\nDescription=stand-in for the node's {name}\n\n[Service]\nExecStart=/bin/true\n";
             foreach (var (dropIn, dropInContent) in CloudConfig.DropIns(unit))
             {
                 files[$"{name}.d/{dropIn}"] = dropInContent;
             }
 
-            if (content is not null || files.Count > 1)
+            if (content is not null || CloudConfig.DropIns(unit).Count > 0)
             {
                 result[$"coreos.units {name}"] = (name, files);
             }
@@ -184,14 +198,33 @@ public sealed class CloudConfigTests
         foreach (var path in config.WrittenPaths().Where(p => p.EndsWith(".service", StringComparison.Ordinal)))
         {
             var name = Path.GetFileName(path);
-            result[$"write_files {path}"] = (name, new Dictionary<string, string>(StringComparer.Ordinal) { [name] = config.WrittenFile(path) });
+            var files = OwnUnits(config);
+            files[name] = config.WrittenFile(path);
+            result[$"write_files {path}"] = (name, files);
         }
 
         return result;
     }
 
-    private static Dictionary<string, string> EnvironmentFile(CloudConfig config) =>
-        config.WrittenFile("/etc/environment")
+    /// <summary>The units whose whole content the config carries.</summary>
+    private static Dictionary<string, string> OwnUnits(CloudConfig config) =>
+        config.Units()
+            .Where(u => CloudConfig.Scalar(u, "content") is not null)
+            .ToDictionary(u => CloudConfig.Scalar(u, "name")!, u => CloudConfig.Scalar(u, "content")!, StringComparer.Ordinal);
+
+    private static Dictionary<string, string> EnvironmentFile(CloudConfig config) => EnvironmentLines(config.WrittenFile("/etc/environment"));
+
+    /// <summary>The nameserver addresses of a resolv.conf, in order.</summary>
+    internal static List<string> Nameservers(string resolvConf) =>
+        resolvConf.Split('\n')
+            .Select(l => UnitFile.Words(l))
+            .Where(w => w.Length == 2 && w[0] == "nameserver")
+            .Select(w => w[1])
+            .ToList();
+
+    /// <summary>NAME=value lines of an environment file (comments and blank lines skipped).</summary>
+    internal static Dictionary<string, string> EnvironmentLines(string text) =>
+        text
             .Split('\n')
             .Select(l => l.Trim())
             .Where(l => l.Length > 0 && !l.StartsWith('#') && l.Contains('=', StringComparison.Ordinal))

@@ -26,17 +26,20 @@ namespace Router.Deploy.Tests;
 /// </remarks>
 internal static class UnitVerifier
 {
-    /// <summary>Programs that a CoreOS node ships and a CI machine does not.</summary>
+    /// <summary>
+    /// Programs that a CoreOS or Flatcar node ships and a CI machine does not, and /opt/bin/node-secrets,
+    /// which the node's boot config writes (deploy/node-secrets; its own tests run it).
+    /// </summary>
     public static readonly IReadOnlySet<string> NodePrograms = new HashSet<string>(StringComparer.Ordinal)
     {
-        "/usr/bin/docker", "/usr/bin/etcdctl", "/usr/bin/fleetctl", "/usr/bin/rkt",
+        "/usr/bin/docker", "/usr/bin/etcdctl", "/usr/bin/fleetctl", "/usr/bin/rkt", "/opt/bin/node-secrets",
     };
 
-    /// <summary>Units that a CoreOS node ships, which the deployment's units depend on.</summary>
+    /// <summary>Units that a CoreOS or Flatcar node ships, which the deployment's units depend on.</summary>
     public static readonly IReadOnlySet<string> NodeUnits = new HashSet<string>(StringComparer.Ordinal)
     {
         "docker.service", "docker.socket", "etcd-member.service", "etcd2.service", "etcd.service",
-        "fleet.service", "fleet.socket", "flanneld.service",
+        "fleet.service", "fleet.socket", "flanneld.service", "coreos-metadata.service",
     };
 
     /// <summary>Where Debian installs systemd's own units (merged /usr: /lib/systemd/system is the same folder).</summary>
