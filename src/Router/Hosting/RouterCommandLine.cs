@@ -57,7 +57,8 @@ internal static class RouterCommandLine
         Exit codes: 0 stopped cleanly, 1 failed while running, 2 bad options.
         """;
 
-    private static readonly string[] Names =
+    /// <summary>Every option's name (without <c>--</c>); docs/reference.md lists each (ReferenceDocTests).</summary>
+    internal static readonly string[] Names =
     [
         "etcd", "prefix", "http", "https", "certs", "tcp-bind", "admin", "dns", "dns-zone", "dns-answer",
         "dns-upstream", "internal-networks", "drain-timeout", "shutdown-delay", "tcp-idle-timeout", "tcp-max-connections", "max-http-connections", "client-idle-timeout", "request-head-timeout", "max-request-body", "return-memory", "state-file", "http-forwarder", "backend-timeout", "etcd-ca", "etcd-cert", "etcd-key",
