@@ -29,7 +29,7 @@ public sealed record IntendedDifference(string Id, params Aspect[] Aspects)
     /// <summary>Through YARP (requests with a body, or --http-forwarder yarp), <c>OPTIONS *</c> goes out as <c>OPTIONS /</c>: .NET's HttpClient has no asterisk form.</summary>
     public static readonly IntendedDifference YarpOptionsStar = new("yarp-options-star", Aspect.BackendRequestLine);
 
-    /// <summary>Through YARP, a response repeating an equal Content-Length (<c>5, 5</c> or two lines) is refused with 502: .NET's HttpClient rejects it before the router sees it.</summary>
+    /// <summary>Through YARP, a response repeating an equal Content-Length (<c>5, 5</c> or two lines) is refused with 502: .NET's HttpClient does not take the list as a length and Kestrel refuses to copy it.</summary>
     public static readonly IntendedDifference YarpRepeatedContentLength = new("yarp-repeated-content-length", Aspect.ClientStatus, Aspect.ClientHeaders, Aspect.ClientBody);
 
     /// <summary>Every id, for the check against docs/routing.md.</summary>
