@@ -41,6 +41,30 @@ public abstract class ForwardingPolicyEndToEndTests(EtcdFixture fixture, bool di
         Assert.All(got, r => Assert.Equal(body, r.BodyText));
     }
 
+    [Theory]
+    [InlineData("GET", "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello")]
+    [InlineData("POST", "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello")]
+    [InlineData("GET", "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\nhello")]
+    public async Task BodilessStatusWithBody_HeadOnlyToClientAndConnectionNotReused(string method, string answer)
+    {
+        var backend = Own(RawHttpBackend.Start(e => e.SendAsync(e.Request.Target == "/odd" ? answer : "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext")));
+        await RouteAsync("web", backend, private_: false);
+        using var client = await RawHttpClient.OpenAsync(Proxy.HttpPort);
+
+        // The body comes in the same segment as the head: it is no answer to anything (RFC 9110 §15.3.5, §15.4.5).
+        var odd = await client.ExchangeAsync(Request(method, "/odd", method == "POST" ? "body" : ""));
+        var next = await client.ExchangeAsync(Request(method, "/next", method == "POST" ? "body" : ""));
+
+        Assert.Empty(odd.Body);
+        Assert.False(odd.Has("Transfer-Encoding"));
+        // A 204's Content-Length is dropped (Kestrel refuses one, HAProxy drops it); a 304 keeps it.
+        Assert.Equal(odd.Status == 304 ? "5" : null, odd.Header("Content-Length"));
+        Assert.Equal("next", next.BodyText);
+        var requests = backend.Requests;
+        Assert.Equal(["/odd", "/next"], requests.Select(r => r.Target));
+        Assert.Equal(2, backend.Connections);
+    }
+
     [Fact]
     public async Task UntrustedClient_ForwardedHeadersReplaced()
     {
@@ -89,6 +113,12 @@ public abstract class ForwardingPolicyEndToEndTests(EtcdFixture fixture, bool di
     private async Task<RawHttpBackend> StartAsync(string service, bool private_)
     {
         var backend = Own(RawHttpBackend.Start(e => e.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")));
+        await RouteAsync(service, backend, private_);
+        return backend;
+    }
+
+    private async Task RouteAsync(string service, RawHttpBackend backend, bool private_)
+    {
         await Etcd.PutAsync($"{Prefix}/{service}/scheme", "http");
         await Etcd.PutAsync($"{Prefix}/{service}/hosts/1", backend.Address);
         if (private_)
@@ -101,7 +131,6 @@ public abstract class ForwardingPolicyEndToEndTests(EtcdFixture fixture, bool di
             var status = await Proxy.StatusAsync();
             return status.GetProperty("services").EnumerateArray().Any(s => s.GetProperty("name").GetString() == service && s.GetProperty("hosts").GetArrayLength() == 1);
         }, $"{service} to be routed");
-        return backend;
     }
 
     /// <summary>A request to web.example.com unless a Host header is given.</summary>
