@@ -50,7 +50,10 @@ public sealed class ResponseHeadTests
     [InlineData("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", "Content-Length")]
     [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 1e3\r\n\r\n", "Content-Length")]
     [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n", "Content-Length")]
-    [InlineData("HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\n\r\n", "obs-fold")]
+    [InlineData("HTTP/1.1 200 OK\r\n folded\r\nX-A: 1\r\n\r\n", "obs-fold")]
+    [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n 2\r\n\r\n", "obs-fold")]
+    [InlineData("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip,\r\n chunked\r\n\r\n", "obs-fold")]
+    [InlineData("HTTP/1.1 200 OK\r\nX-A: 1\r\n a\u0001b\r\n\r\n", "obs-fold")]
     [InlineData("HTTP/1.1 200 OK\r\nX A: 1\r\n\r\n", "name: value")]
     [InlineData("HTTP/1.1 200 OK\r\nX-A : 1\r\n\r\n", "name: value")]
     [InlineData("HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "name: value")]
@@ -63,6 +66,16 @@ public sealed class ResponseHeadTests
 
         Assert.Equal(ParseStatus.Invalid, parsed.Status);
         Assert.Contains(reason, parsed.Head.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TryParse_FoldedHeader_OneHeaderWithItsLineBreaksMarkedFolded()
+    {
+        var parsed = Parse("HTTP/1.1 200 OK\r\nX-A: one\r\n two \r\n\tthree\r\nKeep-Alive: a\r\n b\r\nX-B: 2\r\nContent-Length: 0\r\n\r\n");
+
+        Assert.Equal(ParseStatus.Done, parsed.Status);
+        Assert.Equal([("X-A", "one\r\n two \r\n\tthree"), ("X-B", "2")], Headers(parsed));
+        Assert.Equal([true, false], parsed.Head.Headers.Select(h => h.Folded));
     }
 
     [Fact]

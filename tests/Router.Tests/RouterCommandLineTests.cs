@@ -273,5 +273,28 @@ public sealed class RouterCommandLineTests
         Assert.Equal(new Dictionary<int, string> { [8080] = "--http", [9091] = "--admin", [5353] = "--dns" }, options.OwnPorts());
     }
 
+    [Fact]
+    public void Parse_TrustedProxies_NoneByDefaultListRead()
+    {
+        Assert.Empty(Parse([]).Options!.TrustedProxies);
+
+        var options = Parse(["--trusted-proxies", "130.211.0.0/22, 35.191.0.0/16,::1/128"]).Options!;
+
+        Assert.Equal([IPNetwork.Parse("130.211.0.0/22"), IPNetwork.Parse("35.191.0.0/16"), IPNetwork.Parse("::1/128")], options.TrustedProxies);
+    }
+
+    [Theory]
+    [InlineData("10.0.0.0/33")]
+    [InlineData("10.0.0.0/8,load-balancer")]
+    public void Parse_TrustedProxiesNotNetworks_ErrorNamesOptionAndValue(string value)
+    {
+        var result = Parse(["--trusted-proxies", value]);
+
+        Assert.Null(result.Options);
+        var error = Assert.Single(result.Errors);
+        Assert.Contains("--trusted-proxies", error, StringComparison.Ordinal);
+        Assert.Contains("is not a network", error, StringComparison.Ordinal);
+    }
+
     private static RouterCommandLine.Result Parse(string[] args) => RouterCommandLine.Parse(args, NoEnvironment, null);
 }

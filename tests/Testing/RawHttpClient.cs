@@ -21,9 +21,15 @@ public sealed class RawHttpClient : IDisposable
         _reader = new RawHttpReader(PipeReader.Create(_stream));
     }
 
-    public static async Task<RawHttpClient> OpenAsync(int port)
+    /// <summary>Connects to the port on 127.0.0.1, from <paramref name="from"/> (another loopback address) when given.</summary>
+    public static async Task<RawHttpClient> OpenAsync(int port, IPAddress? from = null)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        if (from is not null)
+        {
+            socket.Bind(new IPEndPoint(from, 0));
+        }
+
         using var timeout = new CancellationTokenSource(Timeout);
         await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), timeout.Token);
         return new RawHttpClient(socket);

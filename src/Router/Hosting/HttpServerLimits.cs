@@ -1,5 +1,6 @@
 using System.Text;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Router.Routing;
 
 namespace Router.Hosting;
 
@@ -12,7 +13,8 @@ internal static class HttpServerLimits
 
         // Header bytes pass through as they came, both ways (a UTF-8 "Cookie: user=José", a raw UTF-8
         // Content-Disposition filename): Latin-1 maps each byte to one char and back (RFC 9110 section 5.5).
-        kestrel.RequestHeaderEncodingSelector = static _ => Encoding.Latin1;
+        // The Connection header's decoder also keeps the names it lists, which Kestrel would lose (ConnectionHeader).
+        kestrel.RequestHeaderEncodingSelector = ConnectionHeader.Select;
         kestrel.ResponseHeaderEncodingSelector = static _ => Encoding.Latin1;
         Apply(kestrel.Limits, options, connections);
     }

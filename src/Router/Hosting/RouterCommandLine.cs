@@ -34,6 +34,7 @@ internal static class RouterCommandLine
           --dns-answer IP             address given for the zone            [the --dns address]
           --dns-upstream IP[:PORT],.. resolvers for every other name        [8.8.8.8,8.8.4.4]
           --internal-networks CIDR,.. clients allowed private services/DNS [127.0.0.0/8,::1/128,172.17.0.0/16,10.0.0.0/8]
+          --trusted-proxies CIDR,..   load balancers whose X-Forwarded-Proto/-For are believed [none]
           --drain-timeout SECONDS     how long requests in flight may finish [10]
           --shutdown-delay SECONDS    after SIGTERM: not ready, still accepting [0]
           --tcp-idle-timeout SECONDS  close a TCP relay silent this long      [3600]
@@ -63,6 +64,7 @@ internal static class RouterCommandLine
         "etcd", "prefix", "http", "https", "certs", "tcp-bind", "admin", "dns", "dns-zone", "dns-answer",
         "dns-upstream", "internal-networks", "drain-timeout", "shutdown-delay", "tcp-idle-timeout", "tcp-max-connections", "max-http-connections", "client-idle-timeout", "request-head-timeout", "max-request-body", "return-memory", "state-file", "http-forwarder", "backend-timeout", "etcd-ca", "etcd-cert", "etcd-key",
         "etcd-user", "etcd-password-file",
+        "trusted-proxies",
     ];
 
     /// <summary>The outcome of parsing: options, or the errors to print, or a request for help.</summary>
@@ -291,6 +293,24 @@ internal static class RouterCommandLine
             }
 
             options = options with { InternalNetworks = list };
+        }
+
+        if (values.TryGetValue("trusted-proxies", out var trusted))
+        {
+            var list = new List<IPNetwork>();
+            foreach (var part in trusted.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (IPNetwork.TryParse(part, out var network))
+                {
+                    list.Add(network);
+                }
+                else
+                {
+                    errors.Add($"{trusted.Source}: '{part}' is not a network like 10.0.0.0/8");
+                }
+            }
+
+            options = options with { TrustedProxies = list };
         }
 
         if (values.TryGetValue("drain-timeout", out var drain))

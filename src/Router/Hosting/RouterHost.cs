@@ -54,7 +54,11 @@ internal static class RouterHost
         {
             HttpServerLimits.Apply(kestrel, options, limits);
             // Plain HTTP/2 (h2c) cannot be negotiated on a port that also speaks HTTP/1.1; HTTP/2 comes with TLS.
-            kestrel.Listen(options.Http, listen => listen.Protocols = HttpProtocols.Http1);
+            kestrel.Listen(options.Http, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1;
+                listen.Use(ConnectionHeader.Middleware);
+            });
             kestrel.Listen(options.Admin, listen => listen.Protocols = HttpProtocols.Http1);
             if (options.Https is { } https && certificates is not null)
             {
@@ -62,6 +66,7 @@ internal static class RouterHost
                 kestrel.Listen(https, listen =>
                 {
                     listen.Protocols = HttpProtocols.Http1AndHttp2;
+                    listen.Use(ConnectionHeader.Middleware);
                     listen.UseHttps(new HttpsConnectionAdapterOptions
                     {
                         ServerCertificateSelector = (_, host) => certificates.Select(host),
@@ -74,6 +79,7 @@ internal static class RouterHost
         builder.Services.AddSingleton(limits);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new InternalNetworks(options.InternalNetworks));
+        builder.Services.AddSingleton(new TrustedProxies(options.TrustedProxies));
         builder.Services.AddSingleton<DrainState>();
         builder.Services.AddHostedService<ShutdownDelay>();
         builder.Services.AddHostedService<MemoryReturn>();

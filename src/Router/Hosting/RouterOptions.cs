@@ -35,6 +35,9 @@ internal sealed record RouterOptions
 
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Sources whose X-Forwarded-Proto and X-Forwarded-For are believed (a TLS-terminating load balancer); none by default.</summary>
+    public IReadOnlyList<IPNetwork> TrustedProxies { get; init; } = [];
+
     /// <summary>After SIGTERM, how long the router reports not ready while it still accepts, before the drain.</summary>
     public TimeSpan ShutdownDelay { get; init; } = TimeSpan.Zero;
 

@@ -31,8 +31,13 @@ internal sealed partial class ProxyHandler
     private readonly ILogger _logger;
     private readonly ForwarderRequestConfig _requestConfig;
 
-    public ProxyHandler(RouteTableHolder routes, IHttpForwarder forwarder, BackendClient client, DirectForwarder direct, RouterOptions options, InternalNetworks internalNetworks, DrainState drain, TimeProvider time, RouterMetrics metrics, ILogger<ProxyHandler> logger)
+    private readonly ForwardingTransformer _keep;
+    private readonly ForwardingTransformer _strip;
+
+    public ProxyHandler(RouteTableHolder routes, IHttpForwarder forwarder, BackendClient client, DirectForwarder direct, RouterOptions options, InternalNetworks internalNetworks, TrustedProxies trusted, DrainState drain, TimeProvider time, RouterMetrics metrics, ILogger<ProxyHandler> logger)
     {
+        _keep = new ForwardingTransformer(stripFirstSegment: false, trusted);
+        _strip = new ForwardingTransformer(stripFirstSegment: true, trusted);
         _metrics = metrics;
         _routes = routes;
         _forwarder = forwarder;
@@ -52,6 +57,7 @@ internal sealed partial class ProxyHandler
 
     public Task HandleAsync(HttpContext context)
     {
+        ConnectionHeader.BeginRequest();
         var request = context.Request;
         var match = RouteMatcher.Match(_routes.Current, request.Host.Value, request.Path.Value);
         if (match.Route is not { } route)
@@ -74,6 +80,7 @@ internal sealed partial class ProxyHandler
     /// </summary>
     public Task HandleServiceAsync(HttpContext context, string service)
     {
+        ConnectionHeader.BeginRequest();
         if (!_routes.Current.TryGet(service, out var route))
         {
             return Plain(context, StatusCodes.Status404NotFound, "no such service\n");
@@ -146,7 +153,7 @@ internal sealed partial class ProxyHandler
 
     private async ValueTask<AttemptResult> ForwardWithYarpAsync(HttpContext context, Destination destination, bool stripFirstSegment)
     {
-        var transformer = stripFirstSegment ? ForwardingTransformer.Strip : ForwardingTransformer.Keep;
+        var transformer = stripFirstSegment ? _strip : _keep;
         var error = await _forwarder.SendAsync(context, destination.Prefix, _client, _requestConfig, transformer, destination.Retired).ConfigureAwait(false);
         if (error == ForwarderError.None)
         {

@@ -49,7 +49,11 @@ internal sealed class HttpPortListener : IPortListener, IHttpApplication<HttpCon
     {
         var options = new KestrelServerOptions { ApplicationServices = services };
         HttpServerLimits.Apply(options, services.GetRequiredService<RouterOptions>(), services.GetRequiredService<ConnectionLimits>());
-        options.Listen(bind, port, listen => listen.Protocols = HttpProtocols.Http1);
+        options.Listen(bind, port, listen =>
+        {
+            listen.Protocols = HttpProtocols.Http1;
+            listen.Use(Routing.ConnectionHeader.Middleware);
+        });
         var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions()), loggerFactory);
         var server = new KestrelServer(Options.Create(options), transport, loggerFactory);
         var listener = new HttpPortListener(server, port, service, proxy, services.GetRequiredService<RouteTableHolder>(), services.GetRequiredService<InternalNetworks>());

@@ -34,8 +34,11 @@ internal sealed partial class DirectForwarder : IDisposable
     /// <summary>Longest silence from the backend within one request (--backend-timeout; YARP's ActivityTimeout is set the same).</summary>
     private readonly TimeSpan _activityTimeout;
 
-    public DirectForwarder(RouteTableHolder routes, RouterOptions options, RouterMetrics metrics, TimeProvider time, ILogger<DirectForwarder> logger)
+    private readonly TrustedProxies _trusted;
+
+    public DirectForwarder(RouteTableHolder routes, RouterOptions options, RouterMetrics metrics, TrustedProxies trusted, TimeProvider time, ILogger<DirectForwarder> logger)
     {
+        _trusted = trusted;
         _counters = metrics.Direct;
         _activityTimeout = options.BackendTimeout;
         _routes = routes;
@@ -60,17 +63,9 @@ internal sealed partial class DirectForwarder : IDisposable
             return false;
         }
 
-        // The target goes out as the client sent it, so it must mean what the route was chosen by: origin
-        // form, and no dot segments (Kestrel resolves "/a/../b" to "/b" before routing; YARP sends that).
-        var target = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
-        if (target is not { Length: > 0 } || target[0] != '/')
-        {
-            return false;
-        }
-
-        var query = target.IndexOf('?', StringComparison.Ordinal);
-        var path = query < 0 ? target.AsSpan() : target.AsSpan(0, query);
-        return !path.Contains("/.", StringComparison.Ordinal) && !path.Contains("%2e", StringComparison.OrdinalIgnoreCase);
+        // The target goes out as the client sent it (ForwardingPolicy.TryGetTarget), so it must mean what
+        // the route was chosen by: a target with dot segments takes YARP, which sends the resolved path.
+        return ForwardingPolicy.TryGetTarget(context, stripFirstSegment: false, out _);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -94,7 +89,7 @@ internal sealed partial class DirectForwarder : IDisposable
         var isHead = HttpMethods.IsHead(context.Request.Method);
         while (true)
         {
-            WriteRequestHead(context, connection.Head, destination, stripFirstSegment);
+            WriteRequestHead(context, connection.Head, destination, stripFirstSegment, _trusted);
             var aborted = context.RequestAborted.UnsafeRegister(static s => ((BackendConnection)s!).Abort(AbortReason.ClientGone), connection);
             var retired = destination.Retired.UnsafeRegister(static s => ((BackendConnection)s!).Abort(AbortReason.Retired), connection);
             var reuse = false;
@@ -250,6 +245,12 @@ internal sealed partial class DirectForwarder : IDisposable
             foreach (var line in head.Headers)
             {
                 var (name, value) = connection.HeaderStrings.Get(line.Line(bytes), line.Name(bytes), line.Value(bytes));
+                if (line.Folded)
+                {
+                    // obs-fold: each line break becomes a space (RFC 9112 section 5.2).
+                    value = value.Replace('\r', ' ').Replace('\n', ' ');
+                }
+
                 headers.Append(name, value);
             }
         }
@@ -264,7 +265,9 @@ internal sealed partial class DirectForwarder : IDisposable
             RemoveConnectionNamed(headers, head.ConnectionValue(bytes));
         }
 
-        if (head.ContentLength >= 0 && head.StatusCode is not (204 or 304))
+        // A 304's Content-Length describes the representation and passes on (RFC 9110 section 8.6); a 204
+        // has no content, and its Content-Length is dropped (Kestrel refuses one; HAProxy drops it too).
+        if (head.ContentLength >= 0 && head.StatusCode != 204)
         {
             response.ContentLength = head.ContentLength;
         }
@@ -463,29 +466,17 @@ internal sealed partial class DirectForwarder : IDisposable
         context.Response.StatusCode = reason == AbortReason.Timeout ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway;
     }
 
-    /// <summary>The request head as the backend gets it: the client's, less hop-by-hop headers, plus X-Forwarded-*.</summary>
-    private static void WriteRequestHead(HttpContext context, RequestHeadWriter head, Destination destination, bool stripFirstSegment)
+    /// <summary>The request head as the backend gets it: the client's, less hop-by-hop headers, plus X-Forwarded-* (ForwardingPolicy).</summary>
+    private static void WriteRequestHead(HttpContext context, RequestHeadWriter head, Destination destination, bool stripFirstSegment, TrustedProxies trusted)
     {
         var request = context.Request;
         head.Reset();
         head.Append(request.Method);
         head.Append(" "u8);
-        var target = context.Features.Get<IHttpRequestFeature>()!.RawTarget.AsSpan();
-        if (stripFirstSegment)
+        ForwardingPolicy.TryGetTarget(context, stripFirstSegment, out var target);
+        if (ForwardingPolicy.StripsToRoot(target))
         {
-            // "/web/a?q" → "/a?q"; "/web?q" → "/?q" (the route matched on the first segment).
-            var query = target.IndexOf('?');
-            var path = query < 0 ? target : target[..query];
-            var next = path.Length > 1 ? path[1..].IndexOf('/') : -1;
-            if (next < 0)
-            {
-                head.Append("/"u8);
-                target = query < 0 ? [] : target[query..];
-            }
-            else
-            {
-                target = target[(next + 1)..];
-            }
+            head.Append("/"u8);
         }
 
         head.Append(target);
@@ -493,22 +484,10 @@ internal sealed partial class DirectForwarder : IDisposable
         var host = request.Host;
         head.AppendHeader("Host", host.HasValue ? host.Value : destination.Host.Authority);
 
-        var headers = request.Headers;
-        var connectionHeader = headers.Connection;
-        var forwardedFor = StringValues.Empty;
-        foreach (var (name, values) in headers)
+        var connection = ConnectionHeader.Of(request);
+        foreach (var (name, values) in request.Headers)
         {
-            if (HopByHop.IsNotCopiedFromRequest(name))
-            {
-                if (string.Equals(name, "X-Forwarded-For", StringComparison.OrdinalIgnoreCase))
-                {
-                    forwardedFor = values;
-                }
-
-                continue;
-            }
-
-            if (connectionHeader.Count != 0 && NamedIn(connectionHeader, name))
+            if (!ForwardingPolicy.CopiesRequestHeader(request, name, connection))
             {
                 continue;
             }
@@ -519,7 +498,8 @@ internal sealed partial class DirectForwarder : IDisposable
             }
         }
 
-        // The client's address is appended to what earlier proxies said (as YARP does with the default transforms).
+        // The client's address follows what a trusted proxy said; anyone else's list is not kept.
+        var forwardedFor = ForwardingPolicy.PriorForwardedFor(context, trusted);
         var client = context.Connection.RemoteIpAddress;
         if (client is not null || forwardedFor.Count != 0)
         {
@@ -541,30 +521,13 @@ internal sealed partial class DirectForwarder : IDisposable
             head.Append("\r\n"u8);
         }
 
-        head.AppendHeader("X-Forwarded-Proto", request.Scheme);
+        head.AppendHeader("X-Forwarded-Proto", ForwardingPolicy.ClientScheme(context, trusted));
         if (host.HasValue)
         {
             head.AppendHeader("X-Forwarded-Host", host.Value);
         }
 
         head.Append("\r\n"u8);
-    }
-
-    /// <summary>Whether the request's Connection header lists <paramref name="name"/> (RFC 9110 section 7.6.1).</summary>
-    private static bool NamedIn(StringValues connection, string name)
-    {
-        foreach (var value in connection)
-        {
-            foreach (var range in value.AsSpan().Split(','))
-            {
-                if (value.AsSpan()[range].Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
-                {
-                    return true;
-                }
-            }
-        }
-
-        return false;
     }
 
     private void Sweep()

@@ -21,7 +21,7 @@ internal enum BodyFraming
 }
 
 /// <summary>One header line of a response head, as offsets into the buffer the head was read from.</summary>
-internal readonly record struct HeaderLine(int Start, int NameLength, int ValueStart, int ValueLength)
+internal readonly record struct HeaderLine(int Start, int NameLength, int ValueStart, int ValueLength, bool Folded = false)
 {
     public ReadOnlySpan<byte> Line(ReadOnlySpan<byte> head) => head.Slice(Start, ValueStart + ValueLength - Start);
 
@@ -69,7 +69,9 @@ internal sealed class ResponseHead
     /// <summary>
     /// Parses one response head from the start of <paramref name="buffer"/>. Interim (1xx) responses are
     /// for the caller to skip: their <see cref="StatusCode"/> is below 200 and <paramref name="consumed"/>
-    /// covers them. Bare LF line ends are accepted (RFC 9112 section 2.2), obs-fold is not.
+    /// covers them. Bare LF line ends are accepted (RFC 9112 section 2.2). A header folded over lines
+    /// (obs-fold) is kept with its line breaks, for the copy to turn into spaces (RFC 9112 section 5.2, as
+    /// HAProxy and .NET's HttpClient do); folding a framing header is refused.
     /// </summary>
     public ParseStatus TryParse(ReadOnlySpan<byte> buffer, bool headRequest, out int consumed)
     {
@@ -106,6 +108,7 @@ internal sealed class ResponseHead
         var chunked = false;
         var transferEncoding = false;
         var position = lineEnd + 1;
+        var previous = Previous.None;
         while (true)
         {
             var next = buffer[position..].IndexOf((byte)'\n');
@@ -124,7 +127,21 @@ internal sealed class ResponseHead
 
             if (line[0] is (byte)' ' or (byte)'\t')
             {
-                return Invalid("the response folds a header over lines (obs-fold)");
+                var more = line.Trim(" \t"u8);
+                if (previous is Previous.None or Previous.Framing || more.IndexOfAnyInRange((byte)0, (byte)0x08) >= 0
+                    || more.IndexOfAnyInRange((byte)0x0A, (byte)0x1F) >= 0 || more.Contains((byte)0x7F))
+                {
+                    return Invalid("the response folds a framing header over lines, or starts with a folded line (obs-fold)");
+                }
+
+                if (previous == Previous.Kept && !more.IsEmpty)
+                {
+                    var last = Headers[^1];
+                    var end = lineStart + line.TrimEnd(" \t"u8).Length;
+                    Headers[^1] = last with { ValueLength = end - last.ValueStart, Folded = true };
+                }
+
+                continue;
             }
 
             var colon = line.IndexOf((byte)':');
@@ -152,6 +169,7 @@ internal sealed class ResponseHead
                 }
 
                 ContentLength = length;
+                previous = Previous.Framing;
                 continue;
             }
 
@@ -160,6 +178,7 @@ internal sealed class ResponseHead
                 // Chunked must be the last coding for the length to be known from it (RFC 9112 section 6.3).
                 transferEncoding = true;
                 chunked = LastToken(value, out var last) && Ascii.EqualsIgnoreCase(last, "chunked"u8);
+                previous = Previous.Framing;
                 continue;
             }
 
@@ -182,15 +201,18 @@ internal sealed class ResponseHead
                     }
                 }
 
+                previous = Previous.Framing;
                 continue;
             }
 
-            if (HopByHop.IsHopByHop(name))
+            if (HopByHopHeaders.Contains(name))
             {
+                previous = Previous.Dropped;
                 continue;
             }
 
             Headers.Add(new HeaderLine(lineStart, name.Length, lineStart + valueStart, value.Length));
+            previous = Previous.Kept;
         }
 
         consumed = position;
@@ -314,6 +336,15 @@ internal sealed class ResponseHead
         >= (byte)'A' and <= (byte)'F' => b - 'A' + 10,
         _ => -1,
     };
+
+    /// <summary>What the header line before a folded one was.</summary>
+    private enum Previous
+    {
+        None,
+        Kept,
+        Dropped,
+        Framing,
+    }
 
     // tchar (RFC 9110 section 5.6.2).
     private static bool IsToken(ReadOnlySpan<byte> name) => name.IndexOfAnyExcept(TokenChars) < 0;
