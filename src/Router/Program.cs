@@ -26,6 +26,18 @@ if (args is ["rollout", .. var rolloutArgs])
     return await Router.Rollout.RolloutCommand.RunAsync(rolloutArgs, environment, Console.Out, Console.Error, terminal: !Console.IsOutputRedirected);
 }
 
+// `router check …`: one read of the registry, its problems and the host_port plan, for operators and scripts.
+if (args is ["check", .. var checkArgs])
+{
+    return await Router.Cli.CheckCommand.RunAsync(checkArgs, environment, settings, Console.Out, Console.Error, CancellationToken.None);
+}
+
+// `router status …`: a running router's /status for a terminal.
+if (args is ["status", .. var statusArgs])
+{
+    return await Router.Cli.StatusCommand.RunAsync(statusArgs, environment, Console.Out, Console.Error, CancellationToken.None);
+}
+
 var parsed = RouterCommandLine.Parse(args, environment, settings);
 if (parsed.Help)
 {
