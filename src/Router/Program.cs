@@ -56,18 +56,20 @@ if (parsed.Options is not { } options)
 }
 
 // Structured JSON for log collectors; readable lines for a person at a terminal.
+// --log-level sets the floor; the quieter levels of noisy libraries below never make them louder than it.
+LogEventLevel AtLeast(LogEventLevel level) => level > options.LogLevel ? level : options.LogLevel;
 var logging = new LoggerConfiguration()
-    .MinimumLevel.Information()
-    .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
-    .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
+    .MinimumLevel.Is(options.LogLevel)
+    .MinimumLevel.Override("Microsoft", AtLeast(LogEventLevel.Warning))
+    .MinimumLevel.Override("Microsoft.Hosting.Lifetime", AtLeast(LogEventLevel.Information))
     // Off, not just quiet: while this category is enabled at any level, ASP.NET Core opens a log scope per
     // request (an AsyncLocal write every request pays for), and it logs nothing the router wants.
     .MinimumLevel.Override("Microsoft.AspNetCore.Hosting.Diagnostics", LevelAlias.Off)
     // Kestrel writes a warning for every connection refused over --max-http-connections: a flood would flood
     // the log too. The limit in force is logged once at start.
-    .MinimumLevel.Override("Microsoft.AspNetCore.Server.Kestrel.Connections", LogEventLevel.Error)
-    .MinimumLevel.Override("Grpc", LogEventLevel.Warning)
-    .MinimumLevel.Override("Yarp", LogEventLevel.Warning)
+    .MinimumLevel.Override("Microsoft.AspNetCore.Server.Kestrel.Connections", AtLeast(LogEventLevel.Error))
+    .MinimumLevel.Override("Grpc", AtLeast(LogEventLevel.Warning))
+    .MinimumLevel.Override("Yarp", AtLeast(LogEventLevel.Warning))
     .Enrich.FromLogContext();
 Log.Logger = Console.IsOutputRedirected
     ? logging.WriteTo.Console(new CompactJsonFormatter()).CreateLogger()

@@ -84,6 +84,7 @@ public sealed class RouterCommandLineTests
     [InlineData("--max-request-body", "0", "--max-request-body")]
     [InlineData("--max-request-body", "10MB", "--max-request-body")]
     [InlineData("--max-request-body", "-1", "--max-request-body")]
+    [InlineData("--log-level", "loud", "--log-level")]
     public void Parse_BadValue_OneErrorNamingTheOption(string option, string value, string named)
     {
         var result = Parse([option, value]);
@@ -168,6 +169,14 @@ public sealed class RouterCommandLineTests
     [InlineData("direct", true)]
     public void Parse_HttpForwarder_Read(string value, bool direct) =>
         Assert.Equal(direct, Parse(["--http-forwarder", value]).Options!.DirectForwarding);
+
+    [Theory]
+    [InlineData(null, Serilog.Events.LogEventLevel.Information)]
+    [InlineData("debug", Serilog.Events.LogEventLevel.Debug)]
+    [InlineData("WARN", Serilog.Events.LogEventLevel.Warning)]
+    [InlineData("error", Serilog.Events.LogEventLevel.Error)]
+    public void Parse_LogLevel_Read(string? value, Serilog.Events.LogEventLevel expected) =>
+        Assert.Equal(expected, Parse(value is null ? [] : ["--log-level", value]).Options!.LogLevel);
 
     [Fact]
     public void Parse_UnknownOptionAndMissingValue_Reported()

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Router.Registry;
 using Router.Registry.Etcd;
 using Router.Registry.Validation;
+using Serilog.Events;
 
 namespace Router.Hosting;
 
@@ -50,7 +51,11 @@ internal static class RouterCommandLine
           --etcd-ca FILE --etcd-cert FILE --etcd-key FILE --etcd-user USER
                                       etcd TLS and auth; the password comes from ROUTER_ETCD_PASSWORD
                                       or --etcd-password-file FILE, never from the command line
+          --log-level LEVEL           debug, information, warning or error   [information]
           --help                      this text
+
+        Subcommands: router check (the registry's problems and host_port plan), router status (a running
+        router's /status for a terminal), router rollout (rolling update); each has --help.
 
         Exit codes: 0 stopped cleanly, 1 failed while running, 2 bad options.
         """;
@@ -59,7 +64,7 @@ internal static class RouterCommandLine
     [
         "etcd", "prefix", "http", "https", "certs", "tcp-bind", "admin", "dns", "dns-zone", "dns-answer",
         "dns-upstream", "internal-networks", "drain-timeout", "shutdown-delay", "tcp-idle-timeout", "tcp-max-connections", "max-http-connections", "client-idle-timeout", "request-head-timeout", "max-request-body", "state-file", "http-forwarder", "backend-timeout", "etcd-ca", "etcd-cert", "etcd-key",
-        "etcd-user", "etcd-password-file",
+        "etcd-user", "etcd-password-file", "log-level",
     ];
 
     /// <summary>The outcome of parsing: options, or the errors to print, or a request for help.</summary>
@@ -399,6 +404,29 @@ internal static class RouterCommandLine
             else
             {
                 errors.Add($"{maxBody.Source}: '{maxBody.Value}' is not a number of bytes (1 or more) or off");
+            }
+        }
+
+        if (values.TryGetValue("log-level", out var level))
+        {
+            // Serilog's names, and the short ones operators type from other tools' habits.
+            LogEventLevel? parsed = level.Value.Trim().ToLowerInvariant() switch
+            {
+                "verbose" or "trace" => LogEventLevel.Verbose,
+                "debug" => LogEventLevel.Debug,
+                "information" or "info" => LogEventLevel.Information,
+                "warning" or "warn" => LogEventLevel.Warning,
+                "error" => LogEventLevel.Error,
+                "fatal" => LogEventLevel.Fatal,
+                _ => null,
+            };
+            if (parsed is { } known)
+            {
+                options = options with { LogLevel = known };
+            }
+            else
+            {
+                errors.Add($"{level.Source}: '{level.Value}' is not debug, information, warning or error (or verbose, fatal)");
             }
         }
 

@@ -76,6 +76,7 @@ internal static class RouterHost
         builder.Services.AddSingleton(new InternalNetworks(options.InternalNetworks));
         builder.Services.AddSingleton<DrainState>();
         builder.Services.AddHostedService<ShutdownDelay>();
+        builder.Services.AddHostedService<SystemdNotifier>();
         builder.Services.AddRegistry(options.Etcd, options.Prefix, options.StateFile, options.OwnPorts());
         builder.Services.AddHttpForwarder();
         builder.Services.AddSingleton<BackendClient>();

@@ -120,8 +120,8 @@ internal sealed partial class ProxyHandler
                     return;
                 }
 
-                destination.ReportConnectFailure(_time);
-                Log.ConnectFailed(_logger, route.Name, destination.Host.Authority, result.Reason);
+                // A warning when the host starts failing, not for every request that finds it still down.
+                Log.ConnectFailed(_logger, destination.ReportConnectFailure(_time) ? LogLevel.Warning : LogLevel.Debug, route.Name, destination.Host.Authority, result.Reason);
             }
 
             await Plain(context, StatusCodes.Status503ServiceUnavailable, "no usable host for this service\n").ConfigureAwait(false);
@@ -194,7 +194,7 @@ internal sealed partial class ProxyHandler
 
     private static partial class Log
     {
-        [LoggerMessage(300, LogLevel.Warning, "Connect to {Service} host {Host} failed ({Reason}); set aside, trying another")]
-        public static partial void ConnectFailed(ILogger logger, string service, string host, string? reason);
+        [LoggerMessage(EventId = 300, Message = "Connect to {Service} host {Host} failed ({Reason}); set aside, trying another")]
+        public static partial void ConnectFailed(ILogger logger, LogLevel level, string service, string host, string? reason);
     }
 }
