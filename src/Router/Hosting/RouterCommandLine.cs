@@ -52,6 +52,8 @@ internal static class RouterCommandLine
                                       etcd TLS and auth; the password comes from ROUTER_ETCD_PASSWORD
                                       or --etcd-password-file FILE, never from the command line
           --log-level LEVEL           debug, information, warning or error   [information]
+          --access-log off|stdout|PATH  one JSON line per request             [off]
+          --access-log-sample N       log 1 request in N                     [1]
           --help                      this text
 
         Subcommands: router check (the registry's problems and host_port plan), router status (a running
@@ -64,7 +66,7 @@ internal static class RouterCommandLine
     [
         "etcd", "prefix", "http", "https", "certs", "tcp-bind", "admin", "dns", "dns-zone", "dns-answer",
         "dns-upstream", "internal-networks", "drain-timeout", "shutdown-delay", "tcp-idle-timeout", "tcp-max-connections", "max-http-connections", "client-idle-timeout", "request-head-timeout", "max-request-body", "state-file", "http-forwarder", "backend-timeout", "etcd-ca", "etcd-cert", "etcd-key",
-        "etcd-user", "etcd-password-file", "log-level",
+        "etcd-user", "etcd-password-file", "log-level", "access-log", "access-log-sample",
     ];
 
     /// <summary>The outcome of parsing: options, or the errors to print, or a request for help.</summary>
@@ -443,6 +445,41 @@ internal static class RouterCommandLine
                 default:
                     errors.Add($"{forwarder.Source}: '{forwarder.Value}' is not direct or yarp");
                     break;
+            }
+        }
+
+        if (values.TryGetValue("access-log", out var access))
+        {
+            var target = access.Value.Trim();
+            if (target.Length == 0)
+            {
+                errors.Add($"{access.Source}: empty; give off, stdout or a file path");
+            }
+            else if (target is "off" or "stdout")
+            {
+                options = options with { AccessLog = target == "off" ? null : "stdout" };
+            }
+            else
+            {
+                var dir = Path.GetDirectoryName(Path.GetFullPath(target));
+                if (dir is null || !Directory.Exists(dir))
+                {
+                    errors.Add($"{access.Source}: folder of '{target}' does not exist");
+                }
+
+                options = options with { AccessLog = target };
+            }
+        }
+
+        if (values.TryGetValue("access-log-sample", out var sample))
+        {
+            if (int.TryParse(sample.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1)
+            {
+                options = options with { AccessLogSample = n };
+            }
+            else
+            {
+                errors.Add($"{sample.Source}: '{sample.Value}' is not a whole number of 1 or more (1 in N requests is logged)");
             }
         }
 

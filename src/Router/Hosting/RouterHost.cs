@@ -6,6 +6,8 @@ using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.AspNetCore.Http;
+using Router.AccessLog;
 using Router.Admin;
 using Router.Dns;
 using Router.Metrics;
@@ -94,6 +96,13 @@ internal static class RouterHost
         builder.Services.AddSingleton<HostPortManager>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<HostPortManager>());
 
+        // Registered only when on: the host then wraps the handler; off, requests never meet it.
+        var accessLog = AccessLogWriter.Create(options.AccessLog, options.AccessLogSample, TimeProvider.System);
+        if (accessLog is not null)
+        {
+            builder.Services.AddSingleton(accessLog);
+        }
+
         var app = builder.Build();
 
         // The table must follow the registry from its first snapshot on.
@@ -102,9 +111,10 @@ internal static class RouterHost
         var proxy = app.Services.GetRequiredService<ProxyHandler>();
         var admin = app.Services.GetRequiredService<AdminHandler>();
         var adminEndpoint = options.Admin;
+        RequestDelegate serve = accessLog is null ? proxy.HandleAsync : context => accessLog.HandleAsync(context, proxy.HandleAsync);
         app.Run(context => IsAdmin(context.Connection.LocalIpAddress, context.Connection.LocalPort, adminEndpoint)
             ? admin.HandleAsync(context)
-            : proxy.HandleAsync(context));
+            : serve(context));
         return app;
     }
 

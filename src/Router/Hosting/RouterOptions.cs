@@ -82,6 +82,12 @@ internal sealed record RouterOptions
     /// <summary>Where the last good table is kept for a restart while etcd is away; null disables it.</summary>
     public string? StateFile { get; init; }
 
+    /// <summary>Where the access log goes: null (off, the default), <c>stdout</c>, or a file path.</summary>
+    public string? AccessLog { get; init; }
+
+    /// <summary>1 request in this many is written to the access log.</summary>
+    public int AccessLogSample { get; init; } = 1;
+
     /// <summary>The least severe log events written (<c>--log-level</c>).</summary>
     public LogEventLevel LogLevel { get; init; } = LogEventLevel.Information;
 

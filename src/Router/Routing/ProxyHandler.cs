@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Router.AccessLog;
 using Router.Hosting;
 using Router.Metrics;
 using Router.Registry.Model;
@@ -107,11 +108,14 @@ internal sealed partial class ProxyHandler
     /// <summary>Tries the route's hosts in turn until one was reached; a connect failure sets that host aside.</summary>
     private async Task ForwardAsync(HttpContext context, ServiceRoute route, bool direct, bool stripFirstSegment, long started)
     {
+        Destination? tried = null;
+        var attempts = 0;
         try
         {
             var walk = new DestinationWalk(route, MaxAttempts);
             while (walk.TryNext(_time.GetTimestamp(), out var destination))
             {
+                (tried, attempts) = (destination, attempts + 1);
                 var result = direct
                     ? await ForwardDirectAsync(context, destination, stripFirstSegment).ConfigureAwait(false)
                     : await ForwardWithYarpAsync(context, destination, stripFirstSegment).ConfigureAwait(false);
@@ -129,6 +133,12 @@ internal sealed partial class ProxyHandler
         finally
         {
             _metrics.For(route.Name).Record(context.Request.Method, context.Response.StatusCode, _time.GetElapsedTime(started));
+
+            // Present only while the access log is on.
+            if (context.Features.Get<AccessRecord>() is { } record)
+            {
+                (record.Service, record.Backend, record.Forwarder, record.Retries) = (route.Name, tried?.Host.Authority, direct ? "direct" : "yarp", Math.Max(0, attempts - 1));
+            }
         }
     }
 
