@@ -86,6 +86,8 @@ internal static class RouterHost
         builder.Services.AddSingleton<RouterMetrics>();
         builder.Services.AddSingleton<RouteTableHolder>();
         builder.Services.AddSingleton<ProxyHandler>();
+        builder.Services.AddSingleton<RequestRateHistory>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RequestRateHistory>());
         builder.Services.AddSingleton<AdminHandler>();
         if (options.ToDnsOptions() is { } dns)
         {

@@ -22,6 +22,9 @@ internal sealed class RouterMetrics
     /// <summary>Counters of the TCP relays, per service.</summary>
     public TcpCounters Tcp { get; } = new();
 
+    /// <summary>The services counted so far (those routed now, after the last scrape's clean-up).</summary>
+    public IEnumerable<KeyValuePair<string, ServiceMetrics>> Services => _services;
+
     public ServiceMetrics For(string service) => _services.GetOrAdd(service, static _ => new ServiceMetrics());
 
     public string Render(IRegistrySource registry, RouteTableHolder holder, HostPortManager ports, TimeProvider time)
