@@ -26,6 +26,18 @@ if (args is ["rollout", .. var rolloutArgs])
     return await Router.Rollout.RolloutCommand.RunAsync(rolloutArgs, environment, Console.Out, Console.Error, terminal: !Console.IsOutputRedirected);
 }
 
+// `router check …`: one read of the registry, its problems and the host_port plan, for operators and scripts.
+if (args is ["check", .. var checkArgs])
+{
+    return await Router.Cli.CheckCommand.RunAsync(checkArgs, environment, settings, Console.Out, Console.Error, CancellationToken.None);
+}
+
+// `router status …`: a running router's /status for a terminal.
+if (args is ["status", .. var statusArgs])
+{
+    return await Router.Cli.StatusCommand.RunAsync(statusArgs, environment, Console.Out, Console.Error, CancellationToken.None);
+}
+
 var parsed = RouterCommandLine.Parse(args, environment, settings);
 if (parsed.Help)
 {
@@ -44,18 +56,20 @@ if (parsed.Options is not { } options)
 }
 
 // Structured JSON for log collectors; readable lines for a person at a terminal.
+// --log-level sets the floor; the quieter levels of noisy libraries below never make them louder than it.
+LogEventLevel AtLeast(LogEventLevel level) => level > options.LogLevel ? level : options.LogLevel;
 var logging = new LoggerConfiguration()
-    .MinimumLevel.Information()
-    .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
-    .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
+    .MinimumLevel.Is(options.LogLevel)
+    .MinimumLevel.Override("Microsoft", AtLeast(LogEventLevel.Warning))
+    .MinimumLevel.Override("Microsoft.Hosting.Lifetime", AtLeast(LogEventLevel.Information))
     // Off, not just quiet: while this category is enabled at any level, ASP.NET Core opens a log scope per
     // request (an AsyncLocal write every request pays for), and it logs nothing the router wants.
     .MinimumLevel.Override("Microsoft.AspNetCore.Hosting.Diagnostics", LevelAlias.Off)
     // Kestrel writes a warning for every connection refused over --max-http-connections: a flood would flood
     // the log too. The limit in force is logged once at start.
-    .MinimumLevel.Override("Microsoft.AspNetCore.Server.Kestrel.Connections", LogEventLevel.Error)
-    .MinimumLevel.Override("Grpc", LogEventLevel.Warning)
-    .MinimumLevel.Override("Yarp", LogEventLevel.Warning)
+    .MinimumLevel.Override("Microsoft.AspNetCore.Server.Kestrel.Connections", AtLeast(LogEventLevel.Error))
+    .MinimumLevel.Override("Grpc", AtLeast(LogEventLevel.Warning))
+    .MinimumLevel.Override("Yarp", AtLeast(LogEventLevel.Warning))
     .Enrich.FromLogContext();
 Log.Logger = Console.IsOutputRedirected
     ? logging.WriteTo.Console(new CompactJsonFormatter()).CreateLogger()

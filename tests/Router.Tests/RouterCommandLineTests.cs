@@ -86,6 +86,11 @@ public sealed class RouterCommandLineTests
     [InlineData("--max-request-body", "-1", "--max-request-body")]
     [InlineData("--return-memory", "0", "--return-memory")]
     [InlineData("--return-memory", "16MB", "--return-memory")]
+    [InlineData("--log-level", "loud", "--log-level")]
+    [InlineData("--access-log", "/does/not/exist/access.log", "--access-log")]
+    [InlineData("--access-log", " ", "--access-log")]
+    [InlineData("--access-log-sample", "0", "--access-log-sample")]
+    [InlineData("--access-log-sample", "0.5", "--access-log-sample")]
     public void Parse_BadValue_OneErrorNamingTheOption(string option, string value, string named)
     {
         var result = Parse([option, value]);
@@ -179,6 +184,29 @@ public sealed class RouterCommandLineTests
     [InlineData("direct", true)]
     public void Parse_HttpForwarder_Read(string value, bool direct) =>
         Assert.Equal(direct, Parse(["--http-forwarder", value]).Options!.DirectForwarding);
+
+    [Theory]
+    [InlineData(null, Serilog.Events.LogEventLevel.Information)]
+    [InlineData("debug", Serilog.Events.LogEventLevel.Debug)]
+    [InlineData("WARN", Serilog.Events.LogEventLevel.Warning)]
+    [InlineData("error", Serilog.Events.LogEventLevel.Error)]
+    public void Parse_LogLevel_Read(string? value, Serilog.Events.LogEventLevel expected) =>
+        Assert.Equal(expected, Parse(value is null ? [] : ["--log-level", value]).Options!.LogLevel);
+
+    [Theory]
+    [InlineData("off", null)]
+    [InlineData("stdout", "stdout")]
+    public void Parse_AccessLog_Read(string value, string? expected) =>
+        Assert.Equal(expected, Parse(["--access-log", value, "--access-log-sample", "10"]).Options!.AccessLog);
+
+    [Fact]
+    public void Parse_AccessLogDefault_OffEveryRequest()
+    {
+        var options = Parse([]).Options!;
+
+        Assert.Null(options.AccessLog);
+        Assert.Equal(1, options.AccessLogSample);
+    }
 
     [Fact]
     public void Parse_UnknownOptionAndMissingValue_Reported()

@@ -299,6 +299,8 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
     private void Publish(RegistryChange change, long started, long revision)
     {
         var snapshot = _state.Snapshot;
+        var before = _current;
+        change = change with { ReceivedTimestamp = started };
         _current = snapshot;
         SetStatus(connected: true, error: null, revision: revision, ready: true);
         var failed = Notify(snapshot, change);
@@ -308,7 +310,7 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
         // handler failed on is never logged as applied.
         if (failed > 0)
         {
-            Log.NotApplied(_logger, revision, change.Added, change.Removed, change.Changed, failed);
+            Log.NotApplied(_logger, revision, RegistryChangeText.Describe(before, snapshot, change), failed);
         }
         else if (change.FullReload)
         {
@@ -316,7 +318,7 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
         }
         else if (!change.IsEmpty)
         {
-            Log.Applied(_logger, revision, change.Added, change.Removed, change.Changed, elapsed.TotalMilliseconds);
+            Log.Applied(_logger, revision, RegistryChangeText.Describe(before, snapshot, change), elapsed.TotalMilliseconds);
         }
     }
 
@@ -376,11 +378,11 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
         [LoggerMessage(1, LogLevel.Information, "Registry read at revision {Revision}: {Services} services, {Problems} problems (added {Added}, removed {Removed}, changed {Changed}) in {ElapsedMs:F1} ms")]
         public static partial void Loaded(ILogger logger, long revision, int services, int problems, int added, int removed, int changed, double elapsedMs);
 
-        [LoggerMessage(2, LogLevel.Information, "Registry change at revision {Revision}: added {Added}, removed {Removed}, changed {Changed}; applied in {ElapsedMs:F2} ms")]
-        public static partial void Applied(ILogger logger, long revision, IReadOnlyList<string> added, IReadOnlyList<string> removed, IReadOnlyList<string> changed, double elapsedMs);
+        [LoggerMessage(2, LogLevel.Information, "Registry change at revision {Revision}: {Changes}; applied in {ElapsedMs:F2} ms")]
+        public static partial void Applied(ILogger logger, long revision, string changes, double elapsedMs);
 
-        [LoggerMessage(3, LogLevel.Error, "Registry change at revision {Revision}: added {Added}, removed {Removed}, changed {Changed}; NOT fully applied: {Failed} handler(s) failed (see the error above)")]
-        public static partial void NotApplied(ILogger logger, long revision, IReadOnlyList<string> added, IReadOnlyList<string> removed, IReadOnlyList<string> changed, int failed);
+        [LoggerMessage(3, LogLevel.Error, "Registry change at revision {Revision}: {Changes}; NOT fully applied: {Failed} handler(s) failed (see the error above)")]
+        public static partial void NotApplied(ILogger logger, long revision, string changes, int failed);
 
         [LoggerMessage(4, LogLevel.Warning, "etcd watch on {Endpoint} failed ({Error}); keeping the last table, retrying in {BackoffMs} ms")]
         public static partial void WatchFailed(ILogger logger, Uri endpoint, string error, double backoffMs);

@@ -26,10 +26,13 @@ internal sealed class AdminHandler
     private readonly DrainState _drain;
     private readonly TimeProvider _time;
     private readonly DnsResponder? _dns;
+    private readonly RequestRateHistory? _rates;
 
     /// <param name="dns">The DNS responder, absent with <c>--dns off</c>.</param>
-    public AdminHandler(IRegistrySource registry, RouteTableHolder routes, HostPortManager ports, RouterMetrics metrics, DrainState drain, TimeProvider time, DnsResponder? dns = null)
+    /// <param name="rates">The request-rate history behind the page's charts.</param>
+    public AdminHandler(IRegistrySource registry, RouteTableHolder routes, HostPortManager ports, RouterMetrics metrics, DrainState drain, TimeProvider time, DnsResponder? dns = null, RequestRateHistory? rates = null)
     {
+        _rates = rates;
         _dns = dns;
         _metrics = metrics;
         _registry = registry;
@@ -71,11 +74,18 @@ internal sealed class AdminHandler
 
     private Task PageAsync(HttpContext context)
     {
-        var report = StatusReport.Create(_registry, _routes, _ports, _drain, _time);
+        var report = StatusReport.Create(_registry, _routes, _ports, _drain, _time) with { Dns = _dns?.Report() };
+        var extras = new PageExtras(_rates?.Read() ?? new Dictionary<string, (double[], double[])>(), _routes.ApplyTimes);
         var version = typeof(AdminHandler).Assembly.GetName().Version?.ToString() ?? "";
         context.Response.ContentType = "text/html; charset=utf-8";
-        return context.Response.WriteAsync(StatusPage.Render(report, version), context.RequestAborted);
+        return context.Response.WriteAsync(StatusPage.Render(report, version, extras, Refresh(context)), context.RequestAborted);
     }
+
+    /// <summary><c>/?refresh=N</c>: reload every N seconds (0: never, 1–3600); 5 otherwise.</summary>
+    private static int Refresh(HttpContext context) =>
+        int.TryParse(context.Request.Query["refresh"], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds <= 3600
+            ? seconds
+            : 5;
 
     private Task MetricsAsync(HttpContext context)
     {

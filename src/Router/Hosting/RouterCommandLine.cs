@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Router.Registry;
 using Router.Registry.Etcd;
 using Router.Registry.Validation;
+using Serilog.Events;
 
 namespace Router.Hosting;
 
@@ -53,7 +54,13 @@ internal static class RouterCommandLine
           --etcd-ca FILE --etcd-cert FILE --etcd-key FILE --etcd-user USER
                                       etcd TLS and auth; the password comes from ROUTER_ETCD_PASSWORD
                                       or --etcd-password-file FILE, never from the command line
+          --log-level LEVEL           debug, information, warning or error   [information]
+          --access-log off|stdout|PATH  one JSON line per request             [off]
+          --access-log-sample N       log 1 request in N                     [1]
           --help                      this text
+
+        Subcommands: router check (the registry's problems and host_port plan), router status (a running
+        router's /status for a terminal), router rollout (rolling update); each has --help.
 
         Exit codes: 0 stopped cleanly, 1 failed while running, 2 bad options.
         """;
@@ -63,7 +70,7 @@ internal static class RouterCommandLine
     [
         "etcd", "prefix", "http", "https", "certs", "tcp-bind", "admin", "dns", "dns-zone", "dns-answer",
         "dns-upstream", "internal-networks", "drain-timeout", "shutdown-delay", "tcp-idle-timeout", "tcp-max-connections", "max-http-connections", "client-idle-timeout", "request-head-timeout", "max-request-body", "return-memory", "state-file", "http-forwarder", "backend-timeout", "etcd-ca", "etcd-cert", "etcd-key",
-        "etcd-user", "etcd-password-file",
+        "etcd-user", "etcd-password-file", "log-level", "access-log", "access-log-sample",
         "trusted-proxies",
     ];
 
@@ -441,6 +448,29 @@ internal static class RouterCommandLine
             }
         }
 
+        if (values.TryGetValue("log-level", out var level))
+        {
+            // Serilog's names, and the short ones operators type from other tools' habits.
+            LogEventLevel? parsed = level.Value.Trim().ToLowerInvariant() switch
+            {
+                "verbose" or "trace" => LogEventLevel.Verbose,
+                "debug" => LogEventLevel.Debug,
+                "information" or "info" => LogEventLevel.Information,
+                "warning" or "warn" => LogEventLevel.Warning,
+                "error" => LogEventLevel.Error,
+                "fatal" => LogEventLevel.Fatal,
+                _ => null,
+            };
+            if (parsed is { } known)
+            {
+                options = options with { LogLevel = known };
+            }
+            else
+            {
+                errors.Add($"{level.Source}: '{level.Value}' is not debug, information, warning or error (or verbose, fatal)");
+            }
+        }
+
         if (values.TryGetValue("http-forwarder", out var forwarder))
         {
             switch (forwarder.Value.Trim().ToLowerInvariant())
@@ -454,6 +484,41 @@ internal static class RouterCommandLine
                 default:
                     errors.Add($"{forwarder.Source}: '{forwarder.Value}' is not direct or yarp");
                     break;
+            }
+        }
+
+        if (values.TryGetValue("access-log", out var access))
+        {
+            var target = access.Value.Trim();
+            if (target.Length == 0)
+            {
+                errors.Add($"{access.Source}: empty; give off, stdout or a file path");
+            }
+            else if (target is "off" or "stdout")
+            {
+                options = options with { AccessLog = target == "off" ? null : "stdout" };
+            }
+            else
+            {
+                var dir = Path.GetDirectoryName(Path.GetFullPath(target));
+                if (dir is null || !Directory.Exists(dir))
+                {
+                    errors.Add($"{access.Source}: folder of '{target}' does not exist");
+                }
+
+                options = options with { AccessLog = target };
+            }
+        }
+
+        if (values.TryGetValue("access-log-sample", out var sample))
+        {
+            if (int.TryParse(sample.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1)
+            {
+                options = options with { AccessLogSample = n };
+            }
+            else
+            {
+                errors.Add($"{sample.Source}: '{sample.Value}' is not a whole number of 1 or more (1 in N requests is logged)");
             }
         }
 

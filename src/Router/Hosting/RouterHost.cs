@@ -1,11 +1,13 @@
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Router.AccessLog;
 using Router.Admin;
 using Router.Dns;
 using Router.Metrics;
@@ -83,6 +85,7 @@ internal static class RouterHost
         builder.Services.AddSingleton<DrainState>();
         builder.Services.AddHostedService<ShutdownDelay>();
         builder.Services.AddHostedService<MemoryReturn>();
+        builder.Services.AddHostedService<SystemdNotifier>();
         builder.Services.AddRegistry(options.Etcd, options.Prefix, options.StateFile, options.OwnPorts());
         builder.Services.AddHttpForwarder();
         builder.Services.AddSingleton<BackendClient>();
@@ -90,6 +93,8 @@ internal static class RouterHost
         builder.Services.AddSingleton<RouterMetrics>();
         builder.Services.AddSingleton<RouteTableHolder>();
         builder.Services.AddSingleton<ProxyHandler>();
+        builder.Services.AddSingleton<RequestRateHistory>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RequestRateHistory>());
         builder.Services.AddSingleton<AdminHandler>();
         if (options.ToDnsOptions() is { } dns)
         {
@@ -100,6 +105,13 @@ internal static class RouterHost
         builder.Services.AddSingleton<HostPortManager>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<HostPortManager>());
 
+        // Registered only when on: the host then wraps the handler; off, requests never meet it.
+        var accessLog = AccessLogWriter.Create(options.AccessLog, options.AccessLogSample, TimeProvider.System);
+        if (accessLog is not null)
+        {
+            builder.Services.AddSingleton(accessLog);
+        }
+
         var app = builder.Build();
 
         // The table must follow the registry from its first snapshot on.
@@ -108,9 +120,10 @@ internal static class RouterHost
         var proxy = app.Services.GetRequiredService<ProxyHandler>();
         var admin = app.Services.GetRequiredService<AdminHandler>();
         var adminEndpoint = options.Admin;
+        RequestDelegate serve = accessLog is null ? proxy.HandleAsync : context => accessLog.HandleAsync(context, proxy.HandleAsync);
         app.Run(context => IsAdmin(context.Connection.LocalIpAddress, context.Connection.LocalPort, adminEndpoint)
             ? admin.HandleAsync(context)
-            : proxy.HandleAsync(context));
+            : serve(context));
         return app;
     }
 

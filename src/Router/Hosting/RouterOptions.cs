@@ -1,6 +1,7 @@
 using System.Net;
 using Router.Dns;
 using Router.Registry.Etcd;
+using Serilog.Events;
 
 namespace Router.Hosting;
 
@@ -89,6 +90,15 @@ internal sealed record RouterOptions
 
     /// <summary>Where the last good table is kept for a restart while etcd is away; null disables it.</summary>
     public string? StateFile { get; init; }
+
+    /// <summary>Where the access log goes: null (off, the default), <c>stdout</c>, or a file path.</summary>
+    public string? AccessLog { get; init; }
+
+    /// <summary>1 request in this many is written to the access log.</summary>
+    public int AccessLogSample { get; init; } = 1;
+
+    /// <summary>The least severe log events written (<c>--log-level</c>).</summary>
+    public LogEventLevel LogLevel { get; init; } = LogEventLevel.Information;
 
     /// <summary>The ports the router listens on itself (port → option); no service may take one as its host_port.</summary>
     public IReadOnlyDictionary<int, string> OwnPorts()

@@ -22,6 +22,9 @@ internal sealed class RouterMetrics
     /// <summary>Counters of the TCP relays, per service.</summary>
     public TcpCounters Tcp { get; } = new();
 
+    /// <summary>The services counted so far (those routed now, after the last scrape's clean-up).</summary>
+    public IEnumerable<KeyValuePair<string, ServiceMetrics>> Services => _services;
+
     public ServiceMetrics For(string service) => _services.GetOrAdd(service, static _ => new ServiceMetrics());
 
     public string Render(IRegistrySource registry, RouteTableHolder holder, HostPortManager ports, TimeProvider time)
@@ -90,8 +93,17 @@ internal sealed class RouterMetrics
         text.Append(CultureInfo.InvariantCulture, $"router_registry_connected {(status.Connected ? 1 : 0)}\n");
         Header(text, "router_registry_problems", "gauge", "Registry entries skipped as bad.");
         text.Append(CultureInfo.InvariantCulture, $"router_registry_problems {registry.Current.Problems.Length + holder.Problems.Length + ports.Problems.Count}\n");
-        Header(text, "router_config_apply_seconds", "gauge", "Time the last registry change took to apply to the routing table.");
-        text.Append(CultureInfo.InvariantCulture, $"router_config_apply_seconds {holder.LastApplyTime.TotalSeconds}\n");
+        // etcd gives no time of a put (only revisions), so the lag before the watch event arrives is not measured.
+        Header(text, "router_config_apply_seconds", "histogram", "Registry change to live table: from etcd's answer (watch event or full read) arriving to the new routing table in use.");
+        var (applied, appliedCount, appliedSum) = holder.ApplyTimes.Read();
+        for (var i = 0; i < holder.ApplyTimes.Buckets.Count; i++)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"router_config_apply_seconds_bucket{{le=\"{holder.ApplyTimes.Buckets[i]}\"}} {applied[i]}\n");
+        }
+
+        text.Append(CultureInfo.InvariantCulture, $"router_config_apply_seconds_bucket{{le=\"+Inf\"}} {applied[^1]}\n");
+        text.Append(CultureInfo.InvariantCulture, $"router_config_apply_seconds_sum {appliedSum}\n");
+        text.Append(CultureInfo.InvariantCulture, $"router_config_apply_seconds_count {appliedCount}\n");
 
         Header(text, "router_host_port_connections", "gauge", "Open TCP connections (or HTTP requests in flight) per host_port listener, listening or draining.");
 

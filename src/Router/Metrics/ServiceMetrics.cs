@@ -42,6 +42,24 @@ internal sealed class ServiceMetrics
         _requests.Select(p => (p.Key / 16, Methods[p.Key % 16], Interlocked.Read(ref p.Value.Value)))
             .OrderBy(r => r.Item1).ThenBy(r => r.Item2, StringComparer.Ordinal);
 
+    /// <summary>Requests answered so far, and how many of them with a 5xx status (the error rate's count).</summary>
+    public (long Requests, long Errors) Totals()
+    {
+        long requests = 0;
+        long errors = 0;
+        foreach (var (key, counter) in _requests)
+        {
+            var count = Interlocked.Read(ref counter.Value);
+            requests += count;
+            if (key / 16 >= 500)
+            {
+                errors += count;
+            }
+        }
+
+        return (requests, errors);
+    }
+
     /// <summary>Cumulative counts per bucket (the last is +Inf), the total count and the sum in seconds.</summary>
     public (long[] Cumulative, long Count, double Sum) Histogram()
     {

@@ -86,12 +86,15 @@ internal sealed class Destination
         return until <= now ? null : time.GetUtcNow() + time.GetElapsedTime(now, until);
     }
 
-    public void ReportConnectFailure(TimeProvider time)
+    /// <summary>Sets the host aside, longer after each failure in a row.</summary>
+    /// <returns>True for the first failure in a row (the one worth a warning); false while it keeps failing.</returns>
+    public bool ReportConnectFailure(TimeProvider time)
     {
         var failures = Interlocked.Increment(ref _failures);
         var ticks = FirstSetAside.Ticks << Math.Min(failures - 1, 4);
         var pause = TimeSpan.FromTicks(Math.Min(ticks, MaxSetAside.Ticks));
         Volatile.Write(ref _setAsideUntil, time.GetTimestamp() + (long)(pause.TotalSeconds * time.TimestampFrequency));
+        return failures == 1;
     }
 
     public void ReportSuccess()

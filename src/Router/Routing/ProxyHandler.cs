@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Router.AccessLog;
 using Router.Hosting;
 using Router.Metrics;
 using Router.Registry.Model;
@@ -114,11 +115,14 @@ internal sealed partial class ProxyHandler
     /// <summary>Tries the route's hosts in turn until one was reached; a connect failure sets that host aside.</summary>
     private async Task ForwardAsync(HttpContext context, ServiceRoute route, bool direct, bool stripFirstSegment, long started)
     {
+        Destination? tried = null;
+        var attempts = 0;
         try
         {
             var walk = new DestinationWalk(route, MaxAttempts);
             while (walk.TryNext(_time.GetTimestamp(), out var destination))
             {
+                (tried, attempts) = (destination, attempts + 1);
                 var result = direct
                     ? await ForwardDirectAsync(context, destination, stripFirstSegment).ConfigureAwait(false)
                     : await ForwardWithYarpAsync(context, destination, stripFirstSegment).ConfigureAwait(false);
@@ -127,8 +131,8 @@ internal sealed partial class ProxyHandler
                     return;
                 }
 
-                destination.ReportConnectFailure(_time);
-                Log.ConnectFailed(_logger, route.Name, destination.Host.Authority, result.Reason);
+                // A warning when the host starts failing, not for every request that finds it still down.
+                Log.ConnectFailed(_logger, destination.ReportConnectFailure(_time) ? LogLevel.Warning : LogLevel.Debug, route.Name, destination.Host.Authority, result.Reason);
             }
 
             await Plain(context, StatusCodes.Status503ServiceUnavailable, "no usable host for this service\n").ConfigureAwait(false);
@@ -136,6 +140,12 @@ internal sealed partial class ProxyHandler
         finally
         {
             _metrics.For(route.Name).Record(context.Request.Method, context.Response.StatusCode, _time.GetElapsedTime(started));
+
+            // Present only while the access log is on.
+            if (context.Features.Get<AccessRecord>() is { } record)
+            {
+                (record.Service, record.Backend, record.Forwarder, record.Retries) = (route.Name, tried?.Host.Authority, direct ? "direct" : "yarp", Math.Max(0, attempts - 1));
+            }
         }
     }
 
@@ -201,7 +211,7 @@ internal sealed partial class ProxyHandler
 
     private static partial class Log
     {
-        [LoggerMessage(300, LogLevel.Warning, "Connect to {Service} host {Host} failed ({Reason}); set aside, trying another")]
-        public static partial void ConnectFailed(ILogger logger, string service, string host, string? reason);
+        [LoggerMessage(EventId = 300, Message = "Connect to {Service} host {Host} failed ({Reason}); set aside, trying another")]
+        public static partial void ConnectFailed(ILogger logger, LogLevel level, string service, string host, string? reason);
     }
 }

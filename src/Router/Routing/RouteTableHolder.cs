@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Router.Hosting;
+using Router.Metrics;
 using Router.Registry;
 using Router.Registry.Model;
 
@@ -39,8 +40,11 @@ internal sealed partial class RouteTableHolder
     /// <summary>Services whose route could not be built, as problems for <c>/status</c>.</summary>
     public ImmutableArray<RegistryProblem> Problems => _problems.List;
 
-    /// <summary>How long the last table swap took, for metrics.</summary>
-    public TimeSpan LastApplyTime { get; private set; }
+    /// <summary>
+    /// Change-to-live times: from etcd's answer arriving (a watch event, or the full read) to the new table
+    /// being the one requests read. <c>router_config_apply_seconds</c>.
+    /// </summary>
+    public SecondsHistogram ApplyTimes { get; } = new([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
 
     private void OnChanged(RegistrySnapshot snapshot, RegistryChange change)
     {
@@ -56,8 +60,13 @@ internal sealed partial class RouteTableHolder
             ReportFailures(_current);
         }
 
-        LastApplyTime = Stopwatch.GetElapsedTime(started);
-        Log.TableSwapped(_logger, snapshot.Revision, _current.Count, _current.Failures.Count, LastApplyTime.TotalMilliseconds);
+        // A table seeded from a saved registry has no etcd answer to measure from.
+        if (change.ReceivedTimestamp != 0)
+        {
+            ApplyTimes.Record(Stopwatch.GetElapsedTime(change.ReceivedTimestamp));
+        }
+
+        Log.TableSwapped(_logger, snapshot.Revision, _current.Count, _current.Failures.Count, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
 
     /// <summary>Logs each route failure once when it appears or its reason changes, and once when it is gone.</summary>

@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
+using Router.AccessLog;
 using Router.Hosting;
 using Router.Routing;
 
@@ -24,6 +25,9 @@ internal sealed class HttpPortListener : IPortListener, IHttpApplication<HttpCon
     private readonly RouteTableHolder _routes;
     private readonly InternalNetworks _internalNetworks;
     private int _inFlight;
+
+    // Null while the access log is off.
+    private AccessLogWriter? _accessLog;
 
     private HttpPortListener(KestrelServer server, int port, string service, ProxyHandler proxy, RouteTableHolder routes, InternalNetworks internalNetworks)
     {
@@ -56,7 +60,10 @@ internal sealed class HttpPortListener : IPortListener, IHttpApplication<HttpCon
         });
         var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions()), loggerFactory);
         var server = new KestrelServer(Options.Create(options), transport, loggerFactory);
-        var listener = new HttpPortListener(server, port, service, proxy, services.GetRequiredService<RouteTableHolder>(), services.GetRequiredService<InternalNetworks>());
+        var listener = new HttpPortListener(server, port, service, proxy, services.GetRequiredService<RouteTableHolder>(), services.GetRequiredService<InternalNetworks>())
+        {
+            _accessLog = services.GetService<AccessLogWriter>(),
+        };
         try
         {
             await server.StartAsync(listener, cancellationToken).ConfigureAwait(false);
@@ -92,7 +99,9 @@ internal sealed class HttpPortListener : IPortListener, IHttpApplication<HttpCon
                 context.Response.Headers[HeaderNames.Connection] = "close";
             }
 
-            await _proxy.HandleServiceAsync(context, Service).ConfigureAwait(false);
+            await (_accessLog is null
+                ? _proxy.HandleServiceAsync(context, Service)
+                : _accessLog.HandleAsync(context, c => _proxy.HandleServiceAsync(c, Service))).ConfigureAwait(false);
         }
         finally
         {

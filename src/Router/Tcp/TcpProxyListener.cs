@@ -289,9 +289,10 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
             catch (Exception e) when (e is SocketException or OperationCanceledException)
             {
                 socket.Dispose();
-                destination.ReportConnectFailure(_time);
                 _counters.CountConnectFailure();
-                Log.ConnectFailed(_logger, Service, destination.Host.Authority, e.Message);
+
+                // A warning when the host starts failing, not for every connection that finds it still down.
+                Log.ConnectFailed(_logger, destination.ReportConnectFailure(_time) ? LogLevel.Warning : LogLevel.Debug, Service, destination.Host.Authority, e.Message);
             }
         }
 
@@ -432,8 +433,8 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(400, LogLevel.Warning, "TCP connect to {Service} host {Host} failed ({Reason}); set aside, trying another")]
-        public static partial void ConnectFailed(ILogger logger, string service, string host, string reason);
+        [LoggerMessage(EventId = 400, Message = "TCP connect to {Service} host {Host} failed ({Reason}); set aside, trying another")]
+        public static partial void ConnectFailed(ILogger logger, LogLevel level, string service, string host, string reason);
 
         [LoggerMessage(401, LogLevel.Warning, "Port {Port} ({Service}): no usable host; connection closed")]
         public static partial void NoUsableHost(ILogger logger, int port, string service);
