@@ -50,8 +50,8 @@ public sealed class RawHttpBackend : IAsyncDisposable
     public IReadOnlyList<Exception> Errors => [.. _errors];
 
     /// <summary>
-    /// Starts listening. <paramref name="idleClose"/>: a connection with no new request for that long is
-    /// closed by the backend, without warning, as servers with a keep-alive timeout do.
+    /// Starts listening. <paramref name="idleClose"/>: a connection with no new request for that long after an
+    /// answer is closed by the backend, without warning, as servers with a keep-alive timeout do.
     /// </summary>
     public static RawHttpBackend Start(Func<RawExchange, Task> handler, TimeSpan? idleClose = null) => new(handler, idleClose);
 
@@ -92,12 +92,15 @@ public sealed class RawHttpBackend : IAsyncDisposable
             await using var registration = _stopping.Token.Register(socket.Dispose);
             await using var stream = new NetworkStream(socket, ownsSocket: true);
             var reader = new RawHttpReader(PipeReader.Create(stream));
-            while (true)
+            for (var answered = 0; ; answered++)
             {
                 RawHttpMessage? request;
                 using (var idle = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token))
                 {
-                    if (_idleClose is { } timeout)
+                    // A keep-alive timeout, as servers have it: from an answer to the next request. The first
+                    // request of a connection is waited for as long as it takes (on a busy machine the
+                    // router's request can come more than the timeout after its connect).
+                    if (_idleClose is { } timeout && answered > 0)
                     {
                         idle.CancelAfter(timeout);
                     }
