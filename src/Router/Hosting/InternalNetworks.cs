@@ -9,35 +9,14 @@ internal sealed class InternalNetworks
     /// <summary>DESIGN's default: loopback, the docker bridge, 10/8 — one list, shared with the DNS responder.</summary>
     public static IReadOnlyList<IPNetwork> Defaults => DnsOptions.DefaultInternalNetworks;
 
-    private readonly IPNetwork[] _networks;
+    private readonly NetworkSet _networks;
 
     public InternalNetworks(IEnumerable<IPNetwork> networks)
     {
-        _networks = [.. networks];
+        _networks = new NetworkSet(networks);
     }
 
-    public IReadOnlyList<IPNetwork> Networks => _networks;
+    public IReadOnlyList<IPNetwork> Networks => _networks.Networks;
 
-    public bool Contains(IPAddress? address)
-    {
-        if (address is null)
-        {
-            return false;
-        }
-
-        if (address.IsIPv4MappedToIPv6)
-        {
-            address = address.MapToIPv4();
-        }
-
-        foreach (var network in _networks)
-        {
-            if (network.Contains(address))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    public bool Contains(IPAddress? address) => _networks.Contains(address);
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using Router.Hosting;
 
 namespace Router.Routing;
 
@@ -10,35 +11,14 @@ internal sealed class TrustedProxies
 {
     public static readonly TrustedProxies None = new([]);
 
-    private readonly IPNetwork[] _networks;
+    private readonly NetworkSet _networks;
 
     public TrustedProxies(IEnumerable<IPNetwork> networks)
     {
-        _networks = [.. networks];
+        _networks = new NetworkSet(networks);
     }
 
-    public bool IsEmpty => _networks.Length == 0;
+    public bool IsEmpty => _networks.IsEmpty;
 
-    public bool Contains(IPAddress? address)
-    {
-        if (address is null || _networks.Length == 0)
-        {
-            return false;
-        }
-
-        if (address.IsIPv4MappedToIPv6)
-        {
-            address = address.MapToIPv4();
-        }
-
-        foreach (var network in _networks)
-        {
-            if (network.Contains(address))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    public bool Contains(IPAddress? address) => _networks.Contains(address);
 }
