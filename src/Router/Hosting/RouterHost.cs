@@ -62,6 +62,9 @@ internal static class RouterHost
                 kestrel.Listen(https, listen =>
                 {
                     listen.Protocols = HttpProtocols.Http1AndHttp2;
+
+                    // Before TLS: a ClientHello naming a tls service is relayed untouched (TLS passthrough).
+                    listen.Use(next => listen.ApplicationServices.GetRequiredService<TlsPassthrough>().Wrap(next));
                     listen.UseHttps(new HttpsConnectionAdapterOptions
                     {
                         ServerCertificateSelector = (_, host) => certificates.Select(host),
@@ -91,6 +94,7 @@ internal static class RouterHost
 
         builder.Services.AddSingleton(sp => new TcpLimits(options.TcpIdleTimeout, limits.TcpPerPort, limits.TcpTotal, sp.GetRequiredService<RouterMetrics>().Tcp));
         builder.Services.AddSingleton<HostPortManager>();
+        builder.Services.AddSingleton<TlsPassthrough>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<HostPortManager>());
 
         var app = builder.Build();
