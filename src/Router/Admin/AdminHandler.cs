@@ -7,6 +7,7 @@ using Router.Metrics;
 using Router.Registry;
 using Router.Routing;
 using Router.Tcp;
+using Router.Tls;
 
 namespace Router.Admin;
 
@@ -26,10 +27,12 @@ internal sealed class AdminHandler
     private readonly DrainState _drain;
     private readonly TimeProvider _time;
     private readonly DnsResponder? _dns;
+    private readonly TlsStatus _tls;
 
     /// <param name="dns">The DNS responder, absent with <c>--dns off</c>.</param>
-    public AdminHandler(IRegistrySource registry, RouteTableHolder routes, HostPortManager ports, RouterMetrics metrics, DrainState drain, TimeProvider time, DnsResponder? dns = null)
+    public AdminHandler(IRegistrySource registry, RouteTableHolder routes, HostPortManager ports, RouterMetrics metrics, DrainState drain, TimeProvider time, TlsStatus tls, DnsResponder? dns = null)
     {
+        _tls = tls;
         _dns = dns;
         _metrics = metrics;
         _registry = registry;
@@ -64,14 +67,14 @@ internal sealed class AdminHandler
 
     private Task StatusAsync(HttpContext context)
     {
-        var report = StatusReport.Create(_registry, _routes, _ports, _drain, _time) with { Dns = _dns?.Report() };
+        var report = StatusReport.Create(_registry, _routes, _ports, _drain, _time, _tls) with { Dns = _dns?.Report() };
         context.Response.ContentType = "application/json; charset=utf-8";
         return JsonSerializer.SerializeAsync(context.Response.Body, report, Json, context.RequestAborted);
     }
 
     private Task PageAsync(HttpContext context)
     {
-        var report = StatusReport.Create(_registry, _routes, _ports, _drain, _time);
+        var report = StatusReport.Create(_registry, _routes, _ports, _drain, _time, _tls);
         var version = typeof(AdminHandler).Assembly.GetName().Version?.ToString() ?? "";
         context.Response.ContentType = "text/html; charset=utf-8";
         return context.Response.WriteAsync(StatusPage.Render(report, version), context.RequestAborted);
@@ -79,7 +82,7 @@ internal sealed class AdminHandler
 
     private Task MetricsAsync(HttpContext context)
     {
-        var text = _metrics.Render(_registry, _routes, _ports, _time);
+        var text = _metrics.Render(_registry, _routes, _ports, _time) + _tls.RenderMetrics();
         if (_dns is not null)
         {
             text += DnsMetricsText.Render(_dns.Report());

@@ -95,12 +95,17 @@ internal static class RouterHost
         builder.Services.AddSingleton(sp => new TcpLimits(options.TcpIdleTimeout, limits.TcpPerPort, limits.TcpTotal, sp.GetRequiredService<RouterMetrics>().Tcp));
         builder.Services.AddSingleton<HostPortManager>();
         builder.Services.AddSingleton<TlsPassthrough>();
+        builder.Services.AddSingleton<HttpsProblems>();
+        builder.Services.AddSingleton<TlsStatus>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<HostPortManager>());
 
         var app = builder.Build();
 
         // The table must follow the registry from its first snapshot on.
         _ = app.Services.GetRequiredService<RouteTableHolder>();
+
+        // https and tls services on a router without --https are problems from the first snapshot on, logged once.
+        _ = app.Services.GetRequiredService<HttpsProblems>();
 
         var proxy = app.Services.GetRequiredService<ProxyHandler>();
         var admin = app.Services.GetRequiredService<AdminHandler>();
