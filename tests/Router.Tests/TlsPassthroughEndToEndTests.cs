@@ -193,6 +193,34 @@ public sealed class TlsPassthroughEndToEndTests(EtcdFixture fixture) : IAsyncLif
     }
 
     [Fact]
+    public async Task TlsServiceHostPort_RawTcpRelay_BackendVerifiedThere()
+    {
+        var hostPort = Ports.FreeTcp();
+        var relayed = Own(TlsBackend.Start("port-1", _ca.Issue("port backend", ["port.example.com"])));
+        await _etcd.PutAsync($"{_prefix}/port/scheme", "tls");
+        await _etcd.PutAsync($"{_prefix}/port/hosts/1", relayed.Address);
+        await _etcd.PutAsync($"{_prefix}/port/host_port", hostPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        SslStream? tls = null;
+        await Wait.UntilAsync(async () =>
+        {
+            try
+            {
+                tls = await ConnectAsync(hostPort, "port.example.com", _ca.Validate);
+                return true;
+            }
+            catch (Exception e) when (e is SocketException or IOException or System.Security.Authentication.AuthenticationException)
+            {
+                return false;
+            }
+        }, "the tls service's host_port to relay");
+        await using var open = tls!;
+
+        Assert.Equal("port-1: via host_port", await ExchangeLineAsync(open, "via host_port"));
+        Assert.Equal(1, MetricsText.Value(await MetricsAsync(_router), "router_tcp_connections_total{service=\"port\"}"));
+    }
+
+    [Fact]
     public async Task HostRemoved_RelayEndsAfterTheDrainTime()
     {
         var leaving = Own(TlsBackend.Start("gone-1", _ca.Issue("gone backend", ["gone.example.com"])));
