@@ -50,9 +50,6 @@ internal sealed partial class TlsPassthrough : IDisposable
         _sweep = time.CreateTimer(_ => Sweep(), null, SweepInterval, SweepInterval);
     }
 
-    /// <summary>Relays open now.</summary>
-    public int OpenRelays => _relays.Count;
-
     /// <summary>The middleware for <c>ListenOptions.Use</c>, placed before <c>UseHttps</c>.</summary>
     public ConnectionDelegate Wrap(ConnectionDelegate next) => connection => HandleAsync(connection, next);
 
