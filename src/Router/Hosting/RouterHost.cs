@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -65,9 +66,14 @@ internal static class RouterHost
 
                     // Before TLS: a ClientHello naming a tls service is relayed untouched (TLS passthrough).
                     listen.Use(next => listen.ApplicationServices.GetRequiredService<TlsPassthrough>().Wrap(next));
-                    listen.UseHttps(new HttpsConnectionAdapterOptions
+                    listen.UseHttps(new TlsHandshakeCallbackOptions
                     {
-                        ServerCertificateSelector = (_, host) => certificates.Select(host),
+                        // The certificate's server context is made once per certificate file, not per handshake.
+                        OnConnection = context => ValueTask.FromResult(new SslServerAuthenticationOptions
+                        {
+                            ServerCertificateContext = certificates.SelectContext(context.ClientHelloInfo.ServerName),
+                            ApplicationProtocols = [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11],
+                        }),
                     });
                 });
             }

@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using System.Collections.Immutable;
+using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
@@ -31,7 +32,7 @@ internal sealed partial class CertificateStore : IDisposable
     private readonly ITimer _poll;
     private readonly Lock _gate = new();
     private readonly List<(X509Certificate2 Certificate, long RetiredAt)> _retired = [];
-    private volatile Snapshot _current = new(FrozenDictionary<string, X509Certificate2>.Empty, null, "", [], []);
+    private volatile Snapshot _current = new(FrozenDictionary<string, LoadedFile>.Empty, null, "", [], []);
 
     public CertificateStore(string folder, TimeProvider time, ILogger<CertificateStore> logger)
     {
@@ -53,13 +54,21 @@ internal sealed partial class CertificateStore : IDisposable
     /// <summary>Each name served and when the certificate serving it expires.</summary>
     public IEnumerable<(string Name, DateTimeOffset NotAfter)> ServedNames => _current.ByName
         .OrderBy(p => p.Key, StringComparer.Ordinal)
-        .Select(p => (p.Key, new DateTimeOffset(p.Value.NotAfter.ToUniversalTime())));
+        .Select(p => (p.Key, new DateTimeOffset(p.Value.Certificate.NotAfter.ToUniversalTime())));
 
     /// <summary>Certificate files not read at the last change (kept from before, or skipped).</summary>
     public ImmutableArray<RegistryProblem> Problems => _current.Problems;
 
     /// <summary>The certificate for an SNI host name (any case); the default one when nothing matches.</summary>
-    public X509Certificate2? Select(string? host)
+    public X509Certificate2? Select(string? host) => Find(host)?.Certificate;
+
+    /// <summary>
+    /// The certificate for an SNI host name as a TLS server context made once at load: a bare certificate
+    /// makes SslStream build that context (its chain) again in every handshake.
+    /// </summary>
+    public SslStreamCertificateContext? SelectContext(string? host) => Find(host)?.Context;
+
+    private LoadedFile? Find(string? host)
     {
         var snapshot = _current;
         if (!string.IsNullOrEmpty(host))
@@ -161,7 +170,10 @@ internal sealed partial class CertificateStore : IDisposable
             if (certificate is not null)
             {
                 var names = Names(certificate).ToList();
-                loaded.Add(new LoadedFile(certificateFile, certificate, names, Stale: false));
+
+                // offline: the chain is built from the local stores only, never fetched (AIA) during a reload.
+                var context = SslStreamCertificateContext.Create(certificate, additionalCertificates: null, offline: true);
+                loaded.Add(new LoadedFile(certificateFile, certificate, context, names, Stale: false));
                 Log.Loaded(_logger, certificateFile, string.Join(", ", names), certificate.NotAfter);
             }
             else if (before.TryGetValue(certificateFile, out var kept))
@@ -177,16 +189,16 @@ internal sealed partial class CertificateStore : IDisposable
             }
         }
 
-        var byName = new Dictionary<string, X509Certificate2>(StringComparer.Ordinal);
+        var byName = new Dictionary<string, LoadedFile>(StringComparer.Ordinal);
         foreach (var file in loaded)
         {
             foreach (var name in file.Names)
             {
-                byName.TryAdd(name, file.Certificate);
+                byName.TryAdd(name, file);
             }
         }
 
-        var next = new Snapshot(byName.ToFrozenDictionary(StringComparer.Ordinal), loaded.Count > 0 ? loaded[0].Certificate : null, stamp, loaded.ToImmutable(), problems.ToImmutable());
+        var next = new Snapshot(byName.ToFrozenDictionary(StringComparer.Ordinal), loaded.Count > 0 ? loaded[0] : null, stamp, loaded.ToImmutable(), problems.ToImmutable());
         _current = next;
 
         var now = _time.GetTimestamp();
@@ -235,9 +247,9 @@ internal sealed partial class CertificateStore : IDisposable
         }
     }
 
-    private sealed record LoadedFile(string File, X509Certificate2 Certificate, IReadOnlyList<string> Names, bool Stale);
+    private sealed record LoadedFile(string File, X509Certificate2 Certificate, SslStreamCertificateContext Context, IReadOnlyList<string> Names, bool Stale);
 
-    private sealed record Snapshot(FrozenDictionary<string, X509Certificate2> ByName, X509Certificate2? Default, string Stamp, ImmutableArray<LoadedFile> Files, ImmutableArray<RegistryProblem> Problems);
+    private sealed record Snapshot(FrozenDictionary<string, LoadedFile> ByName, LoadedFile? Default, string Stamp, ImmutableArray<LoadedFile> Files, ImmutableArray<RegistryProblem> Problems);
 
     private static partial class Log
     {
