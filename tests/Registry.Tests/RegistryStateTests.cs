@@ -26,6 +26,8 @@ public sealed class RegistryStateTests
     [InlineData("https", ServiceScheme.Https)]
     [InlineData("http-and-https", ServiceScheme.HttpAndHttps)]
     [InlineData("TCP\n", ServiceScheme.Tcp)]
+    [InlineData("tls", ServiceScheme.Tls)]
+    [InlineData(" TLS ", ServiceScheme.Tls)]
     public void Load_KnownSchemes_Parsed(string value, ServiceScheme scheme)
     {
         var state = Loaded(Kv("s/scheme", value), Kv("s/host_port", "7000"));
@@ -42,6 +44,27 @@ public sealed class RegistryStateTests
         var problem = Assert.Single(state.Snapshot.Problems);
         Assert.Equal("/services/bad/scheme", problem.Key);
         Assert.Contains("unknown scheme 'ftp'", problem.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_TlsWithoutHostPort_KeptAsItIsServedOnTheHttpsPort()
+    {
+        var state = Loaded(Kv("mq/scheme", "tls"), Kv("mq/hosts/1", "10.0.0.1:5671"));
+
+        Assert.Equal(ServiceScheme.Tls, state.Snapshot.Services["mq"].Scheme);
+        Assert.Null(state.Snapshot.Services["mq"].HostPort);
+        Assert.Empty(state.Snapshot.Problems);
+    }
+
+    [Fact]
+    public void Load_MisspelledTls_SkipsOnlyThatServiceAndNamesTheSchemes()
+    {
+        var state = Loaded(Kv("mq/scheme", "tls1.3"), Kv("mq/hosts/1", "10.0.0.1:5671"), Kv("web/scheme", "http"));
+
+        Assert.False(state.Snapshot.Services.ContainsKey("mq"));
+        Assert.True(state.Snapshot.Services.ContainsKey("web"));
+        var problem = Assert.Single(state.Snapshot.Problems);
+        Assert.Contains("unknown scheme 'tls1.3' (expected http, https, http-and-https, tcp or tls)", problem.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -196,14 +196,18 @@ public sealed class RoutingEndToEndTests(EtcdFixture fixture) : RouterScenario(f
     }
 
     [Fact]
-    public async Task HttpsOnlyService_PlainRequestRedirected()
+    public async Task HttpsOnlyService_RouterWithoutHttps_503NotARedirect()
     {
+        // This router has no --https: a redirect would point at a port nobody serves (HttpsRedirectEndToEndTests
+        // covers the redirects of a router that serves HTTPS).
         var web = await Own(TestBackend.StartAsync("secure"));
         await RegisterAsync("secure", web, scheme: "https");
 
-        await Proxy.WaitStatusAsync("secure.example.com", "/a?b", HttpStatusCode.MovedPermanently);
+        await Proxy.WaitStatusAsync("secure.example.com", "/a?b", HttpStatusCode.ServiceUnavailable);
         using var response = await Proxy.GetAsync("secure.example.com", "/a?b");
-        Assert.Equal("https://secure.example.com/a?b", response.Headers.Location!.ToString());
+        Assert.Null(response.Headers.Location);
+        Assert.Contains("served over HTTPS only", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(0, web.Requests);
     }
 
     [Fact]

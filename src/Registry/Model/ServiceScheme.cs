@@ -7,4 +7,7 @@ public enum ServiceScheme
     Https,
     HttpAndHttps,
     Tcp,
+
+    /// <summary>Raw TLS, relayed untouched to the hosts by the ClientHello's server name on the HTTPS port.</summary>
+    Tls,
 }

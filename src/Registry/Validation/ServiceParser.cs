@@ -68,7 +68,7 @@ public static class ServiceParser
                         scheme = ParseScheme(schemeText);
                         if (scheme is null)
                         {
-                            found.Add(new RegistryProblem(name, kv.Key, $"unknown scheme '{Printable(schemeText)}' (expected http, https, http-and-https or tcp); service skipped"));
+                            found.Add(new RegistryProblem(name, kv.Key, $"unknown scheme '{Printable(schemeText)}' (expected http, https, http-and-https, tcp or tls); service skipped"));
                             problems = found.ToImmutable();
                             return null;
                         }
@@ -166,6 +166,7 @@ public static class ServiceParser
         "https" => ServiceScheme.Https,
         "http-and-https" => ServiceScheme.HttpAndHttps,
         "tcp" => ServiceScheme.Tcp,
+        "tls" => ServiceScheme.Tls,
         _ => null,
     };
 
@@ -175,6 +176,7 @@ public static class ServiceParser
         ServiceScheme.Https => "https",
         ServiceScheme.HttpAndHttps => "http-and-https",
         ServiceScheme.Tcp => "tcp",
+        ServiceScheme.Tls => "tls",
         _ => throw new ArgumentOutOfRangeException(nameof(scheme)),
     };
 

@@ -7,6 +7,7 @@ using Router.Metrics;
 using Router.Registry;
 using Router.Routing;
 using Router.Tcp;
+using Router.Tls;
 
 namespace Router.Admin;
 
@@ -27,12 +28,14 @@ internal sealed class AdminHandler
     private readonly TimeProvider _time;
     private readonly DnsResponder? _dns;
     private readonly RequestRateHistory? _rates;
+    private readonly TlsStatus _tls;
 
     /// <param name="dns">The DNS responder, absent with <c>--dns off</c>.</param>
     /// <param name="rates">The request-rate history behind the page's charts.</param>
-    public AdminHandler(IRegistrySource registry, RouteTableHolder routes, HostPortManager ports, RouterMetrics metrics, DrainState drain, TimeProvider time, DnsResponder? dns = null, RequestRateHistory? rates = null)
+    public AdminHandler(IRegistrySource registry, RouteTableHolder routes, HostPortManager ports, RouterMetrics metrics, DrainState drain, TimeProvider time, TlsStatus tls, DnsResponder? dns = null, RequestRateHistory? rates = null)
     {
         _rates = rates;
+        _tls = tls;
         _dns = dns;
         _metrics = metrics;
         _registry = registry;
@@ -67,14 +70,14 @@ internal sealed class AdminHandler
 
     private Task StatusAsync(HttpContext context)
     {
-        var report = StatusReport.Create(_registry, _routes, _ports, _drain, _time) with { Dns = _dns?.Report() };
+        var report = StatusReport.Create(_registry, _routes, _ports, _drain, _time, _tls) with { Dns = _dns?.Report() };
         context.Response.ContentType = "application/json; charset=utf-8";
         return JsonSerializer.SerializeAsync(context.Response.Body, report, Json, context.RequestAborted);
     }
 
     private Task PageAsync(HttpContext context)
     {
-        var report = StatusReport.Create(_registry, _routes, _ports, _drain, _time) with { Dns = _dns?.Report() };
+        var report = StatusReport.Create(_registry, _routes, _ports, _drain, _time, _tls) with { Dns = _dns?.Report() };
         var extras = new PageExtras(_rates?.Read() ?? new Dictionary<string, (double[], double[])>(), _routes.ApplyTimes);
         var version = typeof(AdminHandler).Assembly.GetName().Version?.ToString() ?? "";
         context.Response.ContentType = "text/html; charset=utf-8";
@@ -89,7 +92,7 @@ internal sealed class AdminHandler
 
     private Task MetricsAsync(HttpContext context)
     {
-        var text = _metrics.Render(_registry, _routes, _ports, _time);
+        var text = _metrics.Render(_registry, _routes, _ports, _time) + _tls.RenderMetrics();
         if (_dns is not null)
         {
             text += DnsMetricsText.Render(_dns.Report());

@@ -132,6 +132,18 @@ internal static class StatusPage
             html.Append("</table>");
         }
 
+        if (report.Certificates is { Count: > 0 } certificates)
+        {
+            // Expiring first, as /status lists them.
+            html.Append("<h2>HTTPS certificates</h2><table><tr><th>valid until</th><th>names</th><th>file</th></tr>");
+            foreach (var certificate in certificates)
+            {
+                html.Append(CultureInfo.InvariantCulture, $"<tr><td class=\"{(certificate.Stale ? "aside" : "up")}\">{certificate.NotAfter:u}{(certificate.Stale ? " (file unreadable; loaded before)" : "")}</td><td>{E(string.Join(", ", certificate.Names))}</td><td><code>{E(certificate.File)}</code></td></tr>");
+            }
+
+            html.Append("</table>");
+        }
+
         html.Append("<p class=\"muted\">JSON: <a href=\"/status\">/status</a> &middot; <a href=\"/metrics\">/metrics</a></p></body></html>\n");
         return html.ToString();
     }

@@ -5,6 +5,7 @@ using Router.Registry.Model;
 using Router.Registry.Validation;
 using Router.Routing;
 using Router.Tcp;
+using Router.Tls;
 
 namespace Router.Admin;
 
@@ -20,7 +21,10 @@ internal sealed record StatusReport(
     /// <summary>The DNS responder (binding, upstreams, cache, answers); null with <c>--dns off</c>.</summary>
     public DnsReport? Dns { get; init; }
 
-    public static StatusReport Create(IRegistrySource registry, RouteTableHolder routes, HostPortManager ports, DrainState drain, TimeProvider time)
+    /// <summary>The HTTPS certificates (file, names, expiry), the one expiring first first; null without <c>--https</c>.</summary>
+    public IReadOnlyList<CertificateInfo>? Certificates { get; init; }
+
+    public static StatusReport Create(IRegistrySource registry, RouteTableHolder routes, HostPortManager ports, DrainState drain, TimeProvider time, TlsStatus tls)
     {
         var table = routes.Current;
         var status = registry.Status;
@@ -51,7 +55,10 @@ internal sealed record StatusReport(
             drain.Draining,
             services,
             ports.Listeners,
-            [.. snapshot.Problems, .. routes.Problems, .. ports.Problems]);
+            [.. snapshot.Problems, .. routes.Problems, .. ports.Problems, .. tls.Problems])
+        {
+            Certificates = tls.Certificates,
+        };
     }
 
     /// <param name="TableAgeSeconds">Seconds since the table was last known to match etcd.</param>

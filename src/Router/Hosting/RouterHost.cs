@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -68,10 +69,18 @@ internal static class RouterHost
                 kestrel.Listen(https, listen =>
                 {
                     listen.Protocols = HttpProtocols.Http1AndHttp2;
+
+                    // Before TLS: a ClientHello naming a tls service is relayed untouched (TLS passthrough).
+                    listen.Use(next => listen.ApplicationServices.GetRequiredService<TlsPassthrough>().Wrap(next));
                     listen.Use(ConnectionHeader.Middleware);
-                    listen.UseHttps(new HttpsConnectionAdapterOptions
+                    listen.UseHttps(new TlsHandshakeCallbackOptions
                     {
-                        ServerCertificateSelector = (_, host) => certificates.Select(host),
+                        // The certificate's server context is made once per certificate file, not per handshake.
+                        OnConnection = context => ValueTask.FromResult(new SslServerAuthenticationOptions
+                        {
+                            ServerCertificateContext = certificates.SelectContext(context.ClientHelloInfo.ServerName),
+                            ApplicationProtocols = [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11],
+                        }),
                     });
                 });
             }
@@ -103,6 +112,9 @@ internal static class RouterHost
 
         builder.Services.AddSingleton(sp => new TcpLimits(options.TcpIdleTimeout, limits.TcpPerPort, limits.TcpTotal, sp.GetRequiredService<RouterMetrics>().Tcp));
         builder.Services.AddSingleton<HostPortManager>();
+        builder.Services.AddSingleton<TlsPassthrough>();
+        builder.Services.AddSingleton<HttpsProblems>();
+        builder.Services.AddSingleton<TlsStatus>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<HostPortManager>());
 
         // Registered only when on: the host then wraps the handler; off, requests never meet it.
@@ -116,6 +128,9 @@ internal static class RouterHost
 
         // The table must follow the registry from its first snapshot on.
         _ = app.Services.GetRequiredService<RouteTableHolder>();
+
+        // https and tls services on a router without --https are problems from the first snapshot on, logged once.
+        _ = app.Services.GetRequiredService<HttpsProblems>();
 
         var proxy = app.Services.GetRequiredService<ProxyHandler>();
         var admin = app.Services.GetRequiredService<AdminHandler>();

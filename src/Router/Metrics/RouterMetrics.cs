@@ -5,6 +5,7 @@ using Router.Registry;
 using Router.Routing;
 using Router.Routing.Direct;
 using Router.Tcp;
+using Router.Tls;
 
 namespace Router.Metrics;
 
@@ -24,6 +25,9 @@ internal sealed class RouterMetrics
 
     /// <summary>The services counted so far (those routed now, after the last scrape's clean-up).</summary>
     public IEnumerable<KeyValuePair<string, ServiceMetrics>> Services => _services;
+
+    /// <summary>Counters of TLS passthrough on the HTTPS port.</summary>
+    public TlsPassthroughCounters Tls { get; } = new();
 
     public ServiceMetrics For(string service) => _services.GetOrAdd(service, static _ => new ServiceMetrics());
 
@@ -115,7 +119,13 @@ internal sealed class RouterMetrics
             text.Append(CultureInfo.InvariantCulture, $"router_host_port_connections{{port=\"{port}\",service=\"{service}\",kind=\"{kind}\",state=\"{state}\"}} {group.Sum(l => l.Connections)}\n");
         }
 
-        RenderTcp(text);
+        RenderTcp(text, Tcp, "router_tcp", "a host_port", refusals: true);
+        // Kestrel's connection limit refuses HTTPS connections before the peek: no refusals of its own here.
+        RenderTcp(text, Tls.Services, "router_tls_passthrough", "the HTTPS port (TLS passthrough)", refusals: false);
+        Header(text, "router_tls_hello_refused_total", "counter", "HTTPS connections closed before TLS because their first bytes were no ClientHello, one too large, or none in time.");
+        text.Append(CultureInfo.InvariantCulture, $"router_tls_hello_refused_total{{reason=\"not_tls\"}} {Tls.NotTls}\n");
+        text.Append(CultureInfo.InvariantCulture, $"router_tls_hello_refused_total{{reason=\"too_large\"}} {Tls.TooLarge}\n");
+        text.Append(CultureInfo.InvariantCulture, $"router_tls_hello_refused_total{{reason=\"timeout\"}} {Tls.TimedOut}\n");
         return text.ToString();
     }
 
@@ -136,23 +146,28 @@ internal sealed class RouterMetrics
         }
 
         Tcp.Forget(name => table.TryGet(name, out _));
+        Tls.Services.Forget(name => table.TryGet(name, out _));
     }
 
-    private void RenderTcp(StringBuilder text)
+    private static void RenderTcp(StringBuilder text, TcpCounters counters, string prefix, string where, bool refusals)
     {
-        var services = Tcp.Services.ToList();
-        Counter("router_tcp_connections_total", "TCP connections admitted on a host_port, by service (counted at accept).", c => c.Accepted);
-        Counter("router_tcp_connections_refused_total", "TCP connections closed at once because --tcp-max-connections or the open-file budget was reached.", c => c.Refused);
-        Counter("router_tcp_connect_failures_total", "Backend connects of TCP relays that failed (refused or timed out).", c => c.ConnectFailures);
-        Counter("router_tcp_bytes_in_total", "Bytes TCP relays received from clients, by service.", c => c.BytesFromClients);
-        Counter("router_tcp_bytes_out_total", "Bytes TCP relays sent to clients, by service.", c => c.BytesToClients);
+        var services = counters.Services.ToList();
+        Counter("connections_total", $"TCP connections admitted on {where}, by service (counted at accept).", c => c.Accepted);
+        if (refusals)
+        {
+            Counter("connections_refused_total", "TCP connections closed at once because --tcp-max-connections or the open-file budget was reached.", c => c.Refused);
+        }
+
+        Counter("connect_failures_total", $"Backend connects of relays on {where} that failed (refused or timed out).", c => c.ConnectFailures);
+        Counter("bytes_in_total", $"Bytes relays on {where} received from clients, by service.", c => c.BytesFromClients);
+        Counter("bytes_out_total", $"Bytes relays on {where} sent to clients, by service.", c => c.BytesToClients);
 
         void Counter(string name, string help, Func<TcpServiceCounters, long> value)
         {
-            Header(text, name, "counter", help);
-            foreach (var (service, counters) in services)
+            Header(text, $"{prefix}_{name}", "counter", help);
+            foreach (var (service, c) in services)
             {
-                text.Append(CultureInfo.InvariantCulture, $"{name}{{service=\"{service}\"}} {value(counters)}\n");
+                text.Append(CultureInfo.InvariantCulture, $"{prefix}_{name}{{service=\"{service}\"}} {value(c)}\n");
             }
         }
     }

@@ -6,6 +6,7 @@ using Router.Hosting;
 using Router.Metrics;
 using Router.Registry.Model;
 using Router.Routing.Direct;
+using Router.Tls;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Router.Routing;
@@ -31,12 +32,15 @@ internal sealed partial class ProxyHandler
     private readonly RouterMetrics _metrics;
     private readonly ILogger _logger;
     private readonly ForwarderRequestConfig _requestConfig;
+    private readonly HttpsRedirect _httpsRedirect;
+    private readonly TrustedProxies _trusted;
 
     private readonly ForwardingTransformer _keep;
     private readonly ForwardingTransformer _strip;
 
     public ProxyHandler(RouteTableHolder routes, IHttpForwarder forwarder, BackendClient client, DirectForwarder direct, RouterOptions options, InternalNetworks internalNetworks, TrustedProxies trusted, DrainState drain, TimeProvider time, RouterMetrics metrics, ILogger<ProxyHandler> logger)
     {
+        _trusted = trusted;
         _keep = new ForwardingTransformer(stripFirstSegment: false, trusted);
         _strip = new ForwardingTransformer(stripFirstSegment: true, trusted);
         _metrics = metrics;
@@ -51,6 +55,7 @@ internal sealed partial class ProxyHandler
             VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
         };
         _internalNetworks = internalNetworks;
+        _httpsRedirect = new HttpsRedirect(options.Https);
         _drain = drain;
         _time = time;
         _logger = logger;
@@ -95,21 +100,44 @@ internal sealed partial class ProxyHandler
         var started = _time.GetTimestamp();
         var entry = route.Entry;
         var request = context.Request;
-        if (entry.Scheme == ServiceScheme.Tcp || (entry.Private && !_internalNetworks.Contains(context.Connection.RemoteIpAddress)))
+        if (entry.Scheme is ServiceScheme.Tcp or ServiceScheme.Tls || (entry.Private && !_internalNetworks.Contains(context.Connection.RemoteIpAddress)))
         {
             // A private service is invisible from outside: the same answer as an unknown one (and not counted).
             return Plain(context, StatusCodes.Status404NotFound, "no such service\n");
         }
 
-        if (entry.Scheme == ServiceScheme.Https && !request.IsHttps)
+        if (entry.Scheme == ServiceScheme.Https && !HttpsRedirect.ArrivedOverHttps(context, _trusted) && !HttpsRedirect.IsExempt(request.Path))
         {
-            context.Response.StatusCode = StatusCodes.Status301MovedPermanently;
-            context.Response.Headers.Location = $"https://{request.Host.Host}{request.PathBase}{request.Path}{request.QueryString}";
-            _metrics.For(route.Name).Record(request.Method, StatusCodes.Status301MovedPermanently, _time.GetElapsedTime(started));
-            return Task.CompletedTask;
+            return RedirectToHttpsAsync(context, route, started);
         }
 
         return ForwardAsync(context, route, direct: _direct is not null && DirectForwarder.CanForward(context), stripFirstSegment, started);
+    }
+
+    /// <summary>
+    /// A plain request to an https-only service: redirected to this router's HTTPS port (400 when it names no
+    /// host to redirect to); without an HTTPS port, 503 with a plain answer (the service is unreachable here, which is a problem in /status, not a move: a 301 would
+    /// be cached by browsers and send them to a port nobody listens on).
+    /// </summary>
+    private Task RedirectToHttpsAsync(HttpContext context, ServiceRoute route, long started)
+    {
+        var request = context.Request;
+        Task answered;
+        if (_httpsRedirect.Location(request) is { } location)
+        {
+            context.Response.StatusCode = HttpsRedirect.StatusFor(request.Method);
+            context.Response.Headers.Location = location;
+            answered = Task.CompletedTask;
+        }
+        else
+        {
+            answered = _httpsRedirect.HttpsServed
+                ? Plain(context, StatusCodes.Status400BadRequest, "this service is served over HTTPS only; send a Host header to be redirected\n")
+                : Plain(context, StatusCodes.Status503ServiceUnavailable, "this service is served over HTTPS only, and this router serves no HTTPS\n");
+        }
+
+        _metrics.For(route.Name).Record(request.Method, context.Response.StatusCode, _time.GetElapsedTime(started));
+        return answered;
     }
 
     /// <summary>Tries the route's hosts in turn until one was reached; a connect failure sets that host aside.</summary>

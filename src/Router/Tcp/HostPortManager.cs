@@ -147,7 +147,8 @@ internal sealed partial class HostPortManager : BackgroundService
                 continue;
             }
 
-            desired[port] = (service, entry.Scheme == ServiceScheme.Tcp ? "tcp" : "http");
+            // A tls service's host_port is a raw TCP relay as well: its TLS goes to the hosts untouched there too.
+            desired[port] = (service, entry.Scheme is ServiceScheme.Tcp or ServiceScheme.Tls ? "tcp" : "http");
         }
 
         lock (_active)

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
@@ -16,10 +15,6 @@ namespace Router.Tcp;
 /// </summary>
 internal sealed partial class TcpProxyListener : IPortListener, IDisposable
 {
-    private const int BufferSize = 64 * 1024;
-    private const int MaxConnectAttempts = 4;
-    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(3);
-
     // How often a repeated warning (refusals, failed accepts) may be written: a flood costs a line per interval.
     private static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(10);
 
@@ -238,7 +233,7 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
             return;
         }
 
-        var (server, destination) = await ConnectAsync(route).ConfigureAwait(false);
+        var (server, destination) = await BackendConnector.ConnectAsync(route, _counters, _time, (d, reason, first) => Log.ConnectFailed(_logger, first ? LogLevel.Warning : LogLevel.Debug, Service, d.Host.Authority, reason)).ConfigureAwait(false);
         if (server is null || destination is null)
         {
             Log.NoUsableHost(_logger, Port, Service);
@@ -246,7 +241,7 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
             return;
         }
 
-        var relay = new Relay(client, server, clientAddress, _counters, _time);
+        var relay = new Relay(new SocketRelayEnd(client), new SocketRelayEnd(server), clientAddress, _counters, _time);
         _relays.TryAdd(relay, 0);
 
         // The host leaving the registry ends the relay once the drain time is over.
@@ -269,35 +264,6 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
     }
 
     private bool IsShutOut(ServiceRoute route, IPAddress? client) => route.Entry.Private && !_internalNetworks.Contains(client);
-
-    private async Task<(Socket? Server, Destination? Destination)> ConnectAsync(ServiceRoute route)
-    {
-        var walk = new DestinationWalk(route, MaxConnectAttempts);
-        while (walk.TryNext(_time.GetTimestamp(), out var destination))
-        {
-            var endPoint = destination.EndPoint;
-            var socket = endPoint is IPEndPoint ip
-                ? new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true }
-                : new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            using var timeout = new CancellationTokenSource(ConnectTimeout);
-            try
-            {
-                await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
-                destination.ReportSuccess();
-                return (socket, destination);
-            }
-            catch (Exception e) when (e is SocketException or OperationCanceledException)
-            {
-                socket.Dispose();
-                _counters.CountConnectFailure();
-
-                // A warning when the host starts failing, not for every connection that finds it still down.
-                Log.ConnectFailed(_logger, destination.ReportConnectFailure(_time) ? LogLevel.Warning : LogLevel.Debug, Service, destination.Host.Authority, e.Message);
-            }
-        }
-
-        return (null, null);
-    }
 
     private void CloseIdle()
     {
@@ -343,91 +309,6 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
         if (closed > 0)
         {
             Log.OutsidersClosed(_logger, Port, Service, closed);
-        }
-    }
-
-    /// <summary>One client connection and its backend connection, copied both ways.</summary>
-    private sealed class Relay(Socket client, Socket server, IPAddress? clientAddress, TcpServiceCounters counters, TimeProvider time) : IDisposable
-    {
-        private long _lastActivity = time.GetTimestamp();
-
-        public IPAddress? ClientAddress => clientAddress;
-
-        public long LastActivity => Volatile.Read(ref _lastActivity);
-
-        public async Task RunAsync()
-        {
-            var up = PumpAsync(client, server, fromClient: true);
-            var down = PumpAsync(server, client, fromClient: false);
-            await Task.WhenAll(up, down).ConfigureAwait(false);
-        }
-
-        public void Abort()
-        {
-            client.Dispose();
-            server.Dispose();
-        }
-
-        public void Dispose() => Abort();
-
-        private async Task PumpAsync(Socket from, Socket to, bool fromClient)
-        {
-            byte[]? buffer = null;
-            try
-            {
-                while (true)
-                {
-                    // A zero-byte read waits for data (or the end) without a buffer: an idle relay holds its two
-                    // sockets and this state, not 2 x 64 KiB (Kestrel's socket transport waits the same way).
-                    await from.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
-                    buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
-                    int read;
-                    do
-                    {
-                        read = await from.ReceiveAsync(buffer.AsMemory(), SocketFlags.None).ConfigureAwait(false);
-                        if (read == 0)
-                        {
-                            // Half-close: the other side learns there is no more, and may still answer.
-                            to.Shutdown(SocketShutdown.Send);
-                            return;
-                        }
-
-                        Volatile.Write(ref _lastActivity, time.GetTimestamp());
-                        if (fromClient)
-                        {
-                            counters.AddFromClient(read);
-                        }
-                        else
-                        {
-                            counters.AddToClient(read);
-                        }
-
-                        var sent = 0;
-                        while (sent < read)
-                        {
-                            sent += await to.SendAsync(buffer.AsMemory(sent, read - sent), SocketFlags.None).ConfigureAwait(false);
-                        }
-                    }
-
-                    // A full buffer means more is probably waiting: keep the buffer while data streams.
-                    while (read == buffer.Length);
-
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = null;
-                }
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
-            {
-                // One side reset or the relay was aborted: end both directions.
-                Abort();
-            }
-            finally
-            {
-                if (buffer is not null)
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                }
-            }
         }
     }
 

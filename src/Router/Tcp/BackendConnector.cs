@@ -1,0 +1,47 @@
+using System.Net.Sockets;
+using Router.Routing;
+
+namespace Router.Tcp;
+
+/// <summary>
+/// The backend connect of a relay (TCP host_port, TLS passthrough): the route's hosts in turn by
+/// <see cref="DestinationWalk"/>, a refused or timed-out connect sets that host aside and tries the next.
+/// </summary>
+internal static class BackendConnector
+{
+    public const int MaxAttempts = 4;
+
+    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// A connected socket and its host, or nulls when no host could be reached; <paramref name="failed"/> hears of
+    /// each failure, and whether it is the host's first since it last answered (a warning then, not every time).
+    /// </summary>
+    public static async Task<(Socket? Server, Destination? Destination)> ConnectAsync(ServiceRoute route, TcpServiceCounters counters, TimeProvider time, Action<Destination, string, bool> failed)
+    {
+        var walk = new DestinationWalk(route, MaxAttempts);
+        while (walk.TryNext(time.GetTimestamp(), out var destination))
+        {
+            var endPoint = destination.EndPoint;
+            var socket = endPoint is System.Net.IPEndPoint ip
+                ? new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true }
+                : new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            using var timeout = new CancellationTokenSource(ConnectTimeout);
+            try
+            {
+                await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
+                destination.ReportSuccess();
+                return (socket, destination);
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException)
+            {
+                socket.Dispose();
+                var first = destination.ReportConnectFailure(time);
+                counters.CountConnectFailure();
+                failed(destination, e.Message, first);
+            }
+        }
+
+        return (null, null);
+    }
+}

@@ -1,0 +1,94 @@
+using System.Buffers;
+using System.Net;
+
+namespace Router.Tcp;
+
+/// <summary>
+/// One client connection and its backend connection, copied both ways with half-close passed through: the
+/// byte pump of the TCP host_port relay and of TLS passthrough. Counts bytes per service and remembers when
+/// the last byte went through, for the idle timeout.
+/// </summary>
+internal sealed class Relay(RelayEnd client, RelayEnd server, IPAddress? clientAddress, TcpServiceCounters counters, TimeProvider time) : IDisposable
+{
+    private const int BufferSize = 64 * 1024;
+
+    private long _lastActivity = time.GetTimestamp();
+
+    public IPAddress? ClientAddress => clientAddress;
+
+    public long LastActivity => Volatile.Read(ref _lastActivity);
+
+    public async Task RunAsync()
+    {
+        var up = PumpAsync(client, server, fromClient: true);
+        var down = PumpAsync(server, client, fromClient: false);
+        await Task.WhenAll(up, down).ConfigureAwait(false);
+    }
+
+    public void Abort()
+    {
+        client.Abort();
+        server.Abort();
+    }
+
+    public void Dispose()
+    {
+        client.Release();
+        server.Release();
+    }
+
+    private async Task PumpAsync(RelayEnd from, RelayEnd to, bool fromClient)
+    {
+        byte[]? buffer = null;
+        try
+        {
+            while (true)
+            {
+                // No buffer while waiting: an idle relay holds its two connections and this state only.
+                await from.WaitReadableAsync().ConfigureAwait(false);
+                buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+                int read;
+                do
+                {
+                    read = await from.ReadAsync(buffer.AsMemory()).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        // Half-close: the other side learns there is no more, and may still answer.
+                        to.ShutdownSend();
+                        return;
+                    }
+
+                    Volatile.Write(ref _lastActivity, time.GetTimestamp());
+                    if (fromClient)
+                    {
+                        counters.AddFromClient(read);
+                    }
+                    else
+                    {
+                        counters.AddToClient(read);
+                    }
+
+                    await to.WriteAsync(buffer.AsMemory(0, read)).ConfigureAwait(false);
+                }
+
+                // A full buffer means more is probably waiting: keep the buffer while data streams.
+                while (read == buffer.Length);
+
+                ArrayPool<byte>.Shared.Return(buffer);
+                buffer = null;
+            }
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or ObjectDisposedException or IOException or OperationCanceledException)
+        {
+            // One side reset or the relay was aborted: end both directions.
+            Abort();
+        }
+        finally
+        {
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+}
