@@ -67,6 +67,15 @@ public sealed partial class DocExamplesTests
 
         foreach (var block in Blocks(document).Where(b => b.Kind == "ini" && SectionHeader().IsMatch(b.Text)))
         {
+            if (block.Fragment)
+            {
+                // Marked as lines to add, not a shipped file: at least unit syntax, and no end-of-line
+                // comment (systemd has none: "Key=value # why" makes "# why" part of the value).
+                Assert.All(block.Text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith('#')), l =>
+                    Assert.True(SectionHeader().IsMatch(l) || (UnitLine().IsMatch(l) && !l.Contains(" #", StringComparison.Ordinal)), $"{document} line {block.Line}: '{l}' is not a unit line"));
+                continue;
+            }
+
             Assert.True(shipped.Any(s => s.Contains(Unindent(block.Text).TrimEnd('\n'), StringComparison.Ordinal)), $"{document} line {block.Line}: a unit excerpt that no file in units/, deploy/ or cloud-config.yaml contains as written");
         }
     }
@@ -80,10 +89,14 @@ public sealed partial class DocExamplesTests
         Assert.True(Blocks("docs/deploy.md").Count >= 10);
     }
 
-    private static List<(int Line, string Kind, string Text)> Blocks(string document)
+    /// <summary>
+    /// The fenced blocks: where each starts, its kind, its text, and whether the line before it marks it as a
+    /// fragment (<c>&lt;!-- doc-test: fragment … --&gt;</c>: lines to add to a unit, not a shipped file).
+    /// </summary>
+    private static List<(int Line, string Kind, string Text, bool Fragment)> Blocks(string document)
     {
         var lines = File.ReadAllLines(Path.Combine(RepoPaths.Root, document));
-        var blocks = new List<(int, string, string)>();
+        var blocks = new List<(int, string, string, bool)>();
         for (var i = 0; i < lines.Length; i++)
         {
             if (!lines[i].StartsWith("```", StringComparison.Ordinal))
@@ -94,7 +107,8 @@ public sealed partial class DocExamplesTests
             var start = i;
             var end = Array.FindIndex(lines, i + 1, l => l.StartsWith("```", StringComparison.Ordinal));
             Assert.True(end > 0, $"{document} line {start + 1}: a fence that never closes");
-            blocks.Add((start + 1, lines[start][3..].Trim(), string.Join('\n', lines[(start + 1)..end]) + "\n"));
+            var fragment = start > 0 && lines[start - 1].StartsWith("<!-- doc-test: fragment", StringComparison.Ordinal);
+            blocks.Add((start + 1, lines[start][3..].Trim(), string.Join('\n', lines[(start + 1)..end]) + "\n", fragment));
             i = end;
         }
 
@@ -107,4 +121,7 @@ public sealed partial class DocExamplesTests
 
     [GeneratedRegex(@"^\[(Unit|Service|Install|X-Fleet|Socket|Timer)\]", RegexOptions.Multiline)]
     private static partial Regex SectionHeader();
+
+    [GeneratedRegex(@"^[A-Za-z][A-Za-z0-9]*=\S")]
+    private static partial Regex UnitLine();
 }
