@@ -91,9 +91,11 @@ public class DnsReportTests
     [Fact]
     public async Task Report_AddressTaken_NotBoundWithTheReasonThenBoundOnceFree()
     {
+        // Below the ephemeral range: once the blocker lets go, the responder needs the port for TCP as well, and
+        // an ephemeral one can meanwhile be the local port of any process's outgoing connection.
+        var port = Ports.FreeTcpAndUdpForRestarts();
         var blocker = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        blocker.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        var port = ((IPEndPoint)blocker.LocalEndPoint!).Port;
+        blocker.Bind(new IPEndPoint(IPAddress.Loopback, port));
         await using var responder = new DnsResponder(
             new DnsOptions { Listen = new IPEndPoint(IPAddress.Loopback, port), Upstreams = [new IPEndPoint(IPAddress.Loopback, 9)] },
             () => RegistrySnapshot.Empty,

@@ -49,6 +49,10 @@ public sealed class HostPortEndToEndTests(EtcdFixture fixture) : RouterScenario(
         await Etcd.PutAsync($"{Prefix}/db/hosts/1", live.Address);
         await WaitListeningAsync(port);
 
+        // The listener opens with the first change that gives db a host_port; the live host may come a change later.
+        await Wait.UntilAsync(async () => (await Proxy.StatusAsync()).GetProperty("services").EnumerateArray()
+            .Any(s => s.GetProperty("name").GetString() == "db" && s.GetProperty("hosts").GetArrayLength() == 2), "db to have both hosts");
+
         for (var i = 0; i < 6; i++)
         {
             using var client = await TcpTestClient.ConnectAsync(port);

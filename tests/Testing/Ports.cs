@@ -46,6 +46,28 @@ public static class Ports
         return listener;
     }
 
+    /// <summary>
+    /// A port free for both TCP and UDP below the ephemeral range, for a DNS listener that must bind it later
+    /// (after something else let it go): see <see cref="FreeTcpForRestarts"/>.
+    /// </summary>
+    public static int FreeTcpAndUdpForRestarts()
+    {
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            var port = FreeTcpForRestarts();
+            try
+            {
+                using var udp = new UdpClient(new IPEndPoint(IPAddress.Loopback, port));
+                return port;
+            }
+            catch (SocketException)
+            {
+            }
+        }
+
+        throw new InvalidOperationException("no port below the ephemeral range free for both TCP and UDP on 127.0.0.1");
+    }
+
     /// <summary>A port free for both TCP and UDP (DNS listens on both).</summary>
     public static int FreeTcpAndUdp()
     {

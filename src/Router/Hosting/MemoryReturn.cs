@@ -25,6 +25,9 @@ internal sealed partial class MemoryReturn(RouterOptions options, TimeProvider t
 
         var policy = new MemoryReturnPolicy(threshold, TimeSpan.FromSeconds(60));
         var trim = true;
+
+        // The first sample before any traffic: a burst that starts before the first tick must not become the floor.
+        policy.Sample(AnonymousBytes(), OpenDescriptors(), time.GetElapsedTime(0));
         using var timer = new PeriodicTimer(Every, time);
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
         {
