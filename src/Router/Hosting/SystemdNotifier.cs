@@ -27,8 +27,9 @@ internal sealed partial class SystemdNotifier : IHostedService, IDisposable
     private readonly Socket? _socket;
     private readonly TimeSpan? _watchdog;
     private ITimer? _watchdogTimer;
-    private int _started;
-    private int _readySent;
+    private readonly Lock _readyLock = new();
+    private bool _started;
+    private bool _readySent;
     private int _failureLogged;
 
     public SystemdNotifier(IRegistrySource registry, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<SystemdNotifier> logger)
@@ -71,7 +72,11 @@ internal sealed partial class SystemdNotifier : IHostedService, IDisposable
         _registry.Changed += OnChanged;
         _lifetime.ApplicationStarted.Register(() =>
         {
-            Volatile.Write(ref _started, 1);
+            lock (_readyLock)
+            {
+                _started = true;
+            }
+
             TryReady(_registry.Current);
         });
         _lifetime.ApplicationStopping.Register(() => Send("STOPPING=1\nSTATUS=stopping: draining requests in flight"));
@@ -95,16 +100,25 @@ internal sealed partial class SystemdNotifier : IHostedService, IDisposable
     private void OnChanged(RegistrySnapshot snapshot, RegistryChange change) => TryReady(snapshot);
 
     /// <summary>Sends READY once both have happened: the host listens, and a first table is live.</summary>
+    /// <remarks>
+    /// The two events race on different threads (the watcher publishes while the host starts). Each side writes
+    /// its own fact and then reads the other's; under the lock one of them is sure to see both. With plain
+    /// volatile fields a store-then-load pair may be reordered and neither side would send READY (seen once in CI).
+    /// </remarks>
     private void TryReady(RegistrySnapshot snapshot)
     {
-        var status = _registry.Status;
-
-        // Revision 0 is the empty table before anything was read; a saved registry seeds a real revision.
-        var fromEtcd = status.Ready;
-        var fromFile = !fromEtcd && snapshot.Revision > 0;
-        if (Volatile.Read(ref _started) == 0 || !(fromEtcd || fromFile) || Interlocked.Exchange(ref _readySent, 1) == 1)
+        bool fromEtcd;
+        lock (_readyLock)
         {
-            return;
+            // Revision 0 is the empty table before anything was read; a saved registry seeds a real revision.
+            fromEtcd = _registry.Status.Ready;
+            var fromFile = !fromEtcd && snapshot.Revision > 0;
+            if (!_started || !(fromEtcd || fromFile) || _readySent)
+            {
+                return;
+            }
+
+            _readySent = true;
         }
 
         var source = fromEtcd ? "etcd" : "the saved registry (etcd not reached yet)";
