@@ -258,6 +258,89 @@ public sealed class TlsPassthroughEndToEndTests(EtcdFixture fixture) : IAsyncLif
         }, "the relay to the removed host to be closed", TimeSpan.FromSeconds(30));
     }
 
+    [Fact]
+    public async Task IdleRelay_ClosedAfterTheTcpIdleTimeout_ABusyOneKept()
+    {
+        var port = Ports.FreeTcp();
+        var router = Own(await StartRouterAsync(["--https", $"127.0.0.1:{port}", "--tcp-idle-timeout", "1"]));
+        await router.WaitRoutedAsync("web.example.com");
+        await using var idle = await ConnectRelayedAsync(port, "mq.example.com");
+        await using var busy = await ConnectRelayedAsync(port, "mq.example.com");
+        Assert.Equal("mq-1: first", await ExchangeLineAsync(idle, "first"));
+
+        // The busy relay talks every 300 ms, well inside the 1 s timeout, while the idle one stays silent.
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        using var idleRead = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var idleEnded = ReadUntilClosedAsync(idle, idleRead.Token);
+        var round = 0;
+        while (!idleEnded.IsCompleted && sw.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            Assert.Equal($"mq-1: busy {round}", await ExchangeLineAsync(busy, $"busy {round}"));
+            round++;
+            await Task.Delay(300);
+        }
+
+        Assert.True(await idleEnded, "the idle relay was not closed within 20 s");
+        Assert.Equal("mq-1: still here", await ExchangeLineAsync(busy, "still here"));
+        Assert.True(round >= 3, $"the busy relay was exercised only {round} times before the idle one closed");
+    }
+
+    [Fact]
+    public async Task ServiceTurnsPrivate_OutsidersRelayClosed_InsidersKept()
+    {
+        var backend = Own(TlsBackend.Start("turn-1", _ca.Issue("turn backend", ["turn.example.com"])));
+        await _etcd.PutAsync($"{_prefix}/turn/scheme", "tls");
+        await _etcd.PutAsync($"{_prefix}/turn/hosts/1", backend.Address);
+        var outsidePort = Ports.FreeTcp();
+
+        // Loopback is not internal for this second router: the test client is an outsider there.
+        var outside = Own(await StartRouterAsync(["--https", $"127.0.0.1:{outsidePort}", "--internal-networks", "10.0.0.0/8"]));
+        await outside.WaitRoutedAsync("web.example.com");
+        await using var outsider = await ConnectRelayedAsync(outsidePort, "turn.example.com");
+        await using var insider = await ConnectRelayedAsync(_httpsPort, "turn.example.com");
+        Assert.Equal("turn-1: public", await ExchangeLineAsync(outsider, "public"));
+
+        await _etcd.PutAsync($"{_prefix}/turn/private", "");
+
+        using var read = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        Assert.True(await ReadUntilClosedAsync(outsider, read.Token), "the outsider's relay stayed open after the service turned private");
+        Assert.Equal("turn-1: inside", await ExchangeLineAsync(insider, "inside"));
+    }
+
+    /// <summary>Connects through the router's HTTPS port to a passthrough service, verifying the backend's certificate.</summary>
+    private async Task<SslStream> ConnectRelayedAsync(int port, string serverName)
+    {
+        SslStream? tls = null;
+        await Wait.UntilAsync(async () =>
+        {
+            tls = await ConnectAsync(port, serverName, _ca.Validate);
+            return true;
+        }, $"{serverName} to be relayed on port {port}");
+        return tls!;
+    }
+
+    /// <summary>Reads until the peer closes; true when it closed (or reset), false when the token ran out first.</summary>
+    private static async Task<bool> ReadUntilClosedAsync(SslStream tls, CancellationToken cancel)
+    {
+        var buffer = new byte[256];
+        try
+        {
+            while (await tls.ReadAsync(buffer, cancel) > 0)
+            {
+            }
+
+            return true;
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
     private Task<RouterProcess> StartRouterAsync(IEnumerable<string> extra) =>
         RouterProcess.StartAsync(_etcd.Url, _prefix, ["--https", $"127.0.0.1:{_httpsPort}", "--certs", CertsDirectory, "--request-head-timeout", "2", .. extra]);
 
