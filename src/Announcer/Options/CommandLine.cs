@@ -7,7 +7,7 @@ using Router.Registry.Validation;
 namespace Router.Announcer.Options;
 
 /// <summary>
-/// Reads the announcer's command line (the contract in DESIGN.md). Every option can also come from the environment
+/// Reads the announcer's command line (the contract in docs/announcer.md). Every option can also come from the environment
 /// as <c>ANNOUNCER_{NAME}</c> (<c>--host-port</c> → <c>ANNOUNCER_HOST_PORT</c>); the command line wins. Every problem
 /// is reported, one line each, naming its option.
 /// </summary>

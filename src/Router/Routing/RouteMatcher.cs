@@ -1,7 +1,7 @@
 namespace Router.Routing;
 
 /// <summary>
-/// The routing rules of DESIGN.md: the first label of the Host header names the service (any domain, any
+/// The routing rules of docs/routing.md: the first label of the Host header names the service (any domain, any
 /// case, port ignored; an IP address names nothing); otherwise the first path segment does.
 /// </summary>
 internal static class RouteMatcher
