@@ -16,14 +16,16 @@ internal sealed partial class DocRun
     /// <param name="httpPort">the running router's HTTP port, for <c>http://127.0.0.1/</c> (port 80)</param>
     /// <param name="adminPort">the running router's admin port, for <c>127.0.0.1:9090</c></param>
     /// <param name="dnsPort">the running router's DNS port on 127.0.0.1, for <c>@172.17.42.1</c> (port 53)</param>
+    /// <param name="upstreamPort">the stand-in upstream resolver on 127.0.0.1, for <c>8.8.8.8</c> and <c>8.8.4.4</c></param>
     /// <param name="scratch">the block's directory, for <c>/etc/router/</c></param>
     /// <param name="backends">a loopback backend for each instance address (<c>10.0.0.5:8080</c>) the doc uses</param>
-    public DocRun(string etcdUrl, int httpPort, int adminPort, int dnsPort, string scratch, IReadOnlyDictionary<string, string> backends)
+    public DocRun(string etcdUrl, int httpPort, int adminPort, int dnsPort, int upstreamPort, string scratch, IReadOnlyDictionary<string, string> backends)
     {
         EtcdUrl = etcdUrl;
         HttpPort = httpPort;
         AdminPort = adminPort;
         DnsPort = dnsPort;
+        UpstreamPort = upstreamPort;
         Scratch = scratch;
         _backends = new Dictionary<string, string>(backends, StringComparer.Ordinal);
     }
@@ -35,6 +37,8 @@ internal sealed partial class DocRun
     public int AdminPort { get; }
 
     public int DnsPort { get; }
+
+    public int UpstreamPort { get; }
 
     public string Scratch { get; }
 
@@ -54,6 +58,10 @@ internal sealed partial class DocRun
 
         // dig @172.17.42.1 NAME: the responder on its test port (dig takes -p anywhere on the line).
         text = text.Replace("@172.17.42.1", $"@127.0.0.1 -p {port(DnsPort)}", StringComparison.Ordinal);
+        text = text.Replace("172.17.42.1:53", $"127.0.0.1:{port(DnsPort)}", StringComparison.Ordinal);
+
+        // Nothing a doc runs may ask Google's resolvers: the upstreams are the stand-in.
+        text = PublicResolver().Replace(text, $"127.0.0.1:{port(UpstreamPort)}");
         text = EtcdAddress().Replace(text, EtcdUrl);
         text = text.Replace("127.0.0.1:9090", $"127.0.0.1:{port(AdminPort)}", StringComparison.Ordinal);
 
@@ -90,6 +98,9 @@ internal sealed partial class DocRun
     }
 
     private static string Squeeze(string line) => Whitespace().Replace(line, " ").Trim();
+
+    [GeneratedRegex(@"\b8\.8\.[48]\.[48](:53)?\b")]
+    private static partial Regex PublicResolver();
 
     [GeneratedRegex(@"https?://(10\.0\.0\.1|127\.0\.0\.1):2379")]
     private static partial Regex EtcdAddress();

@@ -124,7 +124,7 @@ public sealed class DocRunTests
     [Fact]
     public void Substitute_ReplacesEveryProductionAddressTheSameWay()
     {
-        var run = new DocRun("http://127.0.0.1:23790", 18080, 19090, 15353, "/tmp/s", new Dictionary<string, string> { ["10.0.0.5:8080"] = "127.0.0.1:40001" });
+        var run = new DocRun("http://127.0.0.1:23790", 18080, 19090, 15353, 25353, "/tmp/s", new Dictionary<string, string> { ["10.0.0.5:8080"] = "127.0.0.1:40001" });
 
         Assert.Equal("dig @127.0.0.1 -p 15353 web.local", run.Substitute("dig @172.17.42.1 web.local"));
         Assert.Equal("curl -s http://127.0.0.1:19090/status", run.Substitute("curl -s http://127.0.0.1:9090/status"));
@@ -134,6 +134,10 @@ public sealed class DocRunTests
             run.Substitute("--etcd http://10.0.0.1:2379 --address 10.0.0.5:8080 --check http://10.0.0.5:8080/health"));
         Assert.Equal("ETCD=http://127.0.0.1:23790", run.Substitute("ETCD=http://127.0.0.1:2379"));
         Assert.Equal("cat /tmp/s/etc/router/etcd-password", run.Substitute("cat /etc/router/etcd-password"));
+        Assert.Equal("router --dns 127.0.0.1:15353 --dns-upstream 127.0.0.1:25353,127.0.0.1:25353", run.Substitute("router --dns 172.17.42.1:53 --dns-upstream 8.8.8.8,8.8.4.4:53"));
+
+        // The answer address is not a listener: dig shows it as the doc does.
+        Assert.Equal("web.local. 5 IN A 172.17.42.1", run.Substitute("web.local. 5 IN A 172.17.42.1"));
 
         // An address the doc's run blocks do not use as an instance stays as written.
         Assert.Equal("10.0.0.7:5671", run.Substitute("10.0.0.7:5671"));

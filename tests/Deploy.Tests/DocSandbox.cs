@@ -118,7 +118,7 @@ internal sealed class DocSandbox : IAsyncDisposable
         ]);
         _parts.Add(Router);
 
-        Run = new DocRun(Etcd.Url, Router.HttpPort, Router.AdminPort, dnsPort, Scratch, backends);
+        Run = new DocRun(Etcd.Url, Router.HttpPort, Router.AdminPort, dnsPort, upstream.Port, Scratch, backends);
 
         var bin = Directory.CreateDirectory(Path.Combine(Scratch, "bin")).FullName;
         WriteLauncher(Path.Combine(bin, "router"), RouterProcess.Executable);
