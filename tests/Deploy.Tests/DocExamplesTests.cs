@@ -90,30 +90,13 @@ public sealed partial class DocExamplesTests
     }
 
     /// <summary>
-    /// The fenced blocks: where each starts, its kind, its text, and whether the line before it marks it as a
-    /// fragment (<c>&lt;!-- doc-test: fragment … --&gt;</c>: lines to add to a unit, not a shipped file).
+    /// The fenced blocks, indented ones (in a list item) included: where each starts, its kind, its text, and
+    /// whether the line before it marks it as a fragment (<c>&lt;!-- doc-test: fragment … --&gt;</c>: lines to
+    /// add to a unit, not a shipped file).
     /// </summary>
-    private static List<(int Line, string Kind, string Text, bool Fragment)> Blocks(string document)
-    {
-        var lines = File.ReadAllLines(Path.Combine(RepoPaths.Root, document));
-        var blocks = new List<(int, string, string, bool)>();
-        for (var i = 0; i < lines.Length; i++)
-        {
-            if (!lines[i].StartsWith("```", StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            var start = i;
-            var end = Array.FindIndex(lines, i + 1, l => l.StartsWith("```", StringComparison.Ordinal));
-            Assert.True(end > 0, $"{document} line {start + 1}: a fence that never closes");
-            var fragment = start > 0 && lines[start - 1].StartsWith("<!-- doc-test: fragment", StringComparison.Ordinal);
-            blocks.Add((start + 1, lines[start][3..].Trim(), string.Join('\n', lines[(start + 1)..end]) + "\n", fragment));
-            i = end;
-        }
-
-        return blocks;
-    }
+    private static List<(int Line, string Kind, string Text, bool Fragment)> Blocks(string document) =>
+        [.. DocBlock.Read(document, File.ReadAllText(Path.Combine(RepoPaths.Root, document)))
+            .Select(b => (b.Line, b.Kind, b.Text, b.Marker?.StartsWith("fragment", StringComparison.Ordinal) == true))];
 
     /// <summary>Files embedded in YAML (cloud-config, Butane) are indented; an excerpt in a doc is not.</summary>
     private static string Unindent(string text) =>
