@@ -33,8 +33,15 @@ base() {
   fi
   local tar=${BASE_TAR:-$staging/base.tar}
   if [ ! -s "$tar" ]; then
-    docker/base.sh "$tar.partial"
-    mv "$tar.partial" "$tar"
+    # Two builds sharing one BASE_TAR (tests/Deploy.Tests and the cluster box's image variant run side by side)
+    # make it once: the second waits for the first, then finds the tar, instead of both writing one partial file.
+    exec 9>"$tar.lock"
+    flock 9
+    if [ ! -s "$tar" ]; then
+      docker/base.sh "$tar.partial"
+      mv "$tar.partial" "$tar"
+    fi
+    exec 9>&-
   fi
   $docker import "$tar" "$base_image"
 }

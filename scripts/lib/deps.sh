@@ -8,10 +8,11 @@
 # What the test projects start: etcd and etcdctl (registry tests), dnsmasq and dig (DNS tests),
 # systemd-analyze (unit file tests), haproxy (the peer of the differential tests and the cluster box's load
 # balancer), python3, ip and curl (the cluster box of tests/Cluster.Tests), dockerd and mmdebstrap (the image
-# tests of tests/Deploy.Tests build the images from Debian's packages and run them on a private dockerd),
+# tests of tests/Deploy.Tests build the images from Debian's packages and run them on a private dockerd; the
+# cluster box's image variant runs the router image on a dockerd per node, entered with util-linux's nsenter),
 # chromium (the admin status page's browser test drives Debian's headless Chromium through Playwright).
 DEPS_TEST=(etcd=etcd-server etcdctl=etcd-client dnsmasq=dnsmasq-base dig=bind9-dnsutils systemd-analyze=systemd
-  haproxy=haproxy python3=python3 ip=iproute2 curl=curl dockerd=docker.io mmdebstrap=mmdebstrap
+  haproxy=haproxy python3=python3 ip=iproute2 curl=curl dockerd=docker.io mmdebstrap=mmdebstrap nsenter=util-linux
   chromium=chromium)
 
 # What scripts/run starts or shows: the same etcd and dnsmasq, python3 for the demo backend, curl to wait for the

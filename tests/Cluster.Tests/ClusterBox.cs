@@ -10,9 +10,9 @@ namespace Router.Cluster.Tests;
 /// (router on :80, DNS on 172.17.42.1:53, admin 127.0.0.1:9090), a 3-member etcd, "web" with one instance
 /// and announcer per node, a private "secret" on node 1, a container namespace per node and an HAProxy
 /// load balancer health-checking every node. Started once for the assembly; removed on dispose, also after
-/// a failed start.
+/// a failed start. The routers run as <c>dotnet router.dll</c>; <see cref="ImageClusterBox"/> runs them from the image.
 /// </summary>
-public sealed class ClusterBox : IAsyncLifetime
+public class ClusterBox : IAsyncLifetime
 {
     /// <summary>Namespace names of its own, so the box never meets a developer's <c>scripts/cluster</c> run.</summary>
     public const string Prefix = "rbt";
@@ -20,6 +20,21 @@ public sealed class ClusterBox : IAsyncLifetime
     public const string LoadBalancer = "192.0.2.1";
 
     private readonly string _state = Path.Combine(Path.GetTempPath(), "router-cluster-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly string _routerFrom;
+    private readonly TimeSpan _upTimeout;
+
+    public ClusterBox()
+        : this("binary", TimeSpan.FromMinutes(3))
+    {
+    }
+
+    /// <param name="routerFrom">scripts/cluster's CLUSTER_ROUTER_FROM: binary or image.</param>
+    /// <param name="upTimeout">How long <c>scripts/cluster up</c> may take (the image variant may build the image first).</param>
+    protected ClusterBox(string routerFrom, TimeSpan upTimeout)
+    {
+        _routerFrom = routerFrom;
+        _upTimeout = upTimeout;
+    }
 
     public static string Node(int i) => $"{Prefix}-n{i}";
 
@@ -34,9 +49,14 @@ public sealed class ClusterBox : IAsyncLifetime
             throw new InvalidOperationException("the cluster-in-a-box tests need root (ip netns); run them as root");
         }
 
+        if (Unavailable() is { } reason)
+        {
+            throw new InvalidOperationException(reason);
+        }
+
         try
         {
-            await ScriptAsync(TimeSpan.FromMinutes(3), "up");
+            await ScriptAsync(_upTimeout, "up");
         }
         catch
         {
@@ -56,6 +76,9 @@ public sealed class ClusterBox : IAsyncLifetime
         {
         }
     }
+
+    /// <summary>Why this box cannot start on this machine (a missing tool the script does not install itself), or null.</summary>
+    protected virtual string? Unavailable() => null;
 
     /// <summary>Runs a step of <c>scripts/cluster</c> (kill-node 3, start-node 3, …) and fails on a non-zero exit.</summary>
     public Task<string> ScriptAsync(TimeSpan timeout, params string[] args) =>
@@ -105,6 +128,15 @@ public sealed class ClusterBox : IAsyncLifetime
         return JsonDocument.Parse(json).RootElement.Clone();
     }
 
+    /// <summary>The requests node <paramref name="node"/>'s router forwarded to "web" so far (its /metrics).</summary>
+    public async Task<double> ForwardedAsync(int node)
+    {
+        var metrics = await ExecAsync(Node(node), "curl", "-sf", "-m", "5", "http://127.0.0.1:9090/metrics");
+        return metrics.Split('\n')
+            .Where(l => l.StartsWith("router_service_requests_total{", StringComparison.Ordinal) && l.Contains("service=\"web\"", StringComparison.Ordinal))
+            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
+    }
+
     /// <summary>Starts constant GET load from inside <paramref name="ns"/> (see load.py).</summary>
     public Load StartLoad(string ns, string url, string? host = null, int workers = 4)
     {
@@ -137,6 +169,7 @@ public sealed class ClusterBox : IAsyncLifetime
         ["CLUSTER_NS_PREFIX"] = Prefix,
         ["CLUSTER_NO_BUILD"] = "1",
         ["CLUSTER_CONFIGURATION"] = RepoPaths.Configuration,
+        ["CLUSTER_ROUTER_FROM"] = _routerFrom,
     };
 
     private async Task<string> RunAsync(string file, string[] args, TimeSpan timeout)

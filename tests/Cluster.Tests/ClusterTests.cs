@@ -79,7 +79,7 @@ public sealed class ClusterTests(ClusterBox box, ITestOutputHelper output)
         // The balancer spread the load: every node's router forwarded some of it.
         for (var node = 1; node <= 3; node++)
         {
-            Assert.True(await ForwardedAsync(node) > 0, $"node {node} forwarded nothing: {result}");
+            Assert.True(await box.ForwardedAsync(node) > 0, $"node {node} forwarded nothing: {result}");
         }
     }
 
@@ -142,9 +142,9 @@ public sealed class ClusterTests(ClusterBox box, ITestOutputHelper output)
         // The node comes back: same data dir, same command lines, no manual step.
         await box.StepAsync("start-node", "3");
         await WaitHostBackAsync("web", "3");
-        var before = await ForwardedAsync(3);
+        var before = await box.ForwardedAsync(3);
         await Wait.UntilAsync(() => box.StateFile("haproxy.log").Contains("nodes/n3 is UP", StringComparison.Ordinal), "the balancer to mark node 3 up again", TimeSpan.FromSeconds(30));
-        await Wait.UntilAsync(async () => await ForwardedAsync(3) > before + 20, "the balancer to send traffic to node 3 again", TimeSpan.FromSeconds(30));
+        await Wait.UntilAsync(async () => await box.ForwardedAsync(3) > before + 20, "the balancer to send traffic to node 3 again", TimeSpan.FromSeconds(30));
         var result = await load.StopAsync();
         output.WriteLine(result.ToString());
 
@@ -178,14 +178,6 @@ public sealed class ClusterTests(ClusterBox box, ITestOutputHelper output)
 
         await Wait.UntilAsync(async () => (await box.CurlAsync(ClusterBox.Container(2), "http://latecomer.local/")).Status == 200, "node 2 to converge once its member is back", TimeSpan.FromSeconds(60));
         await box.EtcdctlAsync(1, "del", "--prefix", "/services/latecomer/");
-    }
-
-    private async Task<double> ForwardedAsync(int node)
-    {
-        var metrics = await box.ExecAsync(ClusterBox.Node(node), "curl", "-sf", "-m", "5", "http://127.0.0.1:9090/metrics");
-        return metrics.Split('\n')
-            .Where(l => l.StartsWith("router_service_requests_total{", StringComparison.Ordinal) && l.Contains("service=\"web\"", StringComparison.Ordinal))
-            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
     }
 
     private static long Revision(JsonElement status) => status.GetProperty("etcd").GetProperty("revision").GetInt64();
