@@ -13,7 +13,7 @@
 # chromium (the admin status page's browser test drives Debian's headless Chromium through Playwright).
 DEPS_TEST=(etcd=etcd-server etcdctl=etcd-client dnsmasq=dnsmasq-base dig=bind9-dnsutils systemd-analyze=systemd
   haproxy=haproxy python3=python3 ip=iproute2 curl=curl dockerd=docker.io mmdebstrap=mmdebstrap nsenter=util-linux
-  chromium=chromium)
+  chromium=chromium openssl=openssl)
 
 # What scripts/run starts or shows: the same etcd and dnsmasq, python3 for the demo backend, curl to wait for the
 # router, dig for the DNS lines it prints.
