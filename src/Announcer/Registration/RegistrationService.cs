@@ -2,6 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Router.Announcer.Health;
 using Router.Announcer.Options;
+using Router.Registry;
 using Router.Registry.Etcd;
 
 namespace Router.Announcer.Registration;
@@ -100,7 +101,7 @@ internal sealed partial class RegistrationService(
 
     private async Task RunAsync(CancellationToken cancellationToken)
     {
-        var backoff = FirstBackoff;
+        var backoff = new Backoff(FirstBackoff, etcdOptions.MaxReconnectBackoff);
         while (!cancellationToken.IsCancellationRequested)
         {
             // Taken before the state is read, so a change in between still wakes the waits below.
@@ -115,7 +116,7 @@ internal sealed partial class RegistrationService(
                 }
 
                 await RegisterAsync(cancellationToken).ConfigureAwait(false);
-                backoff = FirstBackoff;
+                backoff.Reset();
 
                 var outcome = await registrar.KeepAliveAsync(_lease, changed, VerifyAsync, cancellationToken).ConfigureAwait(false);
                 if (outcome == KeepAliveOutcome.LeaseLost)
@@ -145,9 +146,7 @@ internal sealed partial class RegistrationService(
                 }
 
                 ReportProbableExpiry();
-                await Task.Delay(backoff, time, cancellationToken).ConfigureAwait(false);
-                var doubled = backoff * 2;
-                backoff = doubled < etcdOptions.MaxReconnectBackoff ? doubled : etcdOptions.MaxReconnectBackoff;
+                await Task.Delay(backoff.Next(), time, cancellationToken).ConfigureAwait(false);
             }
         }
     }

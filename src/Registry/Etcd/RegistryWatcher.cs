@@ -80,7 +80,7 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
 
     private async Task RunAsync(CancellationToken cancellationToken)
     {
-        var backoff = FirstBackoff;
+        var backoff = new Backoff(FirstBackoff, _etcd.Options.MaxReconnectBackoff);
         var needRead = true;
         var loggedInAgain = false;
         long revision = 0;
@@ -96,7 +96,7 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
                     needRead = false;
                 }
 
-                var outcome = await WatchAsync(revision, r => revision = r, () => (backoff, loggedInAgain) = (FirstBackoff, false), cancellationToken).ConfigureAwait(false);
+                var outcome = await WatchAsync(revision, r => revision = r, () => { backoff.Reset(); loggedInAgain = false; }, cancellationToken).ConfigureAwait(false);
                 if (outcome == WatchOutcome.Compacted)
                 {
                     Log.Compacted(_logger, revision);
@@ -121,13 +121,13 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
 
                 var error = _etcd.Describe(e, endpoint);
                 SetStatus(connected: false, error: error);
-                Log.WatchFailed(_logger, endpoint, error, backoff.TotalMilliseconds);
+                Log.WatchFailed(_logger, endpoint, error, backoff.Current.TotalMilliseconds);
             }
             catch (IOException e) when (!cancellationToken.IsCancellationRequested)
             {
                 _etcd.Failover(endpoint);
                 SetStatus(connected: false, error: e.Message);
-                Log.WatchFailed(_logger, endpoint, e.Message, backoff.TotalMilliseconds);
+                Log.WatchFailed(_logger, endpoint, e.Message, backoff.Current.TotalMilliseconds);
             }
 
             if (retryAtOnce)
@@ -135,8 +135,7 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
                 continue;
             }
 
-            await Task.Delay(backoff, _time, cancellationToken).ConfigureAwait(false);
-            backoff = TimeSpan.FromMilliseconds(Math.Min(backoff.TotalMilliseconds * 2, _etcd.Options.MaxReconnectBackoff.TotalMilliseconds));
+            await Task.Delay(backoff.Next(), _time, cancellationToken).ConfigureAwait(false);
         }
     }
 
