@@ -234,7 +234,7 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
     {
         client.NoDelay = true;
         var clientAddress = (client.RemoteEndPoint as IPEndPoint)?.Address;
-        if (!_routes.Current.TryGet(Service, out var route) || IsShutOut(route, clientAddress))
+        if (!_routes.Current.TryGet(Service, out var route) || _internalNetworks.ShutsOut(route.Entry, clientAddress))
         {
             // Private from outside, or gone since accept: closed, as if nothing listened for them.
             client.Dispose();
@@ -257,7 +257,7 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
         try
         {
             // The service may have turned private while this one connected, after the last check looked.
-            if (_routes.Current.TryGet(Service, out var now) && IsShutOut(now, clientAddress))
+            if (_routes.Current.TryGet(Service, out var now) && _internalNetworks.ShutsOut(now.Entry, clientAddress))
             {
                 relay.Abort();
             }
@@ -270,8 +270,6 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
             relay.Dispose();
         }
     }
-
-    private bool IsShutOut(ServiceRoute route, IPAddress? client) => route.Entry.Private && !_internalNetworks.Contains(client);
 
     private void CloseIdle()
     {
