@@ -8,13 +8,14 @@ using Router.Registry.Etcd;
 namespace Router.Announcer.Registration;
 
 /// <summary>
-/// Keeps the host key in etcd exactly while the instance is healthy: registers at the first passing check, keeps the
+/// Keeps the host key in etcd exactly while the instance is healthy (the etcd side is <see cref="LeasedRegistration"/>;
+/// this is the lifecycle around it): registers at the first passing check, keeps the
 /// lease alive, withdraws when the check fails, rides out etcd outages (retry with backoff, new lease when the old
 /// one is gone). On shutdown it withdraws first, then waits <c>--drain</c> so routers finish in-flight requests
 /// before the service itself is stopped.
 /// </summary>
 internal sealed partial class RegistrationService(
-    EtcdRegistrar registrar,
+    LeasedRegistration registrar,
     HealthState health,
     AnnouncerOptions options,
     EtcdOptions etcdOptions,

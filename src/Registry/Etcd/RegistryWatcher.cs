@@ -106,17 +106,12 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
             }
             catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
             {
-                if (EtcdConnection.IsAuthFailure(e))
+                if (_etcd.NoteFailure(e, endpoint))
                 {
                     // A token that expired or was revoked while the watch was open: a new one is all it takes, so
                     // the first such failure is retried without the backoff (a refused fresh token is not).
-                    _etcd.InvalidateToken();
                     retryAtOnce = !loggedInAgain;
                     loggedInAgain = true;
-                }
-                else
-                {
-                    _etcd.Failover(endpoint);
                 }
 
                 var error = _etcd.Describe(e, endpoint);
@@ -125,7 +120,7 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
             }
             catch (IOException e) when (!cancellationToken.IsCancellationRequested)
             {
-                _etcd.Failover(endpoint);
+                _etcd.NoteFailure(e, endpoint);
                 SetStatus(connected: false, error: e.Message);
                 Log.WatchFailed(_logger, endpoint, e.Message, backoff.Current.TotalMilliseconds);
             }
@@ -361,7 +356,7 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
         };
     }
 
-    private static RegistryKeyValue ToKeyValue(Mvccpb.KeyValue kv) =>
+    internal static RegistryKeyValue ToKeyValue(Mvccpb.KeyValue kv) =>
         new(kv.Key.ToStringUtf8(), kv.Value.Memory, kv.CreateRevision, kv.ModRevision, kv.Lease);
 
     /// <summary>The etcd range end that covers every key starting with <paramref name="prefix"/>.</summary>
