@@ -13,7 +13,7 @@ namespace Router.Registry.Etcd;
 /// stream is reopened after a backoff from the last revision seen (events or progress notices); a compacted
 /// revision means a full re-read. The last snapshot keeps serving while etcd is away.
 /// </summary>
-public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
+internal sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
 {
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(100);
 
