@@ -8,11 +8,10 @@ using Router.Registry.Etcd;
 namespace Router.Announcer.Registration;
 
 /// <summary>
-/// Keeps the host key in etcd exactly while the instance is healthy (the etcd side is <see cref="LeasedRegistration"/>;
-/// this is the lifecycle around it): registers at the first passing check, keeps the
+/// Keeps the host key in etcd exactly while the instance is healthy: registers at the first passing check, keeps the
 /// lease alive, withdraws when the check fails, rides out etcd outages (retry with backoff, new lease when the old
 /// one is gone). On shutdown it withdraws first, then waits <c>--drain</c> so routers finish in-flight requests
-/// before the service itself is stopped.
+/// before the service itself is stopped. This is the lifecycle; the etcd side is <see cref="LeasedRegistration"/>.
 /// </summary>
 internal sealed partial class RegistrationService(
     LeasedRegistration registrar,
