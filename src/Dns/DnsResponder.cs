@@ -5,6 +5,7 @@ using Router.Dns.Cache;
 using Router.Dns.Forwarding;
 using Router.Dns.Reporting;
 using Router.Dns.Responding;
+using Router.Registry;
 using Router.Registry.Model;
 
 namespace Router.Dns;
@@ -142,12 +143,12 @@ public sealed partial class DnsResponder : IAsyncDisposable
 
     private async Task BindLoopAsync(CancellationToken cancellationToken)
     {
-        var delay = FirstRetry;
+        var backoff = new Backoff(FirstRetry, MaxRetry);
         while (!cancellationToken.IsCancellationRequested)
         {
             try
             {
-                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(backoff.Next(), cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -159,8 +160,7 @@ public sealed partial class DnsResponder : IAsyncDisposable
                 return;
             }
 
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetry.Ticks));
-            Log.BindRetrying(_logger, _options.Listen, error?.SocketErrorCode ?? SocketError.SocketError, delay.TotalSeconds);
+            Log.BindRetrying(_logger, _options.Listen, error?.SocketErrorCode ?? SocketError.SocketError, backoff.Current.TotalSeconds);
         }
     }
 

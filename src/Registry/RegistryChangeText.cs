@@ -9,7 +9,7 @@ namespace Router.Registry;
 /// One registry change in words for the log: which services came, went or changed, and how
 /// (<c>web: +host 3=10.0.0.7:80, -host 1=10.0.0.5:80</c>, <c>api: scheme http → https</c>).
 /// </summary>
-public static class RegistryChangeText
+internal static class RegistryChangeText
 {
     /// <summary>Services named in one line at most; a larger change (a full re-read of many) ends with a count.</summary>
     public const int MaxServices = 20;

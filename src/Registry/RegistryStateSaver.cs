@@ -10,7 +10,7 @@ namespace Router.Registry;
 /// during an etcd outage routes as before instead of 404 for everything. Saves are coalesced (at most one
 /// a second) and made off the watcher's loop.
 /// </summary>
-public sealed partial class RegistryStateSaver : BackgroundService
+internal sealed partial class RegistryStateSaver : BackgroundService
 {
     private static readonly TimeSpan Coalesce = TimeSpan.FromSeconds(1);
 

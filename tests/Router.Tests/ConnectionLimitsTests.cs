@@ -79,7 +79,7 @@ public sealed class ConnectionLimitsTests
     [Fact]
     public void AcceptBackoff_DoublesFrom5msTo1s_ResetStartsOver()
     {
-        var backoff = new AcceptBackoff();
+        var backoff = TcpProxyListener.NewAcceptBackoff();
 
         var pauses = Enumerable.Range(0, 10).Select(_ => backoff.Next().TotalMilliseconds).ToList();
         backoff.Reset();

@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
@@ -8,66 +7,33 @@ namespace Router.Testing;
 /// A real TCP backend on 127.0.0.1: sends its name and a newline, then echoes every byte back; when the
 /// client half-closes, it finishes echoing and half-closes too.
 /// </summary>
-public sealed class TcpEchoServer : IAsyncDisposable
+public sealed class TcpEchoServer : LoopbackServer
 {
-    private readonly Socket _listener;
-    private readonly CancellationTokenSource _cts = new();
     private int _connections;
 
     private TcpEchoServer(string name)
     {
         Name = name;
-        _listener = Ports.ListenLoopback();
-        Port = ((IPEndPoint)_listener.LocalEndPoint!).Port;
-        _ = AcceptAsync();
+        StartAccepting();
     }
 
     public string Name { get; }
-
-    public int Port { get; }
-
-    public string Address => $"127.0.0.1:{Port}";
 
     public int Connections => Volatile.Read(ref _connections);
 
     public static TcpEchoServer Start(string name) => new(name);
 
-    public ValueTask DisposeAsync()
+    protected override async Task ServeAsync(Socket client)
     {
-        _cts.Cancel();
-        _listener.Dispose();
-        return ValueTask.CompletedTask;
-    }
-
-    private async Task AcceptAsync()
-    {
-        while (!_cts.IsCancellationRequested)
-        {
-            Socket client;
-            try
-            {
-                client = await _listener.AcceptAsync(_cts.Token);
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
-            {
-                return;
-            }
-
-            Interlocked.Increment(ref _connections);
-            _ = EchoAsync(client);
-        }
-    }
-
-    private async Task EchoAsync(Socket client)
-    {
+        Interlocked.Increment(ref _connections);
         using var _ = client;
         var buffer = new byte[64 * 1024];
         try
         {
-            await client.SendAsync(Encoding.ASCII.GetBytes(Name + "\n"), _cts.Token);
+            await client.SendAsync(Encoding.ASCII.GetBytes(Name + "\n"), Stopping);
             while (true)
             {
-                var read = await client.ReceiveAsync(buffer, _cts.Token);
+                var read = await client.ReceiveAsync(buffer, Stopping);
                 if (read == 0)
                 {
                     client.Shutdown(SocketShutdown.Send);
@@ -77,7 +43,7 @@ public sealed class TcpEchoServer : IAsyncDisposable
                 var sent = 0;
                 while (sent < read)
                 {
-                    sent += await client.SendAsync(buffer.AsMemory(sent, read - sent), _cts.Token);
+                    sent += await client.SendAsync(buffer.AsMemory(sent, read - sent), Stopping);
                 }
             }
         }

@@ -30,7 +30,21 @@ internal static class AnnouncerServiceCollectionExtensions
             HealthCheckKind.Tcp => new TcpHealthCheck(options.AddressHost, options.AddressPort),
             _ => new AlwaysHealthyCheck(),
         });
-        services.AddSingleton<EtcdRegistrar>();
+        services.AddSingleton(sp => new LeasedRegistration(
+            sp.GetRequiredService<EtcdConnection>(),
+            new HostRegistration
+            {
+                Service = options.Service,
+                Instance = options.Instance,
+                Address = options.Address,
+                Scheme = options.Scheme,
+                HostPort = options.HostPort,
+                Private = options.Private,
+                TtlSeconds = options.TtlSeconds,
+            },
+            sp.GetRequiredService<RegistryLayout>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<LeasedRegistration>>()));
 
         // Registration first: the host stops services in reverse order, and the withdraw need not wait for the monitor.
         services.AddHostedService<RegistrationService>();

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Router.Announcer.Health;
 using Router.Announcer.Options;
+using Router.Registry;
 using Router.Registry.Etcd;
 
 namespace Router.Announcer.Registration;
@@ -10,10 +11,10 @@ namespace Router.Announcer.Registration;
 /// Keeps the host key in etcd exactly while the instance is healthy: registers at the first passing check, keeps the
 /// lease alive, withdraws when the check fails, rides out etcd outages (retry with backoff, new lease when the old
 /// one is gone). On shutdown it withdraws first, then waits <c>--drain</c> so routers finish in-flight requests
-/// before the service itself is stopped.
+/// before the service itself is stopped. This is the lifecycle; the etcd side is <see cref="LeasedRegistration"/>.
 /// </summary>
 internal sealed partial class RegistrationService(
-    EtcdRegistrar registrar,
+    LeasedRegistration registrar,
     HealthState health,
     AnnouncerOptions options,
     EtcdOptions etcdOptions,
@@ -100,7 +101,7 @@ internal sealed partial class RegistrationService(
 
     private async Task RunAsync(CancellationToken cancellationToken)
     {
-        var backoff = FirstBackoff;
+        var backoff = new Backoff(FirstBackoff, etcdOptions.MaxReconnectBackoff);
         while (!cancellationToken.IsCancellationRequested)
         {
             // Taken before the state is read, so a change in between still wakes the waits below.
@@ -115,7 +116,7 @@ internal sealed partial class RegistrationService(
                 }
 
                 await RegisterAsync(cancellationToken).ConfigureAwait(false);
-                backoff = FirstBackoff;
+                backoff.Reset();
 
                 var outcome = await registrar.KeepAliveAsync(_lease, changed, VerifyAsync, cancellationToken).ConfigureAwait(false);
                 if (outcome == KeepAliveOutcome.LeaseLost)
@@ -145,9 +146,7 @@ internal sealed partial class RegistrationService(
                 }
 
                 ReportProbableExpiry();
-                await Task.Delay(backoff, time, cancellationToken).ConfigureAwait(false);
-                var doubled = backoff * 2;
-                backoff = doubled < etcdOptions.MaxReconnectBackoff ? doubled : etcdOptions.MaxReconnectBackoff;
+                await Task.Delay(backoff.Next(), time, cancellationToken).ConfigureAwait(false);
             }
         }
     }

@@ -10,7 +10,9 @@ namespace Router.Registry.Etcd;
 /// <summary>
 /// gRPC channels to the etcd endpoints, one in use at a time. A failed call moves to the next endpoint, so a
 /// cluster keeps serving while one member is down. With a user, the auth token is fetched on first use and
-/// fetched again when etcd says it is no longer valid.
+/// fetched again when etcd says it is no longer valid. The raw gRPC clients are internal: etcd is spoken only in
+/// this assembly, and other projects use its operations (<see cref="GetAsync"/>, <see cref="LeasedRegistration"/>,
+/// <see cref="EtcdLock"/>, <see cref="RegistryWatcher"/>).
 /// </summary>
 public sealed partial class EtcdConnection : IDisposable
 {
@@ -49,16 +51,16 @@ public sealed partial class EtcdConnection : IDisposable
     /// <summary>The endpoint calls go to now.</summary>
     public Uri CurrentEndpoint => _options.Endpoints[Volatile.Read(ref _current)];
 
-    public KV.KVClient Kv => new(Channel());
+    internal KV.KVClient Kv => new(Channel());
 
-    public Watch.WatchClient Watch => new(Channel());
+    internal Watch.WatchClient Watch => new(Channel());
 
-    public Lease.LeaseClient Lease => new(Channel());
+    internal Lease.LeaseClient Lease => new(Channel());
 
-    public Cluster.ClusterClient Cluster => new(Channel());
+    internal Cluster.ClusterClient Cluster => new(Channel());
 
     /// <summary>Moves to the next endpoint after a failure on the current one.</summary>
-    public void Failover(Uri failed)
+    internal void Failover(Uri failed)
     {
         lock (_gate)
         {
@@ -71,7 +73,7 @@ public sealed partial class EtcdConnection : IDisposable
     }
 
     /// <summary>Call options with the auth token (when a user is set) and a deadline.</summary>
-    public async ValueTask<CallOptions> CallOptionsAsync(TimeSpan? timeout, CancellationToken cancellationToken)
+    internal async ValueTask<CallOptions> CallOptionsAsync(TimeSpan? timeout, CancellationToken cancellationToken)
     {
         DateTime? deadline = timeout is { } t ? DateTime.UtcNow + t : null;
         if (_options.User is null)
@@ -87,7 +89,7 @@ public sealed partial class EtcdConnection : IDisposable
     /// Runs a unary call with failover: on an unreachable member the next endpoint is tried, on an expired
     /// token a new one is fetched, each at most once per endpoint.
     /// </summary>
-    public async Task<T> CallAsync<T>(Func<CallInvokerClients, CallOptions, Task<T>> call, CancellationToken cancellationToken)
+    internal async Task<T> CallAsync<T>(Func<CallInvokerClients, CallOptions, Task<T>> call, CancellationToken cancellationToken)
     {
         var attempts = Math.Max(1, _options.Endpoints.Count) + 1;
         for (var attempt = 1; ; attempt++)
@@ -100,26 +102,35 @@ public sealed partial class EtcdConnection : IDisposable
             }
             catch (RpcException e) when (attempt < attempts && !cancellationToken.IsCancellationRequested && IsRetryable(e))
             {
-                if (IsAuthFailure(e))
-                {
-                    InvalidateToken();
-                }
-                else
-                {
-                    Failover(endpoint);
-                }
+                NoteFailure(e, endpoint);
             }
         }
     }
 
+    /// <summary>
+    /// The one answer to a failed call or stream on <paramref name="endpoint"/>: a refused token is forgotten (the next
+    /// call fetches a new one), anything else moves to the next endpoint. True when it was the token.
+    /// </summary>
+    internal bool NoteFailure(Exception e, Uri endpoint)
+    {
+        if (e is RpcException r && IsAuthFailure(r))
+        {
+            InvalidateToken();
+            return true;
+        }
+
+        Failover(endpoint);
+        return false;
+    }
+
     /// <summary>Forgets the auth token after etcd refused it; the next call fetches a new one.</summary>
-    public void InvalidateToken() => Volatile.Write(ref _token, null);
+    internal void InvalidateToken() => Volatile.Write(ref _token, null);
 
     /// <summary>
     /// True when etcd refused the token, not the user: a new token fixes it. "auth store is old" is etcd's answer
     /// to a token issued before any change to users or roles (someone else's included).
     /// </summary>
-    public static bool IsAuthFailure(RpcException e) =>
+    internal static bool IsAuthFailure(RpcException e) =>
         e.StatusCode == StatusCode.Unauthenticated
         || (e.StatusCode == StatusCode.InvalidArgument
             && (e.Status.Detail.Contains("auth token", StringComparison.OrdinalIgnoreCase)
@@ -155,7 +166,7 @@ public sealed partial class EtcdConnection : IDisposable
         return text;
     }
 
-    public static bool IsRetryable(RpcException e) =>
+    internal static bool IsRetryable(RpcException e) =>
         e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Internal or StatusCode.Unknown
         || IsAuthFailure(e);
 
@@ -283,7 +294,7 @@ public sealed partial class EtcdConnection : IDisposable
     }
 
     /// <summary>The typed clients of one channel, handed to <see cref="CallAsync{T}"/>.</summary>
-    public readonly struct CallInvokerClients(GrpcChannel channel)
+    internal readonly struct CallInvokerClients(GrpcChannel channel)
     {
         public KV.KVClient Kv => new(channel);
 

@@ -13,7 +13,7 @@ namespace Router.Registry.Etcd;
 /// stream is reopened after a backoff from the last revision seen (events or progress notices); a compacted
 /// revision means a full re-read. The last snapshot keeps serving while etcd is away.
 /// </summary>
-public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
+internal sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
 {
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(100);
 
@@ -80,7 +80,7 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
 
     private async Task RunAsync(CancellationToken cancellationToken)
     {
-        var backoff = FirstBackoff;
+        var backoff = new Backoff(FirstBackoff, _etcd.Options.MaxReconnectBackoff);
         var needRead = true;
         var loggedInAgain = false;
         long revision = 0;
@@ -96,7 +96,7 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
                     needRead = false;
                 }
 
-                var outcome = await WatchAsync(revision, r => revision = r, () => (backoff, loggedInAgain) = (FirstBackoff, false), cancellationToken).ConfigureAwait(false);
+                var outcome = await WatchAsync(revision, r => revision = r, () => { backoff.Reset(); loggedInAgain = false; }, cancellationToken).ConfigureAwait(false);
                 if (outcome == WatchOutcome.Compacted)
                 {
                     Log.Compacted(_logger, revision);
@@ -106,28 +106,23 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
             }
             catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
             {
-                if (EtcdConnection.IsAuthFailure(e))
+                if (_etcd.NoteFailure(e, endpoint))
                 {
                     // A token that expired or was revoked while the watch was open: a new one is all it takes, so
                     // the first such failure is retried without the backoff (a refused fresh token is not).
-                    _etcd.InvalidateToken();
                     retryAtOnce = !loggedInAgain;
                     loggedInAgain = true;
-                }
-                else
-                {
-                    _etcd.Failover(endpoint);
                 }
 
                 var error = _etcd.Describe(e, endpoint);
                 SetStatus(connected: false, error: error);
-                Log.WatchFailed(_logger, endpoint, error, backoff.TotalMilliseconds);
+                Log.WatchFailed(_logger, endpoint, error, backoff.Current.TotalMilliseconds);
             }
             catch (IOException e) when (!cancellationToken.IsCancellationRequested)
             {
-                _etcd.Failover(endpoint);
+                _etcd.NoteFailure(e, endpoint);
                 SetStatus(connected: false, error: e.Message);
-                Log.WatchFailed(_logger, endpoint, e.Message, backoff.TotalMilliseconds);
+                Log.WatchFailed(_logger, endpoint, e.Message, backoff.Current.TotalMilliseconds);
             }
 
             if (retryAtOnce)
@@ -135,8 +130,7 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
                 continue;
             }
 
-            await Task.Delay(backoff, _time, cancellationToken).ConfigureAwait(false);
-            backoff = TimeSpan.FromMilliseconds(Math.Min(backoff.TotalMilliseconds * 2, _etcd.Options.MaxReconnectBackoff.TotalMilliseconds));
+            await Task.Delay(backoff.Next(), _time, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -362,7 +356,7 @@ public sealed partial class RegistryWatcher : BackgroundService, IRegistrySource
         };
     }
 
-    private static RegistryKeyValue ToKeyValue(Mvccpb.KeyValue kv) =>
+    internal static RegistryKeyValue ToKeyValue(Mvccpb.KeyValue kv) =>
         new(kv.Key.ToStringUtf8(), kv.Value.Memory, kv.CreateRevision, kv.ModRevision, kv.Lease);
 
     /// <summary>The etcd range end that covers every key starting with <paramref name="prefix"/>.</summary>

@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Etcdserverpb;
-using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -106,16 +104,12 @@ internal static class CheckCommand
         else
         {
             using var etcd = new EtcdConnection(options.Etcd, NullLogger<EtcdConnection>.Instance);
-            var request = new RangeRequest
-            {
-                Key = ByteString.CopyFromUtf8(layout.WatchPrefix),
-                RangeEnd = ByteString.CopyFromUtf8(RegistryWatcher.PrefixEnd(layout.WatchPrefix)),
-            };
-            RangeResponse response;
+            IReadOnlyList<RegistryKeyValue> keys;
+            long revision;
             try
             {
-                // Every endpoint is tried once (CallAsync fails over), each within the call timeout.
-                response = await etcd.CallAsync((c, o) => c.Kv.RangeAsync(request, o).ResponseAsync, cancellationToken).ConfigureAwait(false);
+                // Every endpoint is tried once (the read fails over), each within the call timeout.
+                (keys, revision) = await etcd.GetPrefixAsync(layout.WatchPrefix, cancellationToken).ConfigureAwait(false);
             }
             catch (RpcException e)
             {
@@ -128,8 +122,7 @@ internal static class CheckCommand
                 return CannotCheck;
             }
 
-            var keys = response.Kvs.Select(kv => new RegistryKeyValue(kv.Key.ToStringUtf8(), kv.Value.Memory, kv.CreateRevision, kv.ModRevision, kv.Lease));
-            report = CheckReport.Create($"etcd {string.Join(",", options.Etcd.Endpoints)}", layout, keys, response.Header.Revision);
+            report = CheckReport.Create($"etcd {string.Join(",", options.Etcd.Endpoints)}", layout, keys, revision);
         }
 
         if (json)

@@ -1,5 +1,6 @@
 using System.Net;
 using Router.Dns;
+using Router.Registry.Model;
 
 namespace Router.Hosting;
 
@@ -19,4 +20,10 @@ internal sealed class InternalNetworks
     public IReadOnlyList<IPNetwork> Networks => _networks.Networks;
 
     public bool Contains(IPAddress? address) => _networks.Contains(address);
+
+    /// <summary>
+    /// The private-access rule, for every path (HTTP, host_port, TLS passthrough): a private service answers only
+    /// clients on the internal networks (DESIGN); to anyone else it is as if it did not exist.
+    /// </summary>
+    public bool ShutsOut(ServiceEntry service, IPAddress? client) => service.Private && !Contains(client);
 }

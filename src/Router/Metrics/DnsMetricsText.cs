@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Router.Dns;
+using static Router.Metrics.PrometheusFormat;
 
 namespace Router.Metrics;
 
@@ -55,7 +56,4 @@ internal static class DnsMetricsText
 
         return text.ToString();
     }
-
-    private static void Header(StringBuilder text, string name, string type, string help) =>
-        text.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} {type}\n");
 }

@@ -6,6 +6,7 @@ using Router.Routing;
 using Router.Routing.Direct;
 using Router.Tcp;
 using Router.Tls;
+using static Router.Metrics.PrometheusFormat;
 
 namespace Router.Metrics;
 
@@ -174,11 +175,4 @@ internal sealed class RouterMetrics
 
     private static IEnumerable<(ServiceRoute Route, Destination Destination)> Destinations(RouteTable table) =>
         table.Routes.OrderBy(r => r.Name, StringComparer.Ordinal).SelectMany(r => r.Destinations.Select(d => (r, d)));
-
-    private static void Header(StringBuilder text, string name, string type, string help) =>
-        text.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} {type}\n");
-
-    /// <summary>Label values per the exposition format: backslash, quote and newline escaped.</summary>
-    private static string Escape(string value) =>
-        value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
 }

@@ -1,7 +1,5 @@
 using System.Globalization;
-using Etcdserverpb;
-using Google.Protobuf;
-using Grpc.Core;
+using System.Text;
 using Router.Registry;
 using Router.Registry.Etcd;
 
@@ -281,35 +279,25 @@ internal sealed class RolloutRunner(
         }
 
         var key = _layout.Host(_name, id);
-        var range = await etcd.CallAsync((c, o) => c.Kv.RangeAsync(new RangeRequest { Key = ByteString.CopyFromUtf8(key) }, o).ResponseAsync, cancellationToken).ConfigureAwait(false);
-        if (range.Kvs.Count == 0)
+        var kv = await etcd.GetAsync(key, cancellationToken).ConfigureAwait(false);
+        if (kv is null)
         {
             return $"not registered ({key} absent)";
         }
 
-        var kv = range.Kvs[0];
-        if (kv.Lease == 0)
+        if (kv.LeaseId == 0)
         {
             return $"{key} has no lease (not put by an announcer)";
         }
 
-        try
+        if (!await etcd.IsLeaseAliveAsync(kv.LeaseId, cancellationToken).ConfigureAwait(false))
         {
-            var lease = await etcd.CallAsync((c, o) => c.Lease.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { ID = kv.Lease }, o).ResponseAsync, cancellationToken).ConfigureAwait(false);
-            if (lease.TTL <= 0)
-            {
-                return $"{key}'s lease has expired";
-            }
-        }
-        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
-        {
-            // etcd's answer for a lease that ended between the read of the key and this call.
             return $"{key}'s lease has expired";
         }
 
         try
         {
-            return await routers.WhyNotRoutedAsync(_name, id, kv.Value.ToStringUtf8(), cancellationToken).ConfigureAwait(false);
+            return await routers.WhyNotRoutedAsync(_name, id, Encoding.UTF8.GetString(kv.Value.Span), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
         {
@@ -332,7 +320,7 @@ internal sealed class RolloutRunner(
         progress.Instance(_name, step.Number, "withdrawing");
         await scheduler.WithdrawAsync(_name, step.Number, cancellationToken).ConfigureAwait(false);
         var key = _layout.Host(_name, id);
-        await etcd.CallAsync((c, o) => c.Kv.DeleteRangeAsync(new DeleteRangeRequest { Key = ByteString.CopyFromUtf8(key) }, o).ResponseAsync, cancellationToken).ConfigureAwait(false);
+        await etcd.DeleteAsync(key, cancellationToken).ConfigureAwait(false);
 
         var until = time.GetUtcNow() + options.Deadline;
         while (!await GoneAsync(id, cancellationToken).ConfigureAwait(false))

@@ -1,5 +1,4 @@
-using Etcdserverpb;
-using Google.Protobuf;
+using System.Text;
 using Router.Registry.Etcd;
 
 namespace Router.Rollout;
@@ -13,8 +12,8 @@ internal sealed class RolloutStore(EtcdConnection etcd, string rolloutPrefix, st
 
     public async Task<RolloutRecord?> ReadAsync(CancellationToken cancellationToken)
     {
-        var range = await etcd.CallAsync((c, o) => c.Kv.RangeAsync(new RangeRequest { Key = ByteString.CopyFromUtf8(RecordKey) }, o).ResponseAsync, cancellationToken).ConfigureAwait(false);
-        return range.Kvs.Count == 0 ? null : RolloutRecord.Parse(range.Kvs[0].Value.ToStringUtf8());
+        var record = await etcd.GetAsync(RecordKey, cancellationToken).ConfigureAwait(false);
+        return record is null ? null : RolloutRecord.Parse(Encoding.UTF8.GetString(record.Value.Span));
     }
 
     /// <summary>Writes the record under the lock's fence; a refused write means the lock is gone: stop.</summary>

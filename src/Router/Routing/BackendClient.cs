@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Sockets;
 using System.Text;
 
 namespace Router.Routing;
@@ -16,8 +17,11 @@ internal sealed class BackendClient : IDisposable
             AutomaticDecompression = DecompressionMethods.None,
             UseCookies = false,
             EnableMultipleHttp2Connections = true,
-            // A backend that does not accept within this is as good as dead: try the next host.
-            ConnectTimeout = TimeSpan.FromSeconds(3),
+            // The same connect as the direct path and the relays. The handler's own timeout also covers the TLS
+            // handshake to an https backend; either way a slow backend is a ConnectionError: try the next host.
+            ConnectTimeout = BackendSocket.ConnectTimeout,
+            ConnectCallback = static async (context, cancellationToken) =>
+                new NetworkStream(await BackendSocket.ConnectAsync(context.DnsEndPoint, cancellationToken).ConfigureAwait(false), ownsSocket: true),
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
             // Trace headers are the client's business; the router adds none.
             ActivityHeadersPropagator = DistributedContextPropagator.CreateNoOutputPropagator(),

@@ -100,7 +100,7 @@ internal sealed partial class ProxyHandler
         var started = _time.GetTimestamp();
         var entry = route.Entry;
         var request = context.Request;
-        if (entry.Scheme is ServiceScheme.Tcp or ServiceScheme.Tls || (entry.Private && !_internalNetworks.Contains(context.Connection.RemoteIpAddress)))
+        if (entry.Scheme is ServiceScheme.Tcp or ServiceScheme.Tls || _internalNetworks.ShutsOut(entry, context.Connection.RemoteIpAddress))
         {
             // A private service is invisible from outside: the same answer as an unknown one (and not counted).
             return Plain(context, StatusCodes.Status404NotFound, "no such service\n");

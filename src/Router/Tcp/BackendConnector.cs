@@ -11,8 +11,6 @@ internal static class BackendConnector
 {
     public const int MaxAttempts = 4;
 
-    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(3);
-
     /// <summary>
     /// A connected socket and its host, or nulls when no host could be reached; <paramref name="failed"/> hears of
     /// each failure, and whether it is the host's first since it last answered (a warning then, not every time).
@@ -22,20 +20,14 @@ internal static class BackendConnector
         var walk = new DestinationWalk(route, MaxAttempts);
         while (walk.TryNext(time.GetTimestamp(), out var destination))
         {
-            var endPoint = destination.EndPoint;
-            var socket = endPoint is System.Net.IPEndPoint ip
-                ? new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true }
-                : new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            using var timeout = new CancellationTokenSource(ConnectTimeout);
             try
             {
-                await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
+                var socket = await BackendSocket.ConnectAsync(destination.EndPoint, CancellationToken.None).ConfigureAwait(false);
                 destination.ReportSuccess();
                 return (socket, destination);
             }
-            catch (Exception e) when (e is SocketException or OperationCanceledException)
+            catch (SocketException e)
             {
-                socket.Dispose();
                 var first = destination.ReportConnectFailure(time);
                 counters.CountConnectFailure();
                 failed(destination, e.Message, first);

@@ -92,7 +92,7 @@ internal sealed class HttpPortListener : IPortListener, IHttpApplication<HttpCon
         Interlocked.Increment(ref _inFlight);
         try
         {
-            if (_routes.Current.TryGet(Service, out var route) && route.Entry.Private && !_internalNetworks.Contains(context.Connection.RemoteIpAddress))
+            if (_routes.Current.TryGet(Service, out var route) && _internalNetworks.ShutsOut(route.Entry, context.Connection.RemoteIpAddress))
             {
                 // An outsider's connection kept alive from when the service was public ends with this answer
                 // (404 from the proxy): "Connection: close" makes Kestrel close it after the response (RFC 9112 §9.6).

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Router.Hosting;
+using Router.Registry;
 using Router.Routing;
 
 namespace Router.Tcp;
@@ -17,6 +18,13 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
 {
     // How often a repeated warning (refusals, failed accepts) may be written: a flood costs a line per interval.
     private static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The wait after a failed accept. Out of descriptors (EMFILE/ENFILE) or buffers (ENOBUFS), accept fails
+    /// again at once until something closes, so retrying without a pause spins a core and floods the log;
+    /// the pause doubles from 5 ms to 1 s while failures go on and is forgotten at the first success.
+    /// </summary>
+    internal static Backoff NewAcceptBackoff() => new(TimeSpan.FromMilliseconds(5), TimeSpan.FromSeconds(1));
 
     // How soon a service turned private closes its outsiders' relays.
     private static readonly TimeSpan PrivacyCheckInterval = TimeSpan.FromSeconds(1);
@@ -124,7 +132,7 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
 
     private async Task AcceptLoopAsync()
     {
-        var backoff = new AcceptBackoff();
+        var backoff = NewAcceptBackoff();
         while (!_stopping.IsCancellationRequested)
         {
             Socket client;
@@ -226,7 +234,7 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
     {
         client.NoDelay = true;
         var clientAddress = (client.RemoteEndPoint as IPEndPoint)?.Address;
-        if (!_routes.Current.TryGet(Service, out var route) || IsShutOut(route, clientAddress))
+        if (!_routes.Current.TryGet(Service, out var route) || _internalNetworks.ShutsOut(route.Entry, clientAddress))
         {
             // Private from outside, or gone since accept: closed, as if nothing listened for them.
             client.Dispose();
@@ -249,7 +257,7 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
         try
         {
             // The service may have turned private while this one connected, after the last check looked.
-            if (_routes.Current.TryGet(Service, out var now) && IsShutOut(now, clientAddress))
+            if (_routes.Current.TryGet(Service, out var now) && _internalNetworks.ShutsOut(now.Entry, clientAddress))
             {
                 relay.Abort();
             }
@@ -262,8 +270,6 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
             relay.Dispose();
         }
     }
-
-    private bool IsShutOut(ServiceRoute route, IPAddress? client) => route.Entry.Private && !_internalNetworks.Contains(client);
 
     private void CloseIdle()
     {

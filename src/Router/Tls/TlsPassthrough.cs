@@ -82,7 +82,7 @@ internal sealed partial class TlsPassthrough : IDisposable
         if (label.IsEmpty
             || !_routes.Current.TryGet(label, out var route)
             || route.Entry.Scheme != ServiceScheme.Tls
-            || IsShutOut(route, clientAddress))
+            || _internalNetworks.ShutsOut(route.Entry, clientAddress))
         {
             // Not a tls service, or a private one seen from outside, which must look like any unknown name:
             // the router's own TLS and HTTP routing answer it.
@@ -159,8 +159,6 @@ internal sealed partial class TlsPassthrough : IDisposable
         }
     }
 
-    private bool IsShutOut(ServiceRoute route, IPAddress? client) => route.Entry.Private && !_internalNetworks.Contains(client);
-
     /// <summary>Closes relays idle past the TCP idle timeout, and those of outsiders to a service that turned private.</summary>
     private void Sweep()
     {
@@ -178,7 +176,7 @@ internal sealed partial class TlsPassthrough : IDisposable
                 Log.IdleClosed(_logger, service);
                 relay.Abort();
             }
-            else if (table.TryGet(service, out var route) && IsShutOut(route, relay.ClientAddress))
+            else if (table.TryGet(service, out var route) && _internalNetworks.ShutsOut(route.Entry, relay.ClientAddress))
             {
                 Log.OutsiderClosed(_logger, service);
                 relay.Abort();

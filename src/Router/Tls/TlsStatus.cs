@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Router.Registry.Model;
+using static Router.Metrics.PrometheusFormat;
 
 namespace Router.Tls;
 
@@ -16,11 +17,10 @@ internal sealed class TlsStatus(HttpsProblems httpsProblems, CertificateStore? c
     public string RenderMetrics()
     {
         var text = new StringBuilder();
-        text.Append("# HELP router_tls_certificate_not_after_seconds When the certificate served for a name expires, in Unix seconds.\n");
-        text.Append("# TYPE router_tls_certificate_not_after_seconds gauge\n");
+        Header(text, "router_tls_certificate_not_after_seconds", "gauge", "When the certificate served for a name expires, in Unix seconds.");
         foreach (var (name, notAfter) in certificates?.ServedNames ?? [])
         {
-            text.Append(CultureInfo.InvariantCulture, $"router_tls_certificate_not_after_seconds{{name=\"{name}\"}} {notAfter.ToUnixTimeSeconds()}\n");
+            text.Append(CultureInfo.InvariantCulture, $"router_tls_certificate_not_after_seconds{{name=\"{Escape(name)}\"}} {notAfter.ToUnixTimeSeconds()}\n");
         }
 
         return text.ToString();

@@ -71,31 +71,8 @@ internal sealed class BackendConnection : IDisposable
     /// <summary>Bytes received and not yet consumed.</summary>
     public ReadOnlySpan<byte> Buffered => _buffer.AsSpan(_start, _end - _start);
 
-    public static async ValueTask<BackendConnection> ConnectAsync(EndPoint endPoint, TimeProvider time, TimeSpan timeout, TimeSpan activityTimeout, CancellationToken cancellationToken)
-    {
-        var socket = endPoint is IPEndPoint ip ? new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) : new Socket(SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            socket.NoDelay = true;
-            using var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            connectTimeout.CancelAfter(timeout);
-            try
-            {
-                await socket.ConnectAsync(endPoint, connectTimeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                throw new SocketException((int)SocketError.TimedOut);
-            }
-
-            return new BackendConnection(socket, time, activityTimeout);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
+    public static async ValueTask<BackendConnection> ConnectAsync(EndPoint endPoint, TimeProvider time, TimeSpan activityTimeout, CancellationToken cancellationToken) =>
+        new(await BackendSocket.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false), time, activityTimeout);
 
     public void BeginRequest()
     {

@@ -23,8 +23,6 @@ namespace Router.Routing.Direct;
 /// </summary>
 internal sealed partial class DirectForwarder : IDisposable
 {
-    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(3);
-
     private readonly RouteTableHolder _routes;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -147,7 +145,7 @@ internal sealed partial class DirectForwarder : IDisposable
     {
         try
         {
-            return (await BackendConnection.ConnectAsync(destination.EndPoint, _time, ConnectTimeout, _activityTimeout, context.RequestAborted).ConfigureAwait(false), AttemptResult.Done);
+            return (await BackendConnection.ConnectAsync(destination.EndPoint, _time, _activityTimeout, context.RequestAborted).ConfigureAwait(false), AttemptResult.Done);
         }
         catch (SocketException e)
         {

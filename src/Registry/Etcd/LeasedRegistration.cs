@@ -3,19 +3,17 @@ using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Mvccpb;
-using Router.Announcer.Options;
-using Router.Registry;
-using Router.Registry.Etcd;
 using Router.Registry.Validation;
 
-namespace Router.Announcer.Registration;
+namespace Router.Registry.Etcd;
 
 /// <summary>
-/// The announcer's etcd operations: grant a lease, write the service keys and the host key, keep the lease alive
-/// over the raw keepalive stream (dotnet-etcd's helper does not reconnect), revoke it. Failures surface as
-/// exceptions; <see cref="RegistrationService"/> decides about retries.
+/// One instance's registration in etcd (the announcer's): grant a lease, write the service keys and the host key,
+/// keep the lease alive over the raw keepalive stream (dotnet-etcd's helper does not reconnect), notice the lease
+/// gone, revoke it. Failures surface as exceptions (<see cref="EtcdFailure"/> says which are etcd being away); the
+/// caller decides about retries and about when to be registered at all (health).
 /// </summary>
-internal sealed partial class EtcdRegistrar
+public sealed partial class LeasedRegistration
 {
     /// <summary>The least time a keepalive answer is waited for, however short the TTL.</summary>
     private static readonly TimeSpan MinAnswerWait = TimeSpan.FromSeconds(1);
@@ -27,7 +25,7 @@ internal sealed partial class EtcdRegistrar
     private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(100);
 
     private readonly EtcdConnection _etcd;
-    private readonly AnnouncerOptions _options;
+    private readonly HostRegistration _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly (string Key, string Value, bool PresenceOnly)[] _serviceKeys;
@@ -35,7 +33,7 @@ internal sealed partial class EtcdRegistrar
     /// <summary>Service keys found with another value during verification, and that value: each is reported once.</summary>
     private readonly Dictionary<string, string> _reportedDifferences = new(StringComparer.Ordinal);
 
-    public EtcdRegistrar(EtcdConnection etcd, AnnouncerOptions options, RegistryLayout layout, TimeProvider time, ILogger<EtcdRegistrar> logger)
+    public LeasedRegistration(EtcdConnection etcd, HostRegistration options, RegistryLayout layout, TimeProvider time, ILogger<LeasedRegistration> logger)
     {
         _etcd = etcd;
         _options = options;
@@ -66,7 +64,7 @@ internal sealed partial class EtcdRegistrar
     /// <summary>The lease's TTL as etcd last stated it.</summary>
     public long LeaseTtl { get; private set; }
 
-    /// <summary>Grants a lease of <c>--ttl</c> seconds; returns its id and the TTL etcd granted (it may raise short ones).</summary>
+    /// <summary>Grants a lease of <see cref="HostRegistration.TtlSeconds"/>; returns its id and the TTL etcd granted (it may raise short ones).</summary>
     public async Task<(long Id, long Ttl)> GrantLeaseAsync(CancellationToken cancellationToken)
     {
         var response = await _etcd.CallAsync(
@@ -184,7 +182,7 @@ internal sealed partial class EtcdRegistrar
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested && EtcdFailure.IsTransient(e) && !EtcdFailure.IsLeaseNotFound(e))
         {
-            Note(e, endpoint);
+            _etcd.NoteFailure(e, endpoint);
             throw;
         }
         finally
@@ -221,7 +219,7 @@ internal sealed partial class EtcdRegistrar
             catch (Exception e) when (!cancellationToken.IsCancellationRequested && EtcdFailure.IsTransient(e))
             {
                 last = e;
-                Note(e, endpoint);
+                _etcd.NoteFailure(e, endpoint);
                 await Task.Delay(RetryPause, _time, cancellationToken).ConfigureAwait(false);
             }
         }
@@ -303,19 +301,6 @@ internal sealed partial class EtcdRegistrar
         await _etcd.CallAsync(
             (c, o) => c.Kv.PutAsync(new PutRequest { Key = ByteString.CopyFromUtf8(key), Value = ByteString.CopyFromUtf8(value), Lease = lease }, o).ResponseAsync,
             cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>Moves to the next endpoint, or fetches a new token, after a failure on <paramref name="endpoint"/>.</summary>
-    private void Note(Exception e, Uri endpoint)
-    {
-        if (e is RpcException r && EtcdConnection.IsAuthFailure(r))
-        {
-            _etcd.InvalidateToken();
-        }
-        else
-        {
-            _etcd.Failover(endpoint);
-        }
     }
 
     private async Task<bool> WaitAsync(Task signal, TimeSpan timeout, CancellationToken cancellationToken)

@@ -1,6 +1,6 @@
 using Router.Registry.Validation;
 
-namespace Router.Announcer.Registration;
+namespace Router.Registry.Etcd;
 
 /// <summary>
 /// Who owns the host key. The key belongs to the lease it is bound to: an announcer never takes a key that another

@@ -1,9 +1,9 @@
 using Grpc.Core;
 
-namespace Router.Announcer.Registration;
+namespace Router.Registry.Etcd;
 
 /// <summary>Which exceptions mean "etcd is not reachable right now" (retry with backoff) rather than a bug.</summary>
-internal static class EtcdFailure
+public static class EtcdFailure
 {
     public static bool IsTransient(Exception e) => e switch
     {

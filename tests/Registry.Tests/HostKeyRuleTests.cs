@@ -1,8 +1,8 @@
-using Router.Announcer.Registration;
+using Router.Registry.Etcd;
 
-namespace Router.Announcer.Tests;
+namespace Router.Registry.Tests;
 
-public class HostKeyRuleTests
+public sealed class HostKeyRuleTests
 {
     private const string Address = "10.0.0.5:8080";
     private const long Lease = 7;

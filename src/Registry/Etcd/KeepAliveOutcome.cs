@@ -1,7 +1,7 @@
-namespace Router.Announcer.Registration;
+namespace Router.Registry.Etcd;
 
 /// <summary>Why a keepalive session ended without an etcd failure.</summary>
-internal enum KeepAliveOutcome
+public enum KeepAliveOutcome
 {
     /// <summary>The health state changed: the caller decides whether to stay registered.</summary>
     HealthChanged,

@@ -1,7 +1,7 @@
-namespace Router.Announcer.Registration;
+namespace Router.Registry.Etcd;
 
 /// <summary>What a look at the host key found, and what the announcer does about it.</summary>
-internal enum HostClaimOutcome
+public enum HostClaimOutcome
 {
     /// <summary>The key holds this announcer's address bound to its lease: nothing to do.</summary>
     Held,
