@@ -23,7 +23,7 @@ var settings = new ConfigurationBuilder()
 // `router rollout NAME …`: the rolling-update tool, a subcommand with options of its own.
 if (args is ["rollout", .. var rolloutArgs])
 {
-    return await Router.Rollout.RolloutCommand.RunAsync(rolloutArgs, environment, Console.Out, Console.Error, terminal: !Console.IsOutputRedirected);
+    return await Router.Cli.RolloutCommand.RunAsync(rolloutArgs, environment, Console.Out, Console.Error, terminal: !Console.IsOutputRedirected);
 }
 
 // `router check …`: one read of the registry, its problems and the host_port plan, for operators and scripts.

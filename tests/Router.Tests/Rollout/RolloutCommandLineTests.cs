@@ -1,3 +1,4 @@
+using Router.Cli;
 using Router.Rollout;
 
 namespace Router.Tests.Rollout;

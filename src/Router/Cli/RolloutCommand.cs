@@ -1,10 +1,11 @@
 using Grpc.Core;
 using Microsoft.Extensions.Logging.Abstractions;
 using Router.Registry.Etcd;
+using Router.Rollout;
 using Router.Rollout.Fleet;
 using Router.Rollout.Processes;
 
-namespace Router.Rollout;
+namespace Router.Cli;
 
 /// <summary><c>router rollout …</c>: parse, take the lock, plan or load the record, run, report.</summary>
 internal static class RolloutCommand

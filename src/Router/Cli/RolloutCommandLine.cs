@@ -3,8 +3,9 @@ using System.Net;
 using Router.Hosting;
 using Router.Registry.Etcd;
 using Router.Registry.Validation;
+using Router.Rollout;
 
-namespace Router.Rollout;
+namespace Router.Cli;
 
 /// <summary>
 /// Reads <c>router rollout NAME [options]</c>. The etcd options are the router's own (same names, same
