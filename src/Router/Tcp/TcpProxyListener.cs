@@ -233,7 +233,7 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
             return;
         }
 
-        var (server, destination) = await BackendConnector.ConnectAsync(route, _counters, _time, (d, reason, first) => Log.ConnectFailed(_logger, first ? LogLevel.Warning : LogLevel.Debug, Service, d.Host.Authority, reason)).ConfigureAwait(false);
+        var (server, destination) = await BackendConnector.ConnectAsync(route, _counters, _time, (d, reason, first) => Log.ConnectFailed(_logger, first ? LogLevel.Warning : LogLevel.Debug, Service, d.Host.Authority, reason), d => Log.HostAnsweringAgain(_logger, Service, d.Host.Authority)).ConfigureAwait(false);
         if (server is null || destination is null)
         {
             Log.NoUsableHost(_logger, Port, Service);
@@ -316,6 +316,9 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
     {
         [LoggerMessage(EventId = 400, Message = "TCP connect to {Service} host {Host} failed ({Reason}); set aside, trying another")]
         public static partial void ConnectFailed(ILogger logger, LogLevel level, string service, string host, string reason);
+
+        [LoggerMessage(406, LogLevel.Information, "TCP {Service} host {Host} answering again; back in use")]
+        public static partial void HostAnsweringAgain(ILogger logger, string service, string host);
 
         [LoggerMessage(401, LogLevel.Warning, "Port {Port} ({Service}): no usable host; connection closed")]
         public static partial void NoUsableHost(ILogger logger, int port, string service);

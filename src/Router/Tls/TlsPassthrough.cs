@@ -135,7 +135,7 @@ internal sealed partial class TlsPassthrough : IDisposable
     {
         var counters = _counters.Services.For(route.Name);
         counters.CountAccepted();
-        var (server, destination) = await BackendConnector.ConnectAsync(route, counters, _time, (d, reason, first) => Log.ConnectFailed(_logger, first ? LogLevel.Warning : LogLevel.Debug, route.Name, d.Host.Authority, reason)).ConfigureAwait(false);
+        var (server, destination) = await BackendConnector.ConnectAsync(route, counters, _time, (d, reason, first) => Log.ConnectFailed(_logger, first ? LogLevel.Warning : LogLevel.Debug, route.Name, d.Host.Authority, reason), d => Log.HostAnsweringAgain(_logger, route.Name, d.Host.Authority)).ConfigureAwait(false);
         if (server is null || destination is null)
         {
             Log.NoUsableHost(_logger, route.Name);
@@ -190,6 +190,9 @@ internal sealed partial class TlsPassthrough : IDisposable
     {
         [LoggerMessage(EventId = 610, Message = "TLS passthrough connect to {Service} host {Host} failed ({Reason}); set aside, trying another")]
         public static partial void ConnectFailed(ILogger logger, LogLevel level, string service, string host, string reason);
+
+        [LoggerMessage(615, LogLevel.Information, "TLS passthrough {Service} host {Host} answering again; back in use")]
+        public static partial void HostAnsweringAgain(ILogger logger, string service, string host);
 
         [LoggerMessage(611, LogLevel.Warning, "TLS passthrough to {Service}: no usable host; connection closed")]
         public static partial void NoUsableHost(ILogger logger, string service);
