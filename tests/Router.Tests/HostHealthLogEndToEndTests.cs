@@ -8,7 +8,8 @@ namespace Router.Tests;
 /// <summary>
 /// A backend that goes away and comes back, as the real router's log tells it: one warning when it starts
 /// failing and one information line when it answers again, however many requests or connections met it in
-/// between, on the direct HTTP path, YARP's path and the TCP relay alike.
+/// between, on the direct HTTP path, YARP's path and the TCP relay alike (whose "no usable host" line is
+/// throttled, not written per connection).
 /// </summary>
 [Collection(EtcdGroup.Name)]
 public sealed class HostHealthLogEndToEndTests(EtcdFixture fixture)
@@ -103,6 +104,11 @@ public sealed class HostHealthLogEndToEndTests(EtcdFixture fixture)
         var back = Assert.Single(Lines(router, BackTemplate, address));
         Assert.Equal("Information", Level(back));
         Assert.Equal("db", back.GetProperty("Service").GetString());
+
+        // Each connection while it was down found no usable host: that line is throttled too (one per 10 s, with
+        // the count held back), never one per connection.
+        var noHost = Events(router).Where(e => Template(e).Contains("no usable host", StringComparison.Ordinal)).ToList();
+        Assert.InRange(noHost.Count, 1, Requests / 2);
     }
 
     /// <summary>

@@ -34,6 +34,7 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
     private readonly ITimer _privacyCheck;
     private readonly LogThrottle _refusedLog;
     private readonly LogThrottle _acceptFailedLog;
+    private readonly LogThrottle _noHostLog;
     private RouteTable? _checkedTable;
     private int _open;
 
@@ -50,6 +51,7 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
         _logger = logger;
         _refusedLog = new LogThrottle(time, LogInterval);
         _acceptFailedLog = new LogThrottle(time, LogInterval);
+        _noHostLog = new LogThrottle(time, LogInterval);
         var sweep = TimeSpan.FromSeconds(Math.Clamp(limits.IdleTimeout.TotalSeconds / 4, 0.25, 30));
         _idleSweep = time.CreateTimer(_ => CloseIdle(), null, sweep, sweep);
         _privacyCheck = time.CreateTimer(_ => CloseOutsidersIfPrivate(), null, PrivacyCheckInterval, PrivacyCheckInterval);
@@ -236,7 +238,12 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
         var (server, destination) = await BackendConnector.ConnectAsync(route, _counters, _time, (d, reason, first) => Log.ConnectFailed(_logger, first ? LogLevel.Warning : LogLevel.Debug, Service, d.Host.Authority, reason), d => Log.HostAnsweringAgain(_logger, Service, d.Host.Authority)).ConfigureAwait(false);
         if (server is null || destination is null)
         {
-            Log.NoUsableHost(_logger, Port, Service);
+            // Every connection meets it while the hosts are down: a line now and then with the count, not one each.
+            if (_noHostLog.TryEnter(out var suppressed))
+            {
+                Log.NoUsableHost(_logger, Port, Service, suppressed);
+            }
+
             client.Dispose();
             return;
         }
@@ -320,8 +327,8 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
         [LoggerMessage(406, LogLevel.Information, "TCP {Service} host {Host} answering again; back in use")]
         public static partial void HostAnsweringAgain(ILogger logger, string service, string host);
 
-        [LoggerMessage(401, LogLevel.Warning, "Port {Port} ({Service}): no usable host; connection closed")]
-        public static partial void NoUsableHost(ILogger logger, int port, string service);
+        [LoggerMessage(401, LogLevel.Warning, "Port {Port} ({Service}): no usable host; connection closed ({Suppressed} more since the last line)")]
+        public static partial void NoUsableHost(ILogger logger, int port, string service, int suppressed);
 
         [LoggerMessage(402, LogLevel.Warning, "Port {Port} ({Service}): connection limit reached ({Max} per port, {Total} on all ports); new connections refused ({Suppressed} more refusals since the last line)")]
         public static partial void TooManyConnections(ILogger logger, int port, string service, int max, int? total, int suppressed);
