@@ -33,6 +33,8 @@ internal static class UnitVerifier
     public static readonly IReadOnlySet<string> NodePrograms = new HashSet<string>(StringComparer.Ordinal)
     {
         "/usr/bin/docker", "/usr/bin/etcdctl", "/usr/bin/fleetctl", "/usr/bin/rkt", "/opt/bin/node-secrets",
+        // Where units/router-binary.service expects the published router (a binary install, not this machine's).
+        "/usr/local/bin/router",
     };
 
     /// <summary>Units that a CoreOS or Flatcar node ships, which the deployment's units depend on.</summary>

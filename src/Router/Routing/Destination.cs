@@ -97,12 +97,19 @@ internal sealed class Destination
         return failures == 1;
     }
 
-    public void ReportSuccess()
+    /// <summary>The host answered: it is usable again at once.</summary>
+    /// <returns>
+    /// True for the success that ended a run of failures (the one worth a line saying the host is back); false
+    /// for every other. The read first keeps the common case (never failed) to one shared read, no write.
+    /// </returns>
+    public bool ReportSuccess()
     {
-        if (Volatile.Read(ref _failures) != 0)
+        if (Volatile.Read(ref _failures) == 0 || Interlocked.Exchange(ref _failures, 0) == 0)
         {
-            Volatile.Write(ref _failures, 0);
-            Volatile.Write(ref _setAsideUntil, 0);
+            return false;
         }
+
+        Volatile.Write(ref _setAsideUntil, 0);
+        return true;
     }
 }

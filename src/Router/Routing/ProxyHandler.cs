@@ -103,11 +103,14 @@ internal sealed partial class ProxyHandler
         if (entry.Scheme is ServiceScheme.Tcp or ServiceScheme.Tls || _internalNetworks.ShutsOut(entry, context.Connection.RemoteIpAddress))
         {
             // A private service is invisible from outside: the same answer as an unknown one (and not counted).
+            // The access log is the operator's, so it names the service the client was kept from.
+            NameInAccessLog(context, route);
             return Plain(context, StatusCodes.Status404NotFound, "no such service\n");
         }
 
         if (entry.Scheme == ServiceScheme.Https && !HttpsRedirect.ArrivedOverHttps(context, _trusted) && !HttpsRedirect.IsExempt(request.Path))
         {
+            NameInAccessLog(context, route);
             return RedirectToHttpsAsync(context, route, started);
         }
 
@@ -140,6 +143,19 @@ internal sealed partial class ProxyHandler
         return answered;
     }
 
+    /// <summary>
+    /// An answer the router gives itself for a known service (redirect, private 404): the access log line names
+    /// the service; Backend and Forwarder stay "-", as nothing was forwarded. Forwarded requests fill their
+    /// record in <see cref="ForwardAsync"/>. Off, there is no record to find.
+    /// </summary>
+    private static void NameInAccessLog(HttpContext context, ServiceRoute route)
+    {
+        if (context.Features.Get<AccessRecord>() is { } record)
+        {
+            record.Service = route.Name;
+        }
+    }
+
     /// <summary>Tries the route's hosts in turn until one was reached; a connect failure sets that host aside.</summary>
     private async Task ForwardAsync(HttpContext context, ServiceRoute route, bool direct, bool stripFirstSegment, long started)
     {
@@ -152,8 +168,8 @@ internal sealed partial class ProxyHandler
             {
                 (tried, attempts) = (destination, attempts + 1);
                 var result = direct
-                    ? await ForwardDirectAsync(context, destination, stripFirstSegment).ConfigureAwait(false)
-                    : await ForwardWithYarpAsync(context, destination, stripFirstSegment).ConfigureAwait(false);
+                    ? await ForwardDirectAsync(context, route, destination, stripFirstSegment).ConfigureAwait(false)
+                    : await ForwardWithYarpAsync(context, route, destination, stripFirstSegment).ConfigureAwait(false);
                 if (!result.ConnectFailed)
                 {
                     return;
@@ -172,30 +188,31 @@ internal sealed partial class ProxyHandler
             // Present only while the access log is on.
             if (context.Features.Get<AccessRecord>() is { } record)
             {
-                (record.Service, record.Backend, record.Forwarder, record.Retries) = (route.Name, tried?.Host.Authority, direct ? "direct" : "yarp", Math.Max(0, attempts - 1));
+                // No host tried (none registered): nothing went through either path, so no Forwarder either.
+                (record.Service, record.Backend, record.Forwarder, record.Retries) = (route.Name, tried?.Host.Authority, tried is null ? null : direct ? "direct" : "yarp", Math.Max(0, attempts - 1));
             }
         }
     }
 
-    private async ValueTask<AttemptResult> ForwardDirectAsync(HttpContext context, Destination destination, bool stripFirstSegment)
+    private async ValueTask<AttemptResult> ForwardDirectAsync(HttpContext context, ServiceRoute route, Destination destination, bool stripFirstSegment)
     {
         var result = await _direct!.ForwardAsync(context, destination, stripFirstSegment).ConfigureAwait(false);
         if (!result.ConnectFailed)
         {
             // Only a connect proves a host alive or dead; what it answered is the client's business.
-            destination.ReportSuccess();
+            Reached(route, destination);
         }
 
         return result;
     }
 
-    private async ValueTask<AttemptResult> ForwardWithYarpAsync(HttpContext context, Destination destination, bool stripFirstSegment)
+    private async ValueTask<AttemptResult> ForwardWithYarpAsync(HttpContext context, ServiceRoute route, Destination destination, bool stripFirstSegment)
     {
         var transformer = stripFirstSegment ? _strip : _keep;
         var error = await _forwarder.SendAsync(context, destination.Prefix, _client, _requestConfig, transformer, destination.Retired).ConfigureAwait(false);
         if (error == ForwarderError.None)
         {
-            destination.ReportSuccess();
+            Reached(route, destination);
             return AttemptResult.Done;
         }
 
@@ -210,6 +227,15 @@ internal sealed partial class ProxyHandler
         context.Features.Set<IForwarderErrorFeature>(null);
         context.Response.StatusCode = StatusCodes.Status200OK;
         return AttemptResult.ConnectFailure(reason ?? "connect failed");
+    }
+
+    /// <summary>The host was reached: usable again, and one line when that ends a run of failures (the warning's pair).</summary>
+    private void Reached(ServiceRoute route, Destination destination)
+    {
+        if (destination.ReportSuccess())
+        {
+            Log.HostAnsweringAgain(_logger, route.Name, destination.Host.Authority);
+        }
     }
 
     private static bool IsConnectFailure(HttpContext context, ForwarderError error)
@@ -241,5 +267,8 @@ internal sealed partial class ProxyHandler
     {
         [LoggerMessage(EventId = 300, Message = "Connect to {Service} host {Host} failed ({Reason}); set aside, trying another")]
         public static partial void ConnectFailed(ILogger logger, LogLevel level, string service, string host, string? reason);
+
+        [LoggerMessage(EventId = 301, Level = LogLevel.Information, Message = "{Service} host {Host} answering again; back in use")]
+        public static partial void HostAnsweringAgain(ILogger logger, string service, string host);
     }
 }

@@ -13,9 +13,10 @@ internal static class BackendConnector
 
     /// <summary>
     /// A connected socket and its host, or nulls when no host could be reached; <paramref name="failed"/> hears of
-    /// each failure, and whether it is the host's first since it last answered (a warning then, not every time).
+    /// each failure, and whether it is the host's first since it last answered (a warning then, not every time);
+    /// <paramref name="recovered"/> hears of the connect that ended such a run of failures (once per run).
     /// </summary>
-    public static async Task<(Socket? Server, Destination? Destination)> ConnectAsync(ServiceRoute route, TcpServiceCounters counters, TimeProvider time, Action<Destination, string, bool> failed)
+    public static async Task<(Socket? Server, Destination? Destination)> ConnectAsync(ServiceRoute route, TcpServiceCounters counters, TimeProvider time, Action<Destination, string, bool> failed, Action<Destination> recovered)
     {
         var walk = new DestinationWalk(route, MaxAttempts);
         while (walk.TryNext(time.GetTimestamp(), out var destination))
@@ -23,7 +24,11 @@ internal static class BackendConnector
             try
             {
                 var socket = await BackendSocket.ConnectAsync(destination.EndPoint, CancellationToken.None).ConfigureAwait(false);
-                destination.ReportSuccess();
+                if (destination.ReportSuccess())
+                {
+                    recovered(destination);
+                }
+
                 return (socket, destination);
             }
             catch (SocketException e)

@@ -42,6 +42,7 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
     private readonly ITimer _privacyCheck;
     private readonly LogThrottle _refusedLog;
     private readonly LogThrottle _acceptFailedLog;
+    private readonly LogThrottle _noHostLog;
     private RouteTable? _checkedTable;
     private int _open;
 
@@ -58,6 +59,7 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
         _logger = logger;
         _refusedLog = new LogThrottle(time, LogInterval);
         _acceptFailedLog = new LogThrottle(time, LogInterval);
+        _noHostLog = new LogThrottle(time, LogInterval);
         var sweep = TimeSpan.FromSeconds(Math.Clamp(limits.IdleTimeout.TotalSeconds / 4, 0.25, 30));
         _idleSweep = time.CreateTimer(_ => CloseIdle(), null, sweep, sweep);
         _privacyCheck = time.CreateTimer(_ => CloseOutsidersIfPrivate(), null, PrivacyCheckInterval, PrivacyCheckInterval);
@@ -241,10 +243,15 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
             return;
         }
 
-        var (server, destination) = await BackendConnector.ConnectAsync(route, _counters, _time, (d, reason, first) => Log.ConnectFailed(_logger, first ? LogLevel.Warning : LogLevel.Debug, Service, d.Host.Authority, reason)).ConfigureAwait(false);
+        var (server, destination) = await BackendConnector.ConnectAsync(route, _counters, _time, (d, reason, first) => Log.ConnectFailed(_logger, first ? LogLevel.Warning : LogLevel.Debug, Service, d.Host.Authority, reason), d => Log.HostAnsweringAgain(_logger, Service, d.Host.Authority)).ConfigureAwait(false);
         if (server is null || destination is null)
         {
-            Log.NoUsableHost(_logger, Port, Service);
+            // Every connection meets it while the hosts are down: a line now and then with the count, not one each.
+            if (_noHostLog.TryEnter(out var suppressed))
+            {
+                Log.NoUsableHost(_logger, Port, Service, suppressed);
+            }
+
             client.Dispose();
             return;
         }
@@ -323,8 +330,11 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
         [LoggerMessage(EventId = 400, Message = "TCP connect to {Service} host {Host} failed ({Reason}); set aside, trying another")]
         public static partial void ConnectFailed(ILogger logger, LogLevel level, string service, string host, string reason);
 
-        [LoggerMessage(401, LogLevel.Warning, "Port {Port} ({Service}): no usable host; connection closed")]
-        public static partial void NoUsableHost(ILogger logger, int port, string service);
+        [LoggerMessage(406, LogLevel.Information, "TCP {Service} host {Host} answering again; back in use")]
+        public static partial void HostAnsweringAgain(ILogger logger, string service, string host);
+
+        [LoggerMessage(401, LogLevel.Warning, "Port {Port} ({Service}): no usable host; connection closed ({Suppressed} more since the last line)")]
+        public static partial void NoUsableHost(ILogger logger, int port, string service, int suppressed);
 
         [LoggerMessage(402, LogLevel.Warning, "Port {Port} ({Service}): connection limit reached ({Max} per port, {Total} on all ports); new connections refused ({Suppressed} more refusals since the last line)")]
         public static partial void TooManyConnections(ILogger logger, int port, string service, int max, int? total, int suppressed);

@@ -34,6 +34,9 @@ internal sealed partial class TlsPassthrough : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly LogThrottle _refusedLog;
+
+    // Per service, made on its first connection without a usable host (rare: a few small entries at most).
+    private readonly ConcurrentDictionary<string, LogThrottle> _noHostLogs = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Relay, string> _relays = new();
     private readonly ITimer _sweep;
 
@@ -135,10 +138,15 @@ internal sealed partial class TlsPassthrough : IDisposable
     {
         var counters = _counters.Services.For(route.Name);
         counters.CountAccepted();
-        var (server, destination) = await BackendConnector.ConnectAsync(route, counters, _time, (d, reason, first) => Log.ConnectFailed(_logger, first ? LogLevel.Warning : LogLevel.Debug, route.Name, d.Host.Authority, reason)).ConfigureAwait(false);
+        var (server, destination) = await BackendConnector.ConnectAsync(route, counters, _time, (d, reason, first) => Log.ConnectFailed(_logger, first ? LogLevel.Warning : LogLevel.Debug, route.Name, d.Host.Authority, reason), d => Log.HostAnsweringAgain(_logger, route.Name, d.Host.Authority)).ConfigureAwait(false);
         if (server is null || destination is null)
         {
-            Log.NoUsableHost(_logger, route.Name);
+            // Every connection meets it while the hosts are down: a line now and then with the count, not one each.
+            if (_noHostLogs.GetOrAdd(route.Name, static (_, time) => new LogThrottle(time, LogInterval), _time).TryEnter(out var suppressed))
+            {
+                Log.NoUsableHost(_logger, route.Name, suppressed);
+            }
+
             connection.Abort();
             return;
         }
@@ -189,8 +197,11 @@ internal sealed partial class TlsPassthrough : IDisposable
         [LoggerMessage(EventId = 610, Message = "TLS passthrough connect to {Service} host {Host} failed ({Reason}); set aside, trying another")]
         public static partial void ConnectFailed(ILogger logger, LogLevel level, string service, string host, string reason);
 
-        [LoggerMessage(611, LogLevel.Warning, "TLS passthrough to {Service}: no usable host; connection closed")]
-        public static partial void NoUsableHost(ILogger logger, string service);
+        [LoggerMessage(615, LogLevel.Information, "TLS passthrough {Service} host {Host} answering again; back in use")]
+        public static partial void HostAnsweringAgain(ILogger logger, string service, string host);
+
+        [LoggerMessage(611, LogLevel.Warning, "TLS passthrough to {Service}: no usable host; connection closed ({Suppressed} more since the last line)")]
+        public static partial void NoUsableHost(ILogger logger, string service, int suppressed);
 
         [LoggerMessage(612, LogLevel.Information, "HTTPS connection from {Client} closed: {Reason} ({Suppressed} more since the last line)")]
         public static partial void HelloRefused(ILogger logger, string client, string reason, int suppressed);
