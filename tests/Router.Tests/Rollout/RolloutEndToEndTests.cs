@@ -96,7 +96,9 @@ public sealed class RolloutEndToEndTests(EtcdFixture fixture) : RouterScenario(f
     public async Task Rollout_SecondAtTheSameTime_IsRefusedAndNamesTheHolder()
     {
         var bed = await StartServiceAsync(1, "v1");
-        await using var first = bed.StartTool("--to", "v2", "--min-healthy", "3");
+        // The first holds the lock for at least --min-healthy once its new instance is up: long enough that the
+        // second tool, a whole process start later on a loaded machine, still finds it held (3 s was not, once).
+        await using var first = bed.StartTool("--to", "v2", "--min-healthy", "15");
         await first.WaitForOutputAsync("\"step\":\"starting\"", TimeSpan.FromSeconds(60));
 
         var (code, output) = await bed.RunToolAsync("--to", "v3");
