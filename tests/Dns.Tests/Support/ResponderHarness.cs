@@ -24,8 +24,13 @@ internal sealed class ResponderHarness : IAsyncDisposable
 
     public RegistrySnapshot Snapshot { get; set; } = RegistrySnapshot.Empty;
 
+    /// <remarks>
+    /// The upstream timeout is 1.5 s: short enough that a silent first upstream fails over well inside the test
+    /// clients' 3 s, long enough that an in-process upstream slowed by a loaded machine is not taken for silent
+    /// (at 500 ms a busy CI run turned such answers into SERVFAIL, and the next query missed the cache).
+    /// </remarks>
     public static Task<ResponderHarness> StartAsync(params IPEndPoint[] upstreams) =>
-        StartAsync(new DnsOptions { Listen = new IPEndPoint(IPAddress.Loopback, 0), Upstreams = upstreams, UpstreamTimeout = TimeSpan.FromMilliseconds(500) });
+        StartAsync(new DnsOptions { Listen = new IPEndPoint(IPAddress.Loopback, 0), Upstreams = upstreams, UpstreamTimeout = TimeSpan.FromMilliseconds(1500) });
 
     public static async Task<ResponderHarness> StartAsync(DnsOptions options, RegistrySnapshot? snapshot = null)
     {
