@@ -146,6 +146,10 @@ public sealed class HttpsRedirectEndToEndTests(EtcdFixture fixture) : IAsyncLife
         Assert.Contains(problems, p => p.GetProperty("service").GetString() == "secure" && p.GetProperty("message").GetString()!.Contains("serves no HTTPS", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.GetProperty("service").GetString() == "mq" && p.GetProperty("message").GetString()!.Contains("tls service", StringComparison.Ordinal));
         Assert.Contains("https service, but this router serves no HTTPS", router.Process.Output, StringComparison.Ordinal);
+
+        // The metric counts what /status lists, these two included.
+        using var metrics = await router.AdminGetAsync("/metrics");
+        Assert.Equal(problems.Count, MetricsText.Value(await metrics.Content.ReadAsStringAsync(), "router_registry_problems"));
     }
 
     [Fact]

@@ -92,7 +92,7 @@ internal sealed class AdminHandler
 
     private Task MetricsAsync(HttpContext context)
     {
-        var text = _metrics.Render(_registry, _routes, _ports, _time) + _tls.RenderMetrics();
+        var text = _metrics.Render(_registry, _routes, _ports, _tls, _time) + _tls.RenderMetrics();
         if (_dns is not null)
         {
             text += DnsMetricsText.Render(_dns.Report());

@@ -32,7 +32,7 @@ internal sealed class RouterMetrics
 
     public ServiceMetrics For(string service) => _services.GetOrAdd(service, static _ => new ServiceMetrics());
 
-    public string Render(IRegistrySource registry, RouteTableHolder holder, HostPortManager ports, TimeProvider time)
+    public string Render(IRegistrySource registry, RouteTableHolder holder, HostPortManager ports, TlsStatus tls, TimeProvider time)
     {
         var table = holder.Current;
         Forget(table);
@@ -96,8 +96,8 @@ internal sealed class RouterMetrics
         text.Append(CultureInfo.InvariantCulture, $"router_registry_age_seconds {age}\n");
         Header(text, "router_registry_connected", "gauge", "1 while the etcd watch is connected.");
         text.Append(CultureInfo.InvariantCulture, $"router_registry_connected {(status.Connected ? 1 : 0)}\n");
-        Header(text, "router_registry_problems", "gauge", "Registry entries skipped as bad.");
-        text.Append(CultureInfo.InvariantCulture, $"router_registry_problems {registry.Current.Problems.Length + holder.Problems.Length + ports.Problems.Count}\n");
+        Header(text, "router_registry_problems", "gauge", "Problems /status lists: registry entries skipped as bad, host_port conflicts, HTTPS and certificate problems.");
+        text.Append(CultureInfo.InvariantCulture, $"router_registry_problems {registry.Current.Problems.Length + holder.Problems.Length + ports.Problems.Count + tls.Problems.Count()}\n");
         // etcd gives no time of a put (only revisions), so the lag before the watch event arrives is not measured.
         Header(text, "router_config_apply_seconds", "histogram", "Registry change to live table: from etcd's answer (watch event or full read) arriving to the new routing table in use.");
         var (applied, appliedCount, appliedSum) = holder.ApplyTimes.Read();
