@@ -100,19 +100,4 @@ public sealed class RequestRateHistoryTests
         Revision = revision,
         Services = names.ToImmutableDictionary(n => n, n => new ServiceEntry { Name = n, Scheme = ServiceScheme.Http, Hosts = [new ServiceHost("1", "10.0.0.1", 80, 1)] }),
     };
-
-    private sealed class FakeRegistry(RegistrySnapshot current) : IRegistrySource
-    {
-        public RegistrySnapshot Current { get; private set; } = current;
-
-        public RegistryStatus Status { get; } = new() { Endpoints = [] };
-
-        public event Action<RegistrySnapshot, RegistryChange>? Changed;
-
-        public void Raise(RegistrySnapshot snapshot, RegistryChange change)
-        {
-            Current = snapshot;
-            Changed?.Invoke(snapshot, change);
-        }
-    }
 }

@@ -50,19 +50,4 @@ public sealed class RouteTableHolderTests
 
     private static RegistryChange Change(long revision, ImmutableArray<string>? added = null, ImmutableArray<string>? changed = null) =>
         new(revision, added ?? [], [], changed ?? [], FullReload: false);
-
-    private sealed class FakeRegistry(RegistrySnapshot current) : IRegistrySource
-    {
-        public RegistrySnapshot Current { get; private set; } = current;
-
-        public RegistryStatus Status { get; } = new() { Endpoints = [] };
-
-        public event Action<RegistrySnapshot, RegistryChange>? Changed;
-
-        public void Raise(RegistrySnapshot snapshot, RegistryChange change)
-        {
-            Current = snapshot;
-            Changed?.Invoke(snapshot, change);
-        }
-    }
 }
