@@ -59,7 +59,14 @@ public sealed class ReliabilityEndToEndTests(EtcdFixture fixture, ITestOutputHel
         await Wait.UntilAsync(() => leaving.Requests >= 2, "the slow request to reach the leaving host");
         await Etcd.PutAsync($"{Prefix}/web/hosts/2", staying.Address);
         await Etcd.DeleteAsync($"{Prefix}/web/hosts/1");
-        await Proxy.WaitRoutedAsync("web.example.com", "/", e => e.Name == "staying");
+        // The put and the delete are two revisions: wait until the route holds only the staying host,
+        // not merely until it answered once (with both hosts routed, a request may still pick the leaving one).
+        await Wait.UntilAsync(async () =>
+        {
+            var status = await Proxy.StatusAsync();
+            return status.GetProperty("services").EnumerateArray().Any(s => s.GetProperty("name").GetString() == "web"
+                && s.GetProperty("hosts").EnumerateArray().Select(h => h.GetProperty("id").GetString()).SequenceEqual(["2"]));
+        }, "the route to hold only the staying host");
         var before = leaving.Requests;
 
         for (var i = 0; i < 10; i++)
