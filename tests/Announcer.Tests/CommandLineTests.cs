@@ -276,11 +276,13 @@ public class CommandLineTests
     }
 
     [Fact]
-    public void Parse_OptionTwice_IsNamed()
+    public void Parse_OptionTwice_TheLaterWins()
     {
-        var result = CommandLine.Parse([.. Required, "--service", "api"], _ => null);
+        // As the router (docs/reference.md, command-line rules): a wrapper's defaults first, overrides after.
+        var options = Valid([.. Required, "--service", "api", "--ttl=5", "--ttl", "7"]);
 
-        Assert.Equal(["announcer: --service: given more than once"], result.Errors);
+        Assert.Equal("api", options.Service);
+        Assert.Equal(7, options.TtlSeconds);
     }
 
     [Fact]

@@ -284,12 +284,11 @@ public sealed class RouterCommandLineTests
     }
 
     [Fact]
-    public void Parse_OptionTwice_Refused()
+    public void Parse_OptionTwice_TheLaterWins()
     {
-        var result = Parse(["--http", "127.0.0.1:8080", "--admin", "127.0.0.1:9191", "--http=127.0.0.1:8081"]);
+        var options = Parse(["--http", "127.0.0.1:8080", "--admin", "127.0.0.1:9191", "--http=127.0.0.1:8081"]).Options!;
 
-        Assert.Null(result.Options);
-        Assert.Equal(["--http: given more than once"], result.Errors);
+        Assert.Equal(new IPEndPoint(IPAddress.Loopback, 8081), options.Http);
     }
 
     [Fact]

@@ -78,7 +78,12 @@ public sealed class OptionReader
             return new OptionValue(given, "--" + name);
         }
 
-        if (_table.EnvironmentPrefix is not null && (_table.FromEnvironment?.Contains(name) ?? true))
+        if (!(_table.FromEnvironment?.Contains(name) ?? true))
+        {
+            return null;
+        }
+
+        if (_table.EnvironmentPrefix is not null)
         {
             var variable = _table.EnvironmentName(name);
             if (_environment(variable) is { } text && !string.IsNullOrWhiteSpace(text))
@@ -394,10 +399,9 @@ public sealed class OptionReader
                 value = args[++i];
             }
 
-            if (!_given.TryAdd(name, value))
-            {
-                Errors.Add($"--{name}: given more than once");
-            }
+            // Given twice, the later one wins: a wrapper (systemd unit, script, test harness) can put defaults
+            // first and let what follows override them, as most command lines do.
+            _given[name] = value;
         }
     }
 }

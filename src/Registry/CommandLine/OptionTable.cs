@@ -22,7 +22,7 @@ public sealed record OptionTable
     /// <summary>Prefix of the environment variables, e.g. <c>ROUTER_</c>; null reads none.</summary>
     public string? EnvironmentPrefix { get; init; }
 
-    /// <summary>The options read from the environment; null means all of them.</summary>
+    /// <summary>The options read from the environment and appsettings.json; null means all of them.</summary>
     public IReadOnlyList<string>? FromEnvironment { get; init; }
 
     /// <summary>The appsettings.json section, e.g. <c>Router</c>; null reads none.</summary>

@@ -83,14 +83,19 @@ internal static class RouterCommandLine
     /// <summary>The outcome of parsing: options, or the errors to print, or a request for help.</summary>
     internal sealed record Result(RouterOptions? Options, IReadOnlyList<string> Errors, bool Help);
 
-    public static Result Parse(IReadOnlyList<string> args, IReadOnlyDictionary<string, string?> environment, IConfiguration? settings)
+    public static Result Parse(IReadOnlyList<string> args, IReadOnlyDictionary<string, string?> environment, IConfiguration? settings) =>
+        Parse(Table, args, environment, settings, readMore: null);
+
+    /// <summary>The router's options by a larger <paramref name="table"/> (a subcommand's); <paramref name="readMore"/> reads the extra ones.</summary>
+    public static Result Parse(OptionTable table, IReadOnlyList<string> args, IReadOnlyDictionary<string, string?> environment, IConfiguration? settings, Action<OptionReader>? readMore)
     {
-        var reader = OptionReader.Parse(Table, args, name => environment.GetValueOrDefault(name), settings is null ? null : key => settings[key]);
+        var reader = OptionReader.Parse(table, args, name => environment.GetValueOrDefault(name), settings is null ? null : key => settings[key]);
         if (reader.Help)
         {
             return new Result(null, [], Help: true);
         }
 
+        readMore?.Invoke(reader);
         var options = Build(reader);
         return reader.Errors.Count > 0 ? new Result(null, reader.Errors, Help: false) : new Result(options, [], Help: false);
     }

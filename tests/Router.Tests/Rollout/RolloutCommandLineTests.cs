@@ -66,7 +66,6 @@ public sealed class RolloutCommandLineTests
     [InlineData("unknown", "--bogus: unknown option", "web", "--to", "v2", "--bogus", "1")]
     [InlineData("no value", "--surge: needs a value", "web", "--to", "v2", "--surge")]
     [InlineData("switch with a value not true or false", "--json: 'maybe' is not true or false", "web", "--to", "v2", "--json=maybe")]
-    [InlineData("given twice", "--surge: given more than once", "web", "--to", "v2", "--surge", "1", "--surge", "2")]
     [InlineData("value starting with --", "--to: needs a value", "web", "--to", "--json")]
     [InlineData("exponent", "--drain: '1e3' is not a number of seconds from 0 to 3600", "web", "--to", "v2", "--drain", "1e3")]
     [InlineData("NaN", "--min-healthy: 'NaN' is not a number of seconds", "web", "--to", "v2", "--min-healthy", "NaN")]
@@ -107,6 +106,12 @@ public sealed class RolloutCommandLineTests
 
         Assert.Equal("http://127.0.0.1:2379/", Assert.Single(result.Options!.Etcd.Endpoints).ToString());
         Assert.Equal("/services", result.Options.Prefix);
+    }
+
+    [Fact]
+    public void Parse_OptionTwice_TheLaterWins()
+    {
+        Assert.Equal(2, Parse("web", "--to", "v2", "--surge", "1", "--surge", "2").Options!.Surge);
     }
 
     [Fact]
