@@ -259,7 +259,7 @@ public sealed class OptionReader
         return value.Text;
     }
 
-    /// <summary>A path whose folder exists (the file itself is written later); null when absent.</summary>
+    /// <summary>The value as a path whose folder must exist (the file itself is written later).</summary>
     public string? PathInExistingFolder(OptionValue value)
     {
         var folder = Path.GetDirectoryName(Path.GetFullPath(value.Text));

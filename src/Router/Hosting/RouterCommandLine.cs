@@ -100,8 +100,6 @@ internal static class RouterCommandLine
         return reader.Errors.Count > 0 ? new Result(null, reader.Errors, Help: false) : new Result(options, [], Help: false);
     }
 
-    public static string EnvName(string option) => Table.EnvironmentName(option);
-
     private static RouterOptions Build(OptionReader reader)
     {
         var errors = reader.Errors;
