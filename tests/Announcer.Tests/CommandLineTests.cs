@@ -160,9 +160,13 @@ public class CommandLineTests
     [InlineData("--check", "ftp://10.0.0.5/health", "announcer: --check: 'ftp://10.0.0.5/health' is neither tcp nor an http:// or https:// URL")]
     [InlineData("--check", "/health", "announcer: --check: '/health' is neither tcp nor")]
     [InlineData("--host-port", "70000", "announcer: --host-port: '70000' is not a port from 1 to 65535")]
-    [InlineData("--prefix", "services", "announcer: --prefix: 'services' must start with '/'")]
-    [InlineData("--prefix", "/a//b", "announcer: --prefix: '/a//b' must not hold an empty segment")]
-    [InlineData("--prefix", "/a b", "announcer: --prefix: '/a b' must not hold spaces")]
+    [InlineData("--prefix", "services", "announcer: --prefix: 'services' is not a key prefix like /services (must start with '/'")]
+    [InlineData("--prefix", "/a//b", "announcer: --prefix: '/a//b' is not a key prefix like /services (must not hold an empty segment")]
+    [InlineData("--prefix", "/a b", "announcer: --prefix: '/a b' is not a key prefix like /services (must not hold spaces")]
+    [InlineData("--interval", "1e3", "announcer: --interval: '1e3' is not a number of seconds greater than 0")]
+    [InlineData("--interval", "NaN", "announcer: --interval: 'NaN' is not a number of seconds")]
+    [InlineData("--drain", "Infinity", "announcer: --drain: 'Infinity' is not a number of seconds from 0 to 3600")]
+    [InlineData("--drain", "+1", "announcer: --drain: '+1' is not a number of seconds")]
     [InlineData("--scheme", "tcp", "announcer: --scheme tcp: needs --host-port N")]
     [InlineData("--etcd", "http://127.0.0.1", "announcer: --etcd: 'http://127.0.0.1' is not an etcd URL")]
     [InlineData("--etcd", "ftp://127.0.0.1:2379", "announcer: --etcd: 'ftp://127.0.0.1:2379' is not an etcd URL")]
@@ -205,13 +209,62 @@ public class CommandLineTests
     }
 
     [Fact]
-    public void Parse_UnknownOption_IsNamed()
+    public void Parse_UnknownOption_IsNamedAndItsValueIsNotASecondError()
     {
-        var result = CommandLine.Parse([.. Required, "--colour", "blue"], _ => null);
+        // As the router: the word after an unknown option is taken as its value (docs/reference.md, command-line rules).
+        var result = CommandLine.Parse([.. Required, "--colour", "blue", "stray"], _ => null);
 
         Assert.Equal(
-            ["announcer: --colour: unknown option (see --help)", "announcer: 'blue': unexpected argument (options start with --; see --help)"],
+            ["announcer: --colour: unknown option (see --help)", "announcer: 'stray': unexpected argument (options start with --; see --help)"],
             result.Errors);
+    }
+
+    [Fact]
+    public void Parse_ValueStartingWithDashes_IsAMissingValue()
+    {
+        // --ttl does not swallow --private: it is the next option.
+        var result = CommandLine.Parse([.. Required, "--ttl", "--private"], _ => null);
+
+        Assert.Equal(["announcer: --ttl: needs a value"], result.Errors);
+    }
+
+    [Fact]
+    public void Parse_ValueStartingWithDashes_PassesAfterEquals()
+    {
+        Assert.Equal("--1", Valid(["--etcd", "http://127.0.0.1:2379", "--service", "web", "--instance=--1", "--address", "10.0.0.5:8080"]).Instance);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("  ")]
+    public void Parse_EmptyEnvironmentVariable_CountsAsUnset(string empty)
+    {
+        var environment = new Dictionary<string, string> { ["ANNOUNCER_TTL"] = empty, ["ANNOUNCER_PREFIX"] = empty };
+
+        var options = Valid(Required, environment);
+
+        Assert.Equal(AnnouncerOptions.DefaultTtlSeconds, options.TtlSeconds);
+        Assert.Equal("/services", options.Prefix);
+        Assert.Equal(
+            ["announcer: --service: required (or set ANNOUNCER_SERVICE)"],
+            CommandLine.Parse(["--etcd", "http://127.0.0.1:2379", "--instance", "1", "--address", "10.0.0.5:8080"], name => name == "ANNOUNCER_SERVICE" ? empty : null).Errors);
+    }
+
+    [Fact]
+    public void Parse_UserWithoutPassword_IsNamed()
+    {
+        var result = CommandLine.Parse([.. Required, "--etcd-user", "announcer"], _ => null);
+
+        Assert.Equal(["announcer: --etcd-user: needs a password in ROUTER_ETCD_PASSWORD or --etcd-password-file"], result.Errors);
+    }
+
+    [Fact]
+    public void Parse_PasswordOnCommandLine_RefusedWithoutEchoingIt()
+    {
+        var error = Assert.Single(CommandLine.Parse([.. Required, "--etcd-password", "secret"], _ => null).Errors);
+
+        Assert.StartsWith("announcer: --etcd-password: not accepted on the command line", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret", error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -223,11 +276,13 @@ public class CommandLineTests
     }
 
     [Fact]
-    public void Parse_OptionTwice_IsNamed()
+    public void Parse_OptionTwice_TheLaterWins()
     {
-        var result = CommandLine.Parse([.. Required, "--service", "api"], _ => null);
+        // As the router (docs/reference.md, command-line rules): a wrapper's defaults first, overrides after.
+        var options = Valid([.. Required, "--service", "api", "--ttl=5", "--ttl", "7"]);
 
-        Assert.Equal(["announcer: --service: given more than once"], result.Errors);
+        Assert.Equal("api", options.Service);
+        Assert.Equal(7, options.TtlSeconds);
     }
 
     [Fact]
@@ -238,7 +293,7 @@ public class CommandLineTests
         {
             var result = CommandLine.Parse([.. Required, "--etcd-cert", cert], _ => null);
 
-            Assert.Equal(["announcer: --etcd-key: needed with --etcd-cert"], result.Errors);
+            Assert.Equal(["announcer: --etcd-cert: needs --etcd-key"], result.Errors);
         }
         finally
         {

@@ -270,7 +270,78 @@ public sealed class RouterCommandLineTests
     {
         var error = Assert.Single(RouterCommandLine.Parse([], new Dictionary<string, string?> { ["ROUTER_HTTP"] = "nope" }, null).Errors);
 
-        Assert.StartsWith("ROUTER_HTTP:", error, StringComparison.Ordinal);
+        Assert.StartsWith("--http (from ROUTER_HTTP): 'nope'", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_BadSettingsValue_NamesTheKey()
+    {
+        var settings = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Router:DrainTimeout"] = "x" }).Build();
+
+        var error = Assert.Single(RouterCommandLine.Parse([], NoEnvironment, settings).Errors);
+
+        Assert.StartsWith("--drain-timeout (from Router:DrainTimeout in appsettings.json): 'x'", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_OptionTwice_TheLaterWins()
+    {
+        var options = Parse(["--http", "127.0.0.1:8080", "--admin", "127.0.0.1:9191", "--http=127.0.0.1:8081"]).Options!;
+
+        Assert.Equal(new IPEndPoint(IPAddress.Loopback, 8081), options.Http);
+    }
+
+    [Fact]
+    public void Parse_ValueStartingWithDashes_IsAMissingValue()
+    {
+        // --http does not swallow --admin: it is the next option, read as usual.
+        var result = Parse(["--http", "--admin", "127.0.0.1:9191"]);
+
+        Assert.Equal(["--http: needs a value"], result.Errors);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("  ")]
+    public void Parse_EmptyEnvironmentVariableOrSetting_CountsAsUnset(string empty)
+    {
+        var settings = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Router:Admin"] = empty, ["Router:DrainTimeout"] = "7" }).Build();
+        var environment = new Dictionary<string, string?> { ["ROUTER_HTTP"] = empty, ["ROUTER_DRAIN_TIMEOUT"] = empty };
+
+        var options = RouterCommandLine.Parse([], environment, settings).Options!;
+
+        Assert.Equal(new IPEndPoint(IPAddress.Any, 80), options.Http);
+        Assert.Equal(new IPEndPoint(IPAddress.Loopback, 9090), options.Admin);
+        Assert.Equal(TimeSpan.FromSeconds(7), options.DrainTimeout);
+    }
+
+    [Theory]
+    [InlineData("--drain-timeout", "1e3")]
+    [InlineData("--drain-timeout", "NaN")]
+    [InlineData("--backend-timeout", "Infinity")]
+    [InlineData("--client-idle-timeout", "+10")]
+    [InlineData("--request-head-timeout", "1,5")]
+    [InlineData("--tcp-idle-timeout", "0x10")]
+    [InlineData("--shutdown-delay", " 1")]
+    public void Parse_SecondsNotAPlainDecimal_Refused(string option, string value)
+    {
+        var error = Assert.Single(Parse([option, value]).Errors);
+
+        Assert.StartsWith($"{option}: '{value}' is not a number of seconds from ", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_EtcdKeyWithoutCertAndPasswordFileWithoutUser_Reported()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            Assert.Equal(["--etcd-key: needs --etcd-cert", "--etcd-password-file: needs --etcd-user"], Parse(["--etcd-key", file, "--etcd-password-file", file]).Errors);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
 
     [Fact]

@@ -75,7 +75,8 @@ public sealed class StatusCommandEndToEndTests(EtcdFixture fixture) : RouterScen
 
     [Theory]
     [InlineData("--admin", "localhost", "router status: --admin: 'localhost' is not ADDR:PORT")]
-    [InlineData("--verbose", "", "router status: '--verbose': unknown option")]
+    [InlineData("--verbose", "", "router status: --verbose: unknown option (see router status --help)")]
+    [InlineData("--admin", "--verbose", "router status: --admin: needs a value")]
     public async Task Status_BadOption_Exit2NamingIt(string option, string value, string expected)
     {
         var (exit, output) = await StatusAsync(value.Length > 0 ? [option, value] : [option]);

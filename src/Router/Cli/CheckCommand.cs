@@ -6,6 +6,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 using Router.Hosting;
 using Router.Registry;
+using Router.Registry.CommandLine;
 using Router.Registry.Etcd;
 using Router.Registry.Model;
 
@@ -41,6 +42,14 @@ internal static class CheckCommand
         Exit codes: 0 clean, 1 problems found, 2 bad options, etcd unreachable or file unusable.
         """;
 
+    private static readonly OptionTable Table = RouterCommandLine.Table with
+    {
+        Values = [.. RouterCommandLine.Table.Values, "file"],
+        Switches = ["json"],
+        FromEnvironment = RouterCommandLine.Table.Values,
+        HelpCommand = "router check --help",
+    };
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         WriteIndented = true,
@@ -51,39 +60,24 @@ internal static class CheckCommand
     {
         var json = false;
         string? file = null;
-        var rest = new List<string>();
-        for (var i = 0; i < args.Count; i++)
+
+        // The router's own reader: the same names, environment variables, defaults and checks, and two more options.
+        var parsed = RouterCommandLine.Parse(Table, args, environment, settings, reader =>
         {
-            switch (args[i])
-            {
-                case "--help" or "-h":
-                    await output.WriteAsync(Usage).ConfigureAwait(false);
-                    return Clean;
-                case "--json":
-                    json = true;
-                    break;
-                case "--file" when i + 1 < args.Count:
-                    file = args[++i];
-                    break;
-                case "--file":
-                    await error.WriteLineAsync("router check: --file: needs a value (a state file the router wrote with --state-file)").ConfigureAwait(false);
-                    return CannotCheck;
-                case var a when a.StartsWith("--file=", StringComparison.Ordinal):
-                    file = a["--file=".Length..];
-                    break;
-                default:
-                    rest.Add(args[i]);
-                    break;
-            }
+            json = reader.Switch("json");
+            file = reader.Get("file")?.Text;
+        });
+        if (parsed.Help)
+        {
+            await output.WriteAsync(Usage).ConfigureAwait(false);
+            return Clean;
         }
 
-        // The router's own parser: the same names, environment variables, defaults and checks.
-        var parsed = RouterCommandLine.Parse(rest, environment, settings);
         if (parsed.Options is not { } options)
         {
             foreach (var problem in parsed.Errors)
             {
-                await error.WriteLineAsync($"router check: {problem.Replace("(see --help)", "(see router check --help)", StringComparison.Ordinal)}").ConfigureAwait(false);
+                await error.WriteLineAsync($"router check: {problem}").ConfigureAwait(false);
             }
 
             return CannotCheck;

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Router.Hosting;
+using Router.Registry.CommandLine;
 
 namespace Router.Cli;
 
@@ -30,36 +30,25 @@ internal static class StatusCommand
         (or draining), 2 bad options or the router cannot be reached.
         """;
 
+    private static readonly OptionTable Table = new() { Values = ["admin"], EnvironmentPrefix = "ROUTER_", HelpCommand = "router status --help" };
+
     public static async Task<int> RunAsync(IReadOnlyList<string> args, IReadOnlyDictionary<string, string?> environment, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
-        var (admin, source) = environment.TryGetValue(RouterCommandLine.EnvName("admin"), out var fromEnv) && fromEnv is not null
-            ? (fromEnv, RouterCommandLine.EnvName("admin"))
-            : ("127.0.0.1:9090", "default");
-        for (var i = 0; i < args.Count; i++)
+        var reader = OptionReader.Parse(Table, args, name => environment.GetValueOrDefault(name));
+        if (reader.Help)
         {
-            switch (args[i])
-            {
-                case "--help" or "-h":
-                    await output.WriteAsync(Usage).ConfigureAwait(false);
-                    return Healthy;
-                case "--admin" when i + 1 < args.Count:
-                    (admin, source) = (args[++i], "--admin");
-                    break;
-                case var a when a.StartsWith("--admin=", StringComparison.Ordinal):
-                    (admin, source) = (a["--admin=".Length..], "--admin");
-                    break;
-                case "--admin":
-                    await error.WriteLineAsync("router status: --admin: needs a value (ADDR:PORT, like 127.0.0.1:9090)").ConfigureAwait(false);
-                    return CannotAsk;
-                default:
-                    await error.WriteLineAsync($"router status: '{args[i]}': unknown option (see router status --help)").ConfigureAwait(false);
-                    return CannotAsk;
-            }
+            await output.WriteAsync(Usage).ConfigureAwait(false);
+            return Healthy;
         }
 
-        if (!IPEndPoint.TryParse(admin, out var endpoint) || endpoint.Port is <= 0 or > 65535)
+        var endpoint = reader.Endpoint("admin") ?? new IPEndPoint(IPAddress.Loopback, 9090);
+        if (reader.Errors.Count > 0)
         {
-            await error.WriteLineAsync($"router status: {source}: '{admin}' is not ADDR:PORT (like 127.0.0.1:9090)").ConfigureAwait(false);
+            foreach (var problem in reader.Errors)
+            {
+                await error.WriteLineAsync($"router status: {problem}").ConfigureAwait(false);
+            }
+
             return CannotAsk;
         }
 

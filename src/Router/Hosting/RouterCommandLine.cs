@@ -1,8 +1,6 @@
-using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.Configuration;
-using Router.Registry;
-using Router.Registry.Etcd;
+using Router.Registry.CommandLine;
 using Router.Registry.Validation;
 using Serilog.Events;
 
@@ -10,8 +8,8 @@ namespace Router.Hosting;
 
 /// <summary>
 /// Reads the router's options from, in rising priority, appsettings.json (section <c>Router</c>), the
-/// environment (<c>ROUTER_ETCD</c>, <c>ROUTER_DNS_UPSTREAM</c>, …) and the command line. Every bad value is
-/// reported, each on one line that names the option and where it came from.
+/// environment (<c>ROUTER_ETCD</c>, <c>ROUTER_DNS_UPSTREAM</c>, …) and the command line, with the shared
+/// <see cref="OptionReader"/>. Every bad value is reported, each on one line that names the option and where it came from.
 /// </summary>
 internal static class RouterCommandLine
 {
@@ -65,182 +63,105 @@ internal static class RouterCommandLine
         Exit codes: 0 stopped cleanly, 1 failed while running, 2 bad options.
         """;
 
+    /// <summary>What the router's command line accepts; <c>router check</c> reads the same.</summary>
+    internal static readonly OptionTable Table = new()
+    {
+        Values =
+        [
+            .. OptionTable.EtcdFamily, "http", "https", "certs", "tcp-bind", "admin", "dns", "dns-zone", "dns-answer",
+            "dns-upstream", "internal-networks", "drain-timeout", "shutdown-delay", "tcp-idle-timeout", "tcp-max-connections",
+            "max-http-connections", "client-idle-timeout", "request-head-timeout", "max-request-body", "return-memory",
+            "state-file", "http-forwarder", "backend-timeout", "log-level", "access-log", "access-log-sample", "trusted-proxies",
+        ],
+        EnvironmentPrefix = "ROUTER_",
+        SettingsSection = "Router",
+    };
+
     /// <summary>Every option's name (without <c>--</c>); docs/reference.md lists each (ReferenceDocTests).</summary>
-    internal static readonly string[] Names =
-    [
-        "etcd", "prefix", "http", "https", "certs", "tcp-bind", "admin", "dns", "dns-zone", "dns-answer",
-        "dns-upstream", "internal-networks", "drain-timeout", "shutdown-delay", "tcp-idle-timeout", "tcp-max-connections", "max-http-connections", "client-idle-timeout", "request-head-timeout", "max-request-body", "return-memory", "state-file", "http-forwarder", "backend-timeout", "etcd-ca", "etcd-cert", "etcd-key",
-        "etcd-user", "etcd-password-file", "log-level", "access-log", "access-log-sample",
-        "trusted-proxies",
-    ];
+    internal static readonly string[] Names = [.. Table.Names];
 
     /// <summary>The outcome of parsing: options, or the errors to print, or a request for help.</summary>
     internal sealed record Result(RouterOptions? Options, IReadOnlyList<string> Errors, bool Help);
 
-    public static Result Parse(IReadOnlyList<string> args, IReadOnlyDictionary<string, string?> environment, IConfiguration? settings)
+    public static Result Parse(IReadOnlyList<string> args, IReadOnlyDictionary<string, string?> environment, IConfiguration? settings) =>
+        Parse(Table, args, environment, settings, readMore: null);
+
+    /// <summary>The router's options by a larger <paramref name="table"/> (a subcommand's); <paramref name="readMore"/> reads the extra ones.</summary>
+    public static Result Parse(OptionTable table, IReadOnlyList<string> args, IReadOnlyDictionary<string, string?> environment, IConfiguration? settings, Action<OptionReader>? readMore)
     {
-        var errors = new List<string>();
-        var values = new Dictionary<string, (string Value, string Source)>(StringComparer.Ordinal);
-
-        if (settings is not null)
+        var reader = OptionReader.Parse(table, args, name => environment.GetValueOrDefault(name), settings is null ? null : key => settings[key]);
+        if (reader.Help)
         {
-            foreach (var name in Names)
-            {
-                var value = settings[$"Router:{ConfigKey(name)}"];
-                if (value is not null)
-                {
-                    values[name] = (value, $"Router:{ConfigKey(name)} in appsettings.json");
-                }
-            }
+            return new Result(null, [], Help: true);
         }
 
-        foreach (var name in Names)
-        {
-            if (environment.TryGetValue(EnvName(name), out var value) && value is not null)
-            {
-                values[name] = (value, EnvName(name));
-            }
-        }
-
-        for (var i = 0; i < args.Count; i++)
-        {
-            var arg = args[i];
-            if (arg is "--help" or "-h")
-            {
-                return new Result(null, [], Help: true);
-            }
-
-            if (!arg.StartsWith("--", StringComparison.Ordinal))
-            {
-                errors.Add($"'{arg}': unexpected argument (options start with --; see --help)");
-                continue;
-            }
-
-            var name = arg[2..];
-            string? inline = null;
-            var eq = name.IndexOf('=', StringComparison.Ordinal);
-            if (eq >= 0)
-            {
-                inline = name[(eq + 1)..];
-                name = name[..eq];
-            }
-
-            if (name == "etcd-password")
-            {
-                errors.Add("--etcd-password: not accepted on the command line, where every local user can read it; use ROUTER_ETCD_PASSWORD or --etcd-password-file");
-                if (inline is null)
-                {
-                    i++;
-                }
-
-                continue;
-            }
-
-            if (!Names.Contains(name))
-            {
-                errors.Add($"--{name}: unknown option (see --help)");
-
-                // Its value, if it has one, is not a second error.
-                if (inline is null && i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
-                {
-                    i++;
-                }
-
-                continue;
-            }
-
-            if (inline is null)
-            {
-                if (i + 1 >= args.Count)
-                {
-                    errors.Add($"--{name}: needs a value");
-                    continue;
-                }
-
-                inline = args[++i];
-            }
-
-            values[name] = (inline, "--" + name);
-        }
-
-        var options = Build(values, environment, errors);
-        return errors.Count > 0 ? new Result(null, errors, Help: false) : new Result(options, [], Help: false);
+        readMore?.Invoke(reader);
+        var options = Build(reader);
+        return reader.Errors.Count > 0 ? new Result(null, reader.Errors, Help: false) : new Result(options, [], Help: false);
     }
 
-    public static string EnvName(string option) => "ROUTER_" + option.ToUpperInvariant().Replace('-', '_');
-
-    private static string ConfigKey(string option) =>
-        string.Concat(option.Split('-').Select(p => char.ToUpperInvariant(p[0]) + p[1..]));
-
-    private static RouterOptions Build(Dictionary<string, (string Value, string Source)> values, IReadOnlyDictionary<string, string?> environment, List<string> errors)
+    private static RouterOptions Build(OptionReader reader)
     {
-        var defaults = new RouterOptions();
-        var options = defaults;
-
-        if (values.TryGetValue("etcd", out var etcd))
+        var errors = reader.Errors;
+        var d = new RouterOptions();
+        var options = d with
         {
-            options = options with { Etcd = options.Etcd with { Endpoints = EtcdOptions.ParseEndpoints(etcd.Value, etcd.Source, errors) } };
-        }
-
-        if (values.TryGetValue("prefix", out var prefix))
-        {
-            if (!RegistryLayout.TryNormalizePrefix(prefix.Value, out var p, out var why))
-            {
-                errors.Add($"{prefix.Source}: '{prefix.Value}' is not a key prefix like /services ({why})");
-            }
-            else
-            {
-                options = options with { Prefix = p };
-            }
-        }
-
-        options = options with
-        {
-            Http = Endpoint(values, "http", errors) ?? defaults.Http,
-            Https = Endpoint(values, "https", errors),
-            Admin = Endpoint(values, "admin", errors) ?? defaults.Admin,
+            Etcd = reader.Etcd(required: false),
+            Prefix = reader.Prefix("prefix", d.Prefix),
+            Http = reader.Endpoint("http") ?? d.Http,
+            Https = reader.Endpoint("https"),
+            Admin = reader.Endpoint("admin") ?? d.Admin,
+            InternalNetworks = reader.List<IPNetwork>("internal-networks", IPNetwork.TryParse, "a network like 10.0.0.0/8") ?? d.InternalNetworks,
+            TrustedProxies = reader.List<IPNetwork>("trusted-proxies", IPNetwork.TryParse, "a network like 10.0.0.0/8") ?? d.TrustedProxies,
+            DrainTimeout = reader.Seconds("drain-timeout", 0, 3600, d.DrainTimeout),
+            ShutdownDelay = reader.Seconds("shutdown-delay", 0, 600, d.ShutdownDelay),
+            BackendTimeout = reader.Seconds("backend-timeout", 0.1, 86400, d.BackendTimeout),
+            TcpIdleTimeout = reader.Seconds("tcp-idle-timeout", 1, 7 * 86400, d.TcpIdleTimeout),
+            ClientIdleTimeout = reader.Seconds("client-idle-timeout", 1, 86400, d.ClientIdleTimeout),
+            RequestHeadTimeout = reader.Seconds("request-head-timeout", 1, 3600, d.RequestHeadTimeout),
+            TcpMaxConnections = (int?)reader.WholeNumber("tcp-max-connections", 1, 1_000_000) ?? d.TcpMaxConnections,
+            MaxHttpConnections = (int?)reader.WholeNumber("max-http-connections", 1, 1_000_000),
+            AccessLogSample = (int?)reader.WholeNumber("access-log-sample", 1, int.MaxValue, "a whole number") ?? d.AccessLogSample,
         };
 
-        if (values.TryGetValue("certs", out var certs))
+        if (reader.Get("certs") is { } certs)
         {
-            if (!Directory.Exists(certs.Value))
+            if (!Directory.Exists(certs.Text))
             {
-                errors.Add($"{certs.Source}: folder '{certs.Value}' does not exist");
+                errors.Add($"{certs.Label}: folder '{OptionReader.Printable(certs.Text)}' does not exist");
             }
 
-            options = options with { CertsDirectory = certs.Value };
+            options = options with { CertsDirectory = certs.Text };
         }
 
-        if (options.Https is not null && options.CertsDirectory is null)
+        if (reader.Get("https") is { } https && options.CertsDirectory is null)
         {
-            errors.Add($"{values["https"].Source}: needs --certs, the folder of PEM certificates (NAME.crt + NAME.key)");
+            errors.Add($"{https.Label}: needs --certs, the folder of PEM certificates (NAME.crt + NAME.key)");
         }
 
-        if (values.TryGetValue("tcp-bind", out var tcpBind))
+        if (reader.Get("tcp-bind") is { } tcpBind)
         {
-            if (IPAddress.TryParse(tcpBind.Value, out var address))
+            if (IPAddress.TryParse(tcpBind.Text, out var address))
             {
                 options = options with { TcpBind = address };
             }
             else
             {
-                errors.Add($"{tcpBind.Source}: '{tcpBind.Value}' is not an IP address");
+                reader.Fail(tcpBind, "is not an IP address");
             }
         }
 
-        if (values.TryGetValue("dns", out var dns))
+        if (reader.Get("dns") is { } dns)
         {
-            options = dns.Value.Equals("off", StringComparison.OrdinalIgnoreCase)
-                ? options with { Dns = null }
-                : options with { Dns = Endpoint(values, "dns", errors) };
+            options = options with { Dns = OptionReader.IsOff(dns) ? null : reader.Endpoint("dns") };
         }
 
-        if (values.TryGetValue("dns-zone", out var zone))
+        if (reader.Get("dns-zone") is { } zone)
         {
-            var z = zone.Value.Trim().TrimEnd('.').ToLowerInvariant();
+            var z = zone.Text.Trim().TrimEnd('.').ToLowerInvariant();
             if (z.Length == 0 || z.Length > 253 || !z.Split('.').All(l => ServiceName.IsValid(l)))
             {
-                errors.Add($"{zone.Source}: '{zone.Value}' is not a DNS zone name like local");
+                reader.Fail(zone, "is not a DNS zone name like local");
             }
             else
             {
@@ -248,210 +169,42 @@ internal static class RouterCommandLine
             }
         }
 
-        if (values.TryGetValue("dns-answer", out var answer))
+        if (reader.Get("dns-answer") is { } answer)
         {
-            if (IPAddress.TryParse(answer.Value, out var address) && answer.Value.Count(c => c == '.') is 3 or 0)
+            if (IPAddress.TryParse(answer.Text, out var address) && answer.Text.Count(c => c == '.') is 3 or 0)
             {
                 options = options with { DnsAnswer = address };
             }
             else
             {
-                errors.Add($"{answer.Source}: '{answer.Value}' is not an IP address");
+                reader.Fail(answer, "is not an IP address");
             }
         }
 
-        if (values.TryGetValue("dns-upstream", out var upstream))
+        // A bare address means port 53; an explicit ":0" is a mistake.
+        options = options with
         {
-            var list = new List<IPEndPoint>();
-            foreach (var part in upstream.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            {
-                // A bare address means port 53; an explicit ":0" is a mistake.
-                if (IPEndPoint.TryParse(part, out var ep) && !part.EndsWith(":0", StringComparison.Ordinal))
-                {
-                    list.Add(ep.Port == 0 ? new IPEndPoint(ep.Address, 53) : ep);
-                }
-                else
-                {
-                    errors.Add($"{upstream.Source}: '{part}' is not IP or IP:PORT");
-                }
-            }
+            DnsUpstream = reader.List<IPEndPoint>("dns-upstream", UpstreamResolver, "IP or IP:PORT", noneGiven: "upstream resolver") ?? d.DnsUpstream,
+        };
 
-            if (list.Count == 0 && !errors.Any(e => e.StartsWith(upstream.Source, StringComparison.Ordinal)))
-            {
-                errors.Add($"{upstream.Source}: no upstream resolver given");
-            }
-
-            options = options with { DnsUpstream = list };
-        }
-
-        if (values.TryGetValue("internal-networks", out var networks))
+        if (reader.Get("return-memory") is { } returnMemory)
         {
-            var list = new List<IPNetwork>();
-            foreach (var part in networks.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            options = options with
             {
-                if (IPNetwork.TryParse(part, out var network))
-                {
-                    list.Add(network);
-                }
-                else
-                {
-                    errors.Add($"{networks.Source}: '{part}' is not a network like 10.0.0.0/8");
-                }
-            }
-
-            options = options with { InternalNetworks = list };
+                ReturnMemoryThreshold = OptionReader.IsOff(returnMemory) ? null
+                    : reader.WholeNumber("return-memory", 1, 65536, "a number of megabytes", orOff: true) * 1024L * 1024 ?? d.ReturnMemoryThreshold,
+            };
         }
 
-        if (values.TryGetValue("trusted-proxies", out var trusted))
+        if (reader.Get("max-request-body") is { } maxBody && !OptionReader.IsOff(maxBody))
         {
-            var list = new List<IPNetwork>();
-            foreach (var part in trusted.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            {
-                if (IPNetwork.TryParse(part, out var network))
-                {
-                    list.Add(network);
-                }
-                else
-                {
-                    errors.Add($"{trusted.Source}: '{part}' is not a network like 10.0.0.0/8");
-                }
-            }
-
-            options = options with { TrustedProxies = list };
+            options = options with { MaxRequestBodySize = reader.WholeNumber("max-request-body", 1, long.MaxValue, "a number of bytes", orOff: true) };
         }
 
-        if (values.TryGetValue("drain-timeout", out var drain))
-        {
-            if (double.TryParse(drain.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds is >= 0 and <= 3600)
-            {
-                options = options with { DrainTimeout = TimeSpan.FromSeconds(seconds) };
-            }
-            else
-            {
-                errors.Add($"{drain.Source}: '{drain.Value}' is not a number of seconds from 0 to 3600");
-            }
-        }
-
-        if (values.TryGetValue("shutdown-delay", out var delay))
-        {
-            if (double.TryParse(delay.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds is >= 0 and <= 600)
-            {
-                options = options with { ShutdownDelay = TimeSpan.FromSeconds(seconds) };
-            }
-            else
-            {
-                errors.Add($"{delay.Source}: '{delay.Value}' is not a number of seconds from 0 to 600");
-            }
-        }
-
-        if (values.TryGetValue("backend-timeout", out var backendTimeout))
-        {
-            if (double.TryParse(backendTimeout.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds is >= 0.1 and <= 86400)
-            {
-                options = options with { BackendTimeout = TimeSpan.FromSeconds(seconds) };
-            }
-            else
-            {
-                errors.Add($"{backendTimeout.Source}: '{backendTimeout.Value}' is not a number of seconds from 0.1 to 86400");
-            }
-        }
-
-        if (values.TryGetValue("tcp-idle-timeout", out var idle))
-        {
-            if (double.TryParse(idle.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds is >= 1 and <= 7 * 86400)
-            {
-                options = options with { TcpIdleTimeout = TimeSpan.FromSeconds(seconds) };
-            }
-            else
-            {
-                errors.Add($"{idle.Source}: '{idle.Value}' is not a number of seconds from 1 to 604800");
-            }
-        }
-
-        if (values.TryGetValue("tcp-max-connections", out var max))
-        {
-            if (int.TryParse(max.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var count) && count is >= 1 and <= 1_000_000)
-            {
-                options = options with { TcpMaxConnections = count };
-            }
-            else
-            {
-                errors.Add($"{max.Source}: '{max.Value}' is not a number from 1 to 1000000");
-            }
-        }
-
-        if (values.TryGetValue("max-http-connections", out var maxHttp))
-        {
-            if (int.TryParse(maxHttp.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var count) && count is >= 1 and <= 1_000_000)
-            {
-                options = options with { MaxHttpConnections = count };
-            }
-            else
-            {
-                errors.Add($"{maxHttp.Source}: '{maxHttp.Value}' is not a number from 1 to 1000000");
-            }
-        }
-
-        if (values.TryGetValue("client-idle-timeout", out var clientIdle))
-        {
-            if (double.TryParse(clientIdle.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds is >= 1 and <= 86400)
-            {
-                options = options with { ClientIdleTimeout = TimeSpan.FromSeconds(seconds) };
-            }
-            else
-            {
-                errors.Add($"{clientIdle.Source}: '{clientIdle.Value}' is not a number of seconds from 1 to 86400");
-            }
-        }
-
-        if (values.TryGetValue("request-head-timeout", out var headTimeout))
-        {
-            if (double.TryParse(headTimeout.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds is >= 1 and <= 3600)
-            {
-                options = options with { RequestHeadTimeout = TimeSpan.FromSeconds(seconds) };
-            }
-            else
-            {
-                errors.Add($"{headTimeout.Source}: '{headTimeout.Value}' is not a number of seconds from 1 to 3600");
-            }
-        }
-
-        if (values.TryGetValue("return-memory", out var returnMemory))
-        {
-            if (returnMemory.Value.Trim().Equals("off", StringComparison.OrdinalIgnoreCase))
-            {
-                options = options with { ReturnMemoryThreshold = null };
-            }
-            else if (int.TryParse(returnMemory.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var megabytes) && megabytes is >= 1 and <= 65536)
-            {
-                options = options with { ReturnMemoryThreshold = megabytes * 1024L * 1024 };
-            }
-            else
-            {
-                errors.Add($"{returnMemory.Source}: '{returnMemory.Value}' is not a number of megabytes from 1 to 65536, or off");
-            }
-        }
-
-        if (values.TryGetValue("max-request-body", out var maxBody))
-        {
-            if (maxBody.Value.Trim().Equals("off", StringComparison.OrdinalIgnoreCase))
-            {
-                options = options with { MaxRequestBodySize = null };
-            }
-            else if (long.TryParse(maxBody.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var bytes) && bytes >= 1)
-            {
-                options = options with { MaxRequestBodySize = bytes };
-            }
-            else
-            {
-                errors.Add($"{maxBody.Source}: '{maxBody.Value}' is not a number of bytes (1 or more) or off");
-            }
-        }
-
-        if (values.TryGetValue("log-level", out var level))
+        if (reader.Get("log-level") is { } level)
         {
             // Serilog's names, and the short ones operators type from other tools' habits.
-            LogEventLevel? parsed = level.Value.Trim().ToLowerInvariant() switch
+            LogEventLevel? parsed = level.Text.Trim().ToLowerInvariant() switch
             {
                 "verbose" or "trace" => LogEventLevel.Verbose,
                 "debug" => LogEventLevel.Debug,
@@ -467,73 +220,40 @@ internal static class RouterCommandLine
             }
             else
             {
-                errors.Add($"{level.Source}: '{level.Value}' is not debug, information, warning or error (or verbose, fatal)");
+                reader.Fail(level, "is not debug, information, warning or error (or verbose, fatal)");
             }
         }
 
-        if (values.TryGetValue("http-forwarder", out var forwarder))
+        if (reader.Get("http-forwarder") is { } forwarder)
         {
-            switch (forwarder.Value.Trim().ToLowerInvariant())
+            switch (forwarder.Text.Trim().ToLowerInvariant())
             {
-                case "direct":
-                    options = options with { DirectForwarding = true };
-                    break;
-                case "yarp":
-                    options = options with { DirectForwarding = false };
+                case "direct" or "yarp":
+                    options = options with { DirectForwarding = forwarder.Text.Trim().Equals("direct", StringComparison.OrdinalIgnoreCase) };
                     break;
                 default:
-                    errors.Add($"{forwarder.Source}: '{forwarder.Value}' is not direct or yarp");
+                    reader.Fail(forwarder, "is not direct or yarp");
                     break;
             }
         }
 
-        if (values.TryGetValue("access-log", out var access))
+        if (reader.Get("access-log") is { } access)
         {
-            var target = access.Value.Trim();
+            var target = access.Text.Trim();
             if (target.Length == 0)
             {
-                errors.Add($"{access.Source}: empty; give off, stdout or a file path");
-            }
-            else if (target is "off" or "stdout")
-            {
-                options = options with { AccessLog = target == "off" ? null : "stdout" };
+                errors.Add($"{access.Label}: empty; give off, stdout or a file path");
             }
             else
             {
-                var dir = Path.GetDirectoryName(Path.GetFullPath(target));
-                if (dir is null || !Directory.Exists(dir))
-                {
-                    errors.Add($"{access.Source}: folder of '{target}' does not exist");
-                }
-
-                options = options with { AccessLog = target };
+                options = options with { AccessLog = target is "off" ? null : target is "stdout" ? target : reader.PathInExistingFolder(access with { Text = target }) };
             }
         }
 
-        if (values.TryGetValue("access-log-sample", out var sample))
+        if (reader.Get("state-file") is { } state)
         {
-            if (int.TryParse(sample.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1)
-            {
-                options = options with { AccessLogSample = n };
-            }
-            else
-            {
-                errors.Add($"{sample.Source}: '{sample.Value}' is not a whole number of 1 or more (1 in N requests is logged)");
-            }
+            options = options with { StateFile = reader.PathInExistingFolder(state) };
         }
-
-        if (values.TryGetValue("state-file", out var state))
-        {
-            var dir = Path.GetDirectoryName(Path.GetFullPath(state.Value));
-            if (dir is null || !Directory.Exists(dir))
-            {
-                errors.Add($"{state.Source}: folder of '{state.Value}' does not exist");
-            }
-
-            options = options with { StateFile = state.Value };
-        }
-
-        options = options with { Etcd = EtcdSecurity(options.Etcd, values, environment, errors) };
 
         // The responder's own rules (e.g. a wildcard --dns needs --dns-answer), reported like the rest.
         if (options.ToDnsOptions() is { } dnsOptions && !errors.Any(e => e.Contains("dns", StringComparison.OrdinalIgnoreCase)))
@@ -550,74 +270,10 @@ internal static class RouterCommandLine
         return options;
     }
 
-    /// <summary>The etcd TLS and auth options (shared with <c>router rollout</c>).</summary>
-    internal static EtcdOptions EtcdSecurity(EtcdOptions etcd, Dictionary<string, (string Value, string Source)> values, IReadOnlyDictionary<string, string?> environment, List<string> errors)
+    private static bool UpstreamResolver(string text, out IPEndPoint endpoint)
     {
-        string? File(string name)
-        {
-            if (!values.TryGetValue(name, out var v))
-            {
-                return null;
-            }
-
-            if (!System.IO.File.Exists(v.Value))
-            {
-                errors.Add($"{v.Source}: file '{v.Value}' does not exist");
-            }
-
-            return v.Value;
-        }
-
-        etcd = etcd with { CaFile = File("etcd-ca"), CertFile = File("etcd-cert"), KeyFile = File("etcd-key") };
-        if ((etcd.CertFile is null) != (etcd.KeyFile is null))
-        {
-            errors.Add("--etcd-cert: needs --etcd-key too (and the other way round)");
-        }
-
-        if (values.TryGetValue("etcd-user", out var user))
-        {
-            string? password = null;
-            if (values.TryGetValue("etcd-password-file", out var passwordFile))
-            {
-                password = System.IO.File.Exists(passwordFile.Value) ? System.IO.File.ReadAllText(passwordFile.Value).TrimEnd('\r', '\n') : null;
-                if (password is null)
-                {
-                    errors.Add($"{passwordFile.Source}: file '{passwordFile.Value}' does not exist");
-                }
-            }
-            else if (environment.TryGetValue("ROUTER_ETCD_PASSWORD", out var fromEnv) && fromEnv is not null)
-            {
-                password = fromEnv;
-            }
-            else
-            {
-                errors.Add($"{user.Source}: needs a password in ROUTER_ETCD_PASSWORD or --etcd-password-file");
-            }
-
-            etcd = etcd with { User = user.Value, Password = password };
-        }
-        else if (values.TryGetValue("etcd-password-file", out var orphan))
-        {
-            errors.Add($"{orphan.Source}: needs --etcd-user (a password alone logs in as nobody)");
-        }
-
-        return etcd;
-    }
-
-    private static IPEndPoint? Endpoint(Dictionary<string, (string Value, string Source)> values, string name, List<string> errors)
-    {
-        if (!values.TryGetValue(name, out var v))
-        {
-            return null;
-        }
-
-        // ADDR:PORT with an explicit port; IPEndPoint.TryParse alone accepts a bare address with port 0.
-        if (IPEndPoint.TryParse(v.Value, out var endpoint) && endpoint.Port is > 0 and <= 65535)
-        {
-            return endpoint;
-        }
-
-        errors.Add($"{v.Source}: '{v.Value}' is not ADDR:PORT (like 0.0.0.0:80 or [::]:80)");
-        return null;
+        var ok = IPEndPoint.TryParse(text, out var parsed) && !text.EndsWith(":0", StringComparison.Ordinal);
+        endpoint = ok ? (parsed!.Port == 0 ? new IPEndPoint(parsed.Address, 53) : parsed) : new IPEndPoint(IPAddress.None, 0);
+        return ok;
     }
 }

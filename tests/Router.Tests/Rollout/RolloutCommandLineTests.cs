@@ -65,7 +65,12 @@ public sealed class RolloutCommandLineTests
     [InlineData("record in registry", "--rollout-prefix: '/services/r' is inside the registry prefix", "web", "--to", "v2", "--rollout-prefix", "/services/r")]
     [InlineData("unknown", "--bogus: unknown option", "web", "--to", "v2", "--bogus", "1")]
     [InlineData("no value", "--surge: needs a value", "web", "--to", "v2", "--surge")]
-    [InlineData("flag with value", "--json: takes no value", "web", "--to", "v2", "--json=yes")]
+    [InlineData("switch with a value not true or false", "--json: 'maybe' is not true or false", "web", "--to", "v2", "--json=maybe")]
+    [InlineData("value starting with --", "--to: needs a value", "web", "--to", "--json")]
+    [InlineData("exponent", "--drain: '1e3' is not a number of seconds from 0 to 3600", "web", "--to", "v2", "--drain", "1e3")]
+    [InlineData("NaN", "--min-healthy: 'NaN' is not a number of seconds", "web", "--to", "v2", "--min-healthy", "NaN")]
+    [InlineData("empty segment", "--prefix: '/a//b' is not a key prefix like /services (must not hold an empty segment", "web", "--to", "v2", "--prefix", "/a//b")]
+    [InlineData("control character", "--rollout-prefix: '/r?x' is not a key prefix", "web", "--to", "v2", "--rollout-prefix", "/r\u0001x")]
     [InlineData("password", "--etcd-password: not accepted on the command line", "web", "--to", "v2", "--etcd-password", "x")]
     [InlineData("two names", "'api': unexpected argument", "web", "api", "--to", "v2")]
     public void Parse_BadInput_OneLineNamingTheOption(string why, string expected, params string[] args)
@@ -92,6 +97,27 @@ public sealed class RolloutCommandLineTests
 
         Assert.Equal("http://127.0.0.1:4001/", Assert.Single(result.Options!.Etcd.Endpoints).ToString());
         Assert.Equal("/x", result.Options.Prefix);
+    }
+
+    [Fact]
+    public void Parse_EmptyEnvironmentVariable_CountsAsUnset()
+    {
+        var result = RolloutCommandLine.Parse(["web", "--status"], new Dictionary<string, string?> { ["ROUTER_ETCD"] = "", ["ROUTER_PREFIX"] = " " });
+
+        Assert.Equal("http://127.0.0.1:2379/", Assert.Single(result.Options!.Etcd.Endpoints).ToString());
+        Assert.Equal("/services", result.Options.Prefix);
+    }
+
+    [Fact]
+    public void Parse_OptionTwice_TheLaterWins()
+    {
+        Assert.Equal(2, Parse("web", "--to", "v2", "--surge", "1", "--surge", "2").Options!.Surge);
+    }
+
+    [Fact]
+    public void Parse_SwitchWithFalse_IsOff()
+    {
+        Assert.False(Parse("web", "--to", "v2", "--json=false").Options!.Json);
     }
 
     [Fact]
