@@ -265,10 +265,10 @@ internal sealed partial class ProxyHandler
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 300, Message = "Connect to {Service} host {Host} failed ({Reason}); set aside, trying another")]
+        [LoggerMessage(EventId = EventIds.ProxyConnectFailed, Message = "Connect to {Service} host {Host} failed ({Reason}); set aside, trying another")]
         public static partial void ConnectFailed(ILogger logger, LogLevel level, string service, string host, string? reason);
 
-        [LoggerMessage(EventId = 301, Level = LogLevel.Information, Message = "{Service} host {Host} answering again; back in use")]
+        [LoggerMessage(EventId = EventIds.ProxyHostAnsweringAgain, Level = LogLevel.Information, Message = "{Service} host {Host} answering again; back in use")]
         public static partial void HostAnsweringAgain(ILogger logger, string service, string host);
     }
 }

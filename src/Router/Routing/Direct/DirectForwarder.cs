@@ -541,10 +541,10 @@ internal sealed partial class DirectForwarder : IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(310, LogLevel.Warning, "Forwarding to {Host} failed: {Reason}")]
+        [LoggerMessage(EventIds.DirectBackendFailed, LogLevel.Warning, "Forwarding to {Host} failed: {Reason}")]
         public static partial void BackendFailed(ILogger logger, string host, string? reason);
 
-        [LoggerMessage(311, LogLevel.Debug, "The client went away or stopped reading while {Host} was answering; the backend connection is closed")]
+        [LoggerMessage(EventIds.DirectClientGone, LogLevel.Debug, "The client went away or stopped reading while {Host} was answering; the backend connection is closed")]
         public static partial void ClientGone(ILogger logger, string host);
     }
 }
