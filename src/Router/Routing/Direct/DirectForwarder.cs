@@ -451,8 +451,9 @@ internal sealed partial class DirectForwarder : IDisposable
             return;
         }
 
-        _counters.CountFailure(reason, e);
-        Log.BackendFailed(_logger, destination.Host.Authority, reason == AbortReason.None ? e.Message : reason.ToString());
+        var failure = Classify(reason, e);
+        _counters.CountFailure(failure);
+        Log.BackendFailed(_logger, destination.Host.Authority, BackendFailures.LogReason(failure, e.Message));
         if (context.Response.HasStarted)
         {
             // Part of the response is out: the client must see it cut, not complete.
@@ -461,8 +462,21 @@ internal sealed partial class DirectForwarder : IDisposable
         }
 
         context.Response.Clear();
-        context.Response.StatusCode = reason == AbortReason.Timeout ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway;
+        context.Response.StatusCode = BackendFailures.StatusCode(failure);
     }
+
+    /// <summary>
+    /// Why a request failed on a connection: the router's own cut (timeout, host retired) first, as whatever
+    /// broke after it is its consequence; then what the backend sent or did. A client that went away is not
+    /// the backend's failure and is handled before this is asked.
+    /// </summary>
+    internal static BackendFailure Classify(AbortReason abortedBy, Exception error) => abortedBy switch
+    {
+        AbortReason.Timeout => BackendFailure.Timeout,
+        AbortReason.Retired => BackendFailure.Retired,
+        _ when error is BackendProtocolException => BackendFailure.Protocol,
+        _ => BackendFailure.ConnectionBroken,
+    };
 
     /// <summary>The request head as the backend gets it: the client's, less hop-by-hop headers, plus X-Forwarded-* (ForwardingPolicy).</summary>
     private static void WriteRequestHead(HttpContext context, RequestHeadWriter head, Destination destination, bool stripFirstSegment, TrustedProxies trusted)
