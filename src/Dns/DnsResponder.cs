@@ -284,19 +284,19 @@ public sealed partial class DnsResponder : IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "DNS listening on {Endpoint} (UDP and TCP): *.{Zone} -> {Answer}, upstreams: {Upstreams}")]
+        [LoggerMessage(EventId = EventIds.DnsListening, Level = LogLevel.Information, Message = "DNS listening on {Endpoint} (UDP and TCP): *.{Zone} -> {Answer}, upstreams: {Upstreams}")]
         public static partial void Listening(ILogger logger, IPEndPoint endpoint, string zone, IPAddress answer, IReadOnlyList<IPEndPoint> upstreams);
 
-        [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "DNS cannot bind {Endpoint} yet ({Error}); retrying in {Seconds} s")]
+        [LoggerMessage(EventId = EventIds.DnsBindRetrying, Level = LogLevel.Warning, Message = "DNS cannot bind {Endpoint} yet ({Error}); retrying in {Seconds} s")]
         public static partial void BindRetrying(ILogger logger, IPEndPoint endpoint, SocketError error, double seconds);
 
-        [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "DNS upstream {Upstream} is this responder ({Endpoint}); it is not used, so queries cannot loop")]
+        [LoggerMessage(EventId = EventIds.DnsUpstreamIsSelf, Level = LogLevel.Warning, Message = "DNS upstream {Upstream} is this responder ({Endpoint}); it is not used, so queries cannot loop")]
         public static partial void UpstreamIsSelf(ILogger logger, IPEndPoint upstream, IPEndPoint endpoint);
 
-        [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "DNS has no usable upstream: names outside the zone get SERVFAIL")]
+        [LoggerMessage(EventId = EventIds.DnsNoUpstreams, Level = LogLevel.Warning, Message = "DNS has no usable upstream: names outside the zone get SERVFAIL")]
         public static partial void NoUpstreams(ILogger logger);
 
-        [LoggerMessage(EventId = 4005, Level = LogLevel.Information, Message = "DNS stopped")]
+        [LoggerMessage(EventId = EventIds.DnsStopped, Level = LogLevel.Information, Message = "DNS stopped")]
         public static partial void Stopped(ILogger logger);
     }
 }

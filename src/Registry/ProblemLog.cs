@@ -69,10 +69,10 @@ public sealed partial class ProblemLog
 
     private static partial class Log
     {
-        [LoggerMessage(30, LogLevel.Warning, "Problem in service {Service} at {Key}: {Problem}")]
+        [LoggerMessage(EventIds.ProblemFound, LogLevel.Warning, "Problem in service {Service} at {Key}: {Problem}")]
         public static partial void Found(ILogger logger, string service, string key, string problem);
 
-        [LoggerMessage(31, LogLevel.Information, "Problem resolved in service {Service} at {Key}: {Problem}")]
+        [LoggerMessage(EventIds.ProblemResolved, LogLevel.Information, "Problem resolved in service {Service} at {Key}: {Problem}")]
         public static partial void Resolved(ILogger logger, string service, string key, string problem);
     }
 }

@@ -118,13 +118,13 @@ internal sealed partial class RegistryStateSaver : BackgroundService
 
     private static partial class Log
     {
-        [LoggerMessage(20, LogLevel.Warning, "Serving the registry saved in {Path} (revision {Revision}, saved {SavedAt}, {Services} services) until etcd answers")]
+        [LoggerMessage(EventIds.SavedRegistrySeeded, LogLevel.Warning, "Serving the registry saved in {Path} (revision {Revision}, saved {SavedAt}, {Services} services) until etcd answers")]
         public static partial void Seeded(ILogger logger, string path, long revision, DateTimeOffset savedAt, int services);
 
-        [LoggerMessage(21, LogLevel.Information, "No saved registry used from {Path}: {Reason}")]
+        [LoggerMessage(EventIds.SavedRegistryNotSeeded, LogLevel.Information, "No saved registry used from {Path}: {Reason}")]
         public static partial void NotSeeded(ILogger logger, string path, string reason);
 
-        [LoggerMessage(22, LogLevel.Warning, "Could not save the registry to {Path}: {Reason}")]
+        [LoggerMessage(EventIds.SavedRegistrySaveFailed, LogLevel.Warning, "Could not save the registry to {Path}: {Reason}")]
         public static partial void SaveFailed(ILogger logger, string path, string reason);
     }
 }

@@ -87,22 +87,22 @@ internal sealed partial class HealthMonitor(
 
     private static partial class Log
     {
-        [LoggerMessage(1000, LogLevel.Information, "Health check {Check} every {IntervalSeconds} s; withdraw after {Failures} failures in a row")]
+        [LoggerMessage(EventIds.HealthChecking, LogLevel.Information, "Health check {Check} every {IntervalSeconds} s; withdraw after {Failures} failures in a row")]
         public static partial void Checking(ILogger logger, string check, double intervalSeconds, int failures);
 
-        [LoggerMessage(1001, LogLevel.Information, "Health check {Check} passed: instance is healthy")]
+        [LoggerMessage(EventIds.HealthPassed, LogLevel.Information, "Health check {Check} passed: instance is healthy")]
         public static partial void Passed(ILogger logger, string check);
 
-        [LoggerMessage(1002, LogLevel.Warning, "Health check {Check} failed {Failures} times in a row ({Reason}): instance is unhealthy")]
+        [LoggerMessage(EventIds.HealthFailed, LogLevel.Warning, "Health check {Check} failed {Failures} times in a row ({Reason}): instance is unhealthy")]
         public static partial void Failed(ILogger logger, string check, int failures, string reason);
 
-        [LoggerMessage(1003, LogLevel.Warning, "Health check {Check} failed ({Failures} of {Limit}): {Reason}")]
+        [LoggerMessage(EventIds.HealthFailedOnce, LogLevel.Warning, "Health check {Check} failed ({Failures} of {Limit}): {Reason}")]
         public static partial void FailedOnce(ILogger logger, string check, int failures, int limit, string reason);
 
-        [LoggerMessage(1004, LogLevel.Information, "Health check passed again after {Failures} failure(s); instance stays registered")]
+        [LoggerMessage(EventIds.HealthRecoveredBeforeWithdraw, LogLevel.Information, "Health check passed again after {Failures} failure(s); instance stays registered")]
         public static partial void RecoveredBeforeWithdraw(ILogger logger, int failures);
 
-        [LoggerMessage(1005, LogLevel.Information, "Health check {Check} not passing ({Reason}); waiting before registering")]
+        [LoggerMessage(EventIds.HealthNotHealthy, LogLevel.Information, "Health check {Check} not passing ({Reason}); waiting before registering")]
         public static partial void NotHealthy(ILogger logger, string check, string reason);
     }
 }

@@ -286,70 +286,70 @@ internal sealed partial class RegistrationService(
 
     private static partial class Log
     {
-        [LoggerMessage(1200, LogLevel.Information, "Announcing {HostKey} = {Address} (lease TTL {Ttl} s) through etcd {Endpoints}")]
+        [LoggerMessage(EventIds.RegistrationStarting, LogLevel.Information, "Announcing {HostKey} = {Address} (lease TTL {Ttl} s) through etcd {Endpoints}")]
         public static partial void Starting(ILogger logger, string hostKey, string address, int ttl, string endpoints);
 
-        [LoggerMessage(1201, LogLevel.Information, "Granted lease {Lease} with TTL {Ttl} s")]
+        [LoggerMessage(EventIds.RegistrationLeaseGranted, LogLevel.Information, "Granted lease {Lease} with TTL {Ttl} s")]
         public static partial void LeaseGranted(ILogger logger, long lease, long ttl);
 
-        [LoggerMessage(1202, LogLevel.Information, "Registered {HostKey} = {Address} with lease {Lease} ({Previous})")]
+        [LoggerMessage(EventIds.RegistrationRegistered, LogLevel.Information, "Registered {HostKey} = {Address} with lease {Lease} ({Previous})")]
         public static partial void Registered(ILogger logger, string hostKey, string address, long lease, string previous);
 
-        [LoggerMessage(1203, LogLevel.Warning, "Withdrew {HostKey}: revoked lease {Lease} because the instance is unhealthy")]
+        [LoggerMessage(EventIds.RegistrationWithdrawn, LogLevel.Warning, "Withdrew {HostKey}: revoked lease {Lease} because the instance is unhealthy")]
         public static partial void Withdrawn(ILogger logger, string hostKey, long lease);
 
-        [LoggerMessage(1204, LogLevel.Warning, "Lease {Lease} is gone; registering {HostKey} again with a new lease")]
+        [LoggerMessage(EventIds.RegistrationLeaseLost, LogLevel.Warning, "Lease {Lease} is gone; registering {HostKey} again with a new lease")]
         public static partial void LeaseLost(ILogger logger, long lease, string hostKey);
 
-        [LoggerMessage(1205, LogLevel.Warning, "etcd unavailable ({Error}); retrying; nothing was registered")]
+        [LoggerMessage(EventIds.RegistrationEtcdUnavailable, LogLevel.Warning, "etcd unavailable ({Error}); retrying; nothing was registered")]
         public static partial void EtcdUnavailable(ILogger logger, string error);
 
-        [LoggerMessage(EventId = 1208, Level = LogLevel.Warning, EventName = "EtcdUnavailable", Message = "etcd unavailable ({Error}); retrying; {HostKey} stays registered until lease {Lease} runs out, {Ttl} s after the last keepalive")]
+        [LoggerMessage(EventId = EventIds.RegistrationEtcdUnavailableRegistered, Level = LogLevel.Warning, EventName = "EtcdUnavailable", Message = "etcd unavailable ({Error}); retrying; {HostKey} stays registered until lease {Lease} runs out, {Ttl} s after the last keepalive")]
         public static partial void EtcdUnavailableRegistered(ILogger logger, string error, string hostKey, long lease, long ttl);
 
-        [LoggerMessage(1209, LogLevel.Warning, "etcd unreachable for {Seconds:0.#} s, longer than the lease TTL ({Ttl} s): registration probably expired ({HostKey}, lease {Lease}); it is put back when etcd answers")]
+        [LoggerMessage(EventIds.RegistrationProbablyExpired, LogLevel.Warning, "etcd unreachable for {Seconds:0.#} s, longer than the lease TTL ({Ttl} s): registration probably expired ({HostKey}, lease {Lease}); it is put back when etcd answers")]
         public static partial void ProbablyExpired(ILogger logger, string hostKey, long lease, double seconds, long ttl);
 
-        [LoggerMessage(1206, LogLevel.Information, "etcd reachable again after {Seconds:0.#} s")]
+        [LoggerMessage(EventIds.RegistrationEtcdBack, LogLevel.Information, "etcd reachable again after {Seconds:0.#} s")]
         public static partial void EtcdBack(ILogger logger, double seconds);
 
-        [LoggerMessage(1207, LogLevel.Information, "etcd reachable again; instance unhealthy, nothing registered")]
+        [LoggerMessage(EventIds.RegistrationEtcdBackUnhealthy, LogLevel.Information, "etcd reachable again; instance unhealthy, nothing registered")]
         public static partial void EtcdBackUnhealthy(ILogger logger);
 
-        [LoggerMessage(1230, LogLevel.Warning, "Put {HostKey} = {Address} back with lease {Lease}: the key was {Reason}")]
+        [LoggerMessage(EventIds.RegistrationHostKeyRestored, LogLevel.Warning, "Put {HostKey} = {Address} back with lease {Lease}: the key was {Reason}")]
         public static partial void HostKeyRestored(ILogger logger, string hostKey, string address, long lease, string reason);
 
-        [LoggerMessage(1231, LogLevel.Warning, "Conflict: {HostKey} is held by another registration, {HolderAddress} with lease {HolderLease}; this announcer has {Address} (lease {Lease}). The registration that holds the key keeps it; this one waits and registers when the key is gone")]
+        [LoggerMessage(EventIds.RegistrationConflict, LogLevel.Warning, "Conflict: {HostKey} is held by another registration, {HolderAddress} with lease {HolderLease}; this announcer has {Address} (lease {Lease}). The registration that holds the key keeps it; this one waits and registers when the key is gone")]
         public static partial void Conflict(ILogger logger, string hostKey, string holderAddress, long holderLease, string address, long lease);
 
-        [LoggerMessage(1232, LogLevel.Information, "Conflict over: {HostKey} no longer held by {HolderAddress} (lease {HolderLease})")]
+        [LoggerMessage(EventIds.RegistrationConflictOver, LogLevel.Information, "Conflict over: {HostKey} no longer held by {HolderAddress} (lease {HolderLease})")]
         public static partial void ConflictOver(ILogger logger, string hostKey, string holderAddress, long holderLease);
 
-        [LoggerMessage(1233, LogLevel.Information, "{HostKey} = {Address} is held by lease {HolderLease} of another announcer with the same address; left to it, put back here if it goes")]
+        [LoggerMessage(EventIds.RegistrationShared, LogLevel.Information, "{HostKey} = {Address} is held by lease {HolderLease} of another announcer with the same address; left to it, put back here if it goes")]
         public static partial void Shared(ILogger logger, string hostKey, string address, long holderLease);
 
-        [LoggerMessage(1234, LogLevel.Warning, "Stopping: {HostKey} is not this announcer's ({Address}): held by {HolderAddress} with lease {HolderLease}, left as it is")]
+        [LoggerMessage(EventIds.RegistrationStoppingNotRegistered, LogLevel.Warning, "Stopping: {HostKey} is not this announcer's ({Address}): held by {HolderAddress} with lease {HolderLease}, left as it is")]
         public static partial void StoppingNotRegistered(ILogger logger, string hostKey, string holderAddress, long holderLease, string address);
 
-        [LoggerMessage(1210, LogLevel.Information, "Stopping: withdrawing {HostKey} (revoking lease {Lease})")]
+        [LoggerMessage(EventIds.RegistrationWithdrawing, LogLevel.Information, "Stopping: withdrawing {HostKey} (revoking lease {Lease})")]
         public static partial void Withdrawing(ILogger logger, string hostKey, long lease);
 
-        [LoggerMessage(1211, LogLevel.Information, "Stopping: withdrew {HostKey}")]
+        [LoggerMessage(EventIds.RegistrationWithdrawnOnStop, LogLevel.Information, "Stopping: withdrew {HostKey}")]
         public static partial void WithdrawnOnStop(ILogger logger, string hostKey);
 
-        [LoggerMessage(1212, LogLevel.Information, "Stopping: {HostKey} was not registered; nothing to withdraw")]
+        [LoggerMessage(EventIds.RegistrationNothingToWithdraw, LogLevel.Information, "Stopping: {HostKey} was not registered; nothing to withdraw")]
         public static partial void NothingToWithdraw(ILogger logger, string hostKey);
 
-        [LoggerMessage(1213, LogLevel.Information, "Draining for {DrainSeconds} s before exit")]
+        [LoggerMessage(EventIds.RegistrationDraining, LogLevel.Information, "Draining for {DrainSeconds} s before exit")]
         public static partial void Draining(ILogger logger, double drainSeconds);
 
-        [LoggerMessage(1214, LogLevel.Information, "Drained; exiting")]
+        [LoggerMessage(EventIds.RegistrationDrained, LogLevel.Information, "Drained; exiting")]
         public static partial void Drained(ILogger logger);
 
-        [LoggerMessage(1215, LogLevel.Warning, "Drain cut short by the shutdown timeout")]
+        [LoggerMessage(EventIds.RegistrationDrainCutShort, LogLevel.Warning, "Drain cut short by the shutdown timeout")]
         public static partial void DrainCutShort(ILogger logger);
 
-        [LoggerMessage(1220, LogLevel.Critical, "Announcer loop failed")]
+        [LoggerMessage(EventIds.RegistrationCrashed, LogLevel.Critical, "Announcer loop failed")]
         public static partial void Crashed(ILogger logger, Exception exception);
     }
 }

@@ -81,7 +81,7 @@ internal static partial class UdpUpstream
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 4201, Level = LogLevel.Debug, Message = "Asking DNS upstream {Upstream} over UDP failed: {Error}")]
+        [LoggerMessage(EventId = EventIds.UdpUpstreamExchangeFailed, Level = LogLevel.Debug, Message = "Asking DNS upstream {Upstream} over UDP failed: {Error}")]
         public static partial void ExchangeFailed(ILogger logger, IPEndPoint upstream, SocketError error);
     }
 }

@@ -94,7 +94,7 @@ internal sealed partial class UpstreamForwarder
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 4210, Level = LogLevel.Warning, Message = "DNS upstream {Upstream} gave no answer within {TimeoutMs} ms; trying the next ({Suppressed} more since the last report)")]
+        [LoggerMessage(EventId = EventIds.UpstreamSilent, Level = LogLevel.Warning, Message = "DNS upstream {Upstream} gave no answer within {TimeoutMs} ms; trying the next ({Suppressed} more since the last report)")]
         public static partial void UpstreamSilent(ILogger logger, IPEndPoint upstream, double timeoutMs, long suppressed);
     }
 }

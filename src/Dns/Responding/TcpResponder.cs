@@ -168,7 +168,7 @@ internal sealed partial class TcpResponder : IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 4111, Level = LogLevel.Warning, Message = "A TCP DNS connection failed ({Suppressed} more since the last report)")]
+        [LoggerMessage(EventId = EventIds.TcpConnectionFailed, Level = LogLevel.Warning, Message = "A TCP DNS connection failed ({Suppressed} more since the last report)")]
         public static partial void ConnectionFailed(ILogger logger, long suppressed, Exception exception);
     }
 }

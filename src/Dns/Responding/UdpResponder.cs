@@ -157,7 +157,7 @@ internal sealed partial class UdpResponder : IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 4101, Level = LogLevel.Warning, Message = "A UDP packet could not be handled ({Suppressed} more since the last report)")]
+        [LoggerMessage(EventId = EventIds.UdpPacketFailed, Level = LogLevel.Warning, Message = "A UDP packet could not be handled ({Suppressed} more since the last report)")]
         public static partial void PacketFailed(ILogger logger, long suppressed, Exception exception);
     }
 }

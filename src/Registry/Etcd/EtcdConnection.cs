@@ -305,16 +305,16 @@ public sealed partial class EtcdConnection : IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(100, LogLevel.Warning, "etcd endpoint {Failed} failed; using {Next}")]
+        [LoggerMessage(EventIds.EtcdFailedOver, LogLevel.Warning, "etcd endpoint {Failed} failed; using {Next}")]
         public static partial void FailedOver(ILogger logger, Uri failed, Uri next);
 
-        [LoggerMessage(101, LogLevel.Information, "Authenticated to etcd as {User} on {Endpoint}")]
+        [LoggerMessage(EventIds.EtcdAuthenticated, LogLevel.Information, "Authenticated to etcd as {User} on {Endpoint}")]
         public static partial void Authenticated(ILogger logger, string user, Uri endpoint);
 
-        [LoggerMessage(102, LogLevel.Error, "etcd {Endpoint} refused the login of user {User}: {Detail}; check --etcd-user and the password (ROUTER_ETCD_PASSWORD or --etcd-password-file)")]
+        [LoggerMessage(EventIds.EtcdLoginRefused, LogLevel.Error, "etcd {Endpoint} refused the login of user {User}: {Detail}; check --etcd-user and the password (ROUTER_ETCD_PASSWORD or --etcd-password-file)")]
         public static partial void LoginRefused(ILogger logger, Uri endpoint, string user, string detail);
 
-        [LoggerMessage(103, LogLevel.Error, "etcd's TLS certificate {Subject} rejected: {Reason}")]
+        [LoggerMessage(EventIds.EtcdServerCertificateRejected, LogLevel.Error, "etcd's TLS certificate {Subject} rejected: {Reason}")]
         public static partial void ServerCertificateRejected(ILogger logger, string subject, string reason);
     }
 }

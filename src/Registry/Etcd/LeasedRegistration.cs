@@ -315,13 +315,13 @@ public sealed partial class LeasedRegistration
 
     private static partial class Log
     {
-        [LoggerMessage(1100, LogLevel.Information, "Wrote {Key} = {Value} (was {Old})")]
+        [LoggerMessage(EventIds.LeaseServiceKeyWritten, LogLevel.Information, "Wrote {Key} = {Value} (was {Old})")]
         public static partial void ServiceKeyWritten(ILogger logger, string key, string value, string old);
 
-        [LoggerMessage(1102, LogLevel.Warning, "{Key} = {Value}, not {Expected} as this announcer was started with; left as it is (written by hand or by an instance started with other options)")]
+        [LoggerMessage(EventIds.LeaseServiceKeyDiffers, LogLevel.Warning, "{Key} = {Value}, not {Expected} as this announcer was started with; left as it is (written by hand or by an instance started with other options)")]
         public static partial void ServiceKeyDiffers(ILogger logger, string key, string value, string expected);
 
-        [LoggerMessage(1101, LogLevel.Warning, "Could not revoke lease {Lease}: {Error}; the host key expires with the lease")]
+        [LoggerMessage(EventIds.LeaseRevokeFailed, LogLevel.Warning, "Could not revoke lease {Lease}: {Error}; the host key expires with the lease")]
         public static partial void RevokeFailed(ILogger logger, long lease, string error);
     }
 }

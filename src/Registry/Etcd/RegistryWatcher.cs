@@ -369,28 +369,28 @@ internal sealed partial class RegistryWatcher : BackgroundService, IRegistrySour
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Information, "Registry read at revision {Revision}: {Services} services, {Problems} problems (added {Added}, removed {Removed}, changed {Changed}) in {ElapsedMs:F1} ms")]
+        [LoggerMessage(EventIds.RegistryLoaded, LogLevel.Information, "Registry read at revision {Revision}: {Services} services, {Problems} problems (added {Added}, removed {Removed}, changed {Changed}) in {ElapsedMs:F1} ms")]
         public static partial void Loaded(ILogger logger, long revision, int services, int problems, int added, int removed, int changed, double elapsedMs);
 
-        [LoggerMessage(2, LogLevel.Information, "Registry change at revision {Revision}: {Changes}; applied in {ElapsedMs:F2} ms")]
+        [LoggerMessage(EventIds.RegistryApplied, LogLevel.Information, "Registry change at revision {Revision}: {Changes}; applied in {ElapsedMs:F2} ms")]
         public static partial void Applied(ILogger logger, long revision, string changes, double elapsedMs);
 
-        [LoggerMessage(3, LogLevel.Error, "Registry change at revision {Revision}: {Changes}; NOT fully applied: {Failed} handler(s) failed (see the error above)")]
+        [LoggerMessage(EventIds.RegistryNotApplied, LogLevel.Error, "Registry change at revision {Revision}: {Changes}; NOT fully applied: {Failed} handler(s) failed (see the error above)")]
         public static partial void NotApplied(ILogger logger, long revision, string changes, int failed);
 
-        [LoggerMessage(4, LogLevel.Warning, "etcd watch on {Endpoint} failed ({Error}); keeping the last table, retrying in {BackoffMs} ms")]
+        [LoggerMessage(EventIds.RegistryWatchFailed, LogLevel.Warning, "etcd watch on {Endpoint} failed ({Error}); keeping the last table, retrying in {BackoffMs} ms")]
         public static partial void WatchFailed(ILogger logger, Uri endpoint, string error, double backoffMs);
 
-        [LoggerMessage(5, LogLevel.Information, "Watching etcd {Endpoint} from revision {Revision}")]
+        [LoggerMessage(EventIds.RegistryWatching, LogLevel.Information, "Watching etcd {Endpoint} from revision {Revision}")]
         public static partial void Watching(ILogger logger, Uri endpoint, long revision);
 
-        [LoggerMessage(6, LogLevel.Warning, "etcd compacted revision {Revision}; reading the registry again")]
+        [LoggerMessage(EventIds.RegistryCompacted, LogLevel.Warning, "etcd compacted revision {Revision}; reading the registry again")]
         public static partial void Compacted(ILogger logger, long revision);
 
-        [LoggerMessage(7, LogLevel.Error, "A registry change handler failed")]
+        [LoggerMessage(EventIds.RegistryHandlerFailed, LogLevel.Error, "A registry change handler failed")]
         public static partial void HandlerFailed(ILogger logger, Exception exception);
 
-        [LoggerMessage(8, LogLevel.Critical, "The registry watcher stopped unexpectedly; stopping the host")]
+        [LoggerMessage(EventIds.RegistryWatcherDied, LogLevel.Critical, "The registry watcher stopped unexpectedly; stopping the host")]
         public static partial void WatcherDied(ILogger logger, Exception exception);
     }
 }

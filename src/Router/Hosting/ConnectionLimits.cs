@@ -35,13 +35,13 @@ internal sealed partial record ConnectionLimits(int TcpPerPort, int? TcpTotal, i
 
     private static partial class Log
     {
-        [LoggerMessage(420, LogLevel.Warning, "--tcp-max-connections {Configured} needs {Needed} open files (2 per relay, {Reserved} kept for the router), more than the limit of {OpenFiles} can spare for TCP: lowered to {Effective}; raise LimitNOFILE (ulimit -n) to keep it")]
+        [LoggerMessage(EventIds.LimitsTcpLowered, LogLevel.Warning, "--tcp-max-connections {Configured} needs {Needed} open files (2 per relay, {Reserved} kept for the router), more than the limit of {OpenFiles} can spare for TCP: lowered to {Effective}; raise LimitNOFILE (ulimit -n) to keep it")]
         public static partial void TcpLowered(ILogger logger, int configured, long needed, long openFiles, int reserved, int effective);
 
-        [LoggerMessage(421, LogLevel.Warning, "--max-http-connections {Configured} is more than the open-file limit of {OpenFiles} can carry ({Reserved} kept for the router, half the rest for TCP relays, 2 per connection): lowered to {Effective}; raise LimitNOFILE (ulimit -n) to keep it")]
+        [LoggerMessage(EventIds.LimitsHttpLowered, LogLevel.Warning, "--max-http-connections {Configured} is more than the open-file limit of {OpenFiles} can carry ({Reserved} kept for the router, half the rest for TCP relays, 2 per connection): lowered to {Effective}; raise LimitNOFILE (ulimit -n) to keep it")]
         public static partial void HttpLowered(ILogger logger, int configured, long openFiles, int reserved, int effective);
 
-        [LoggerMessage(422, LogLevel.Information, "Open-file limit {OpenFiles}: TCP relays {TcpPerPort} per host_port and {TcpTotal} in all, HTTP connections {HttpPerPort} per port")]
+        [LoggerMessage(EventIds.LimitsInForce, LogLevel.Information, "Open-file limit {OpenFiles}: TCP relays {TcpPerPort} per host_port and {TcpTotal} in all, HTTP connections {HttpPerPort} per port")]
         public static partial void InForce(ILogger logger, string openFiles, int tcpPerPort, string tcpTotal, string httpPerPort);
     }
 }

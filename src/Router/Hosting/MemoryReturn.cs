@@ -91,7 +91,7 @@ internal sealed partial class MemoryReturn(RouterOptions options, TimeProvider t
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 60, EventName = "MemoryReturned", Level = LogLevel.Information,
+        [LoggerMessage(EventId = EventIds.MemoryReturned, EventName = "MemoryReturned", Level = LogLevel.Information,
             Message = "Returned {FreedMb:F1} MB to the system after a burst (anonymous memory {BeforeMb:F1} -> {AfterMb:F1} MB, {Descriptors} descriptors open, {ElapsedMs:F0} ms)")]
         public static partial void Returned(ILogger logger, double freedMb, double beforeMb, double afterMb, int descriptors, double elapsedMs);
     }

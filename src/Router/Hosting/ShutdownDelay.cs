@@ -40,7 +40,7 @@ internal sealed partial class ShutdownDelay(RouterOptions options, DrainState dr
 
     private static partial class Log
     {
-        [LoggerMessage(500, LogLevel.Information, "Stopping: not ready any more, still accepting for {DelaySeconds} s before the drain")]
+        [LoggerMessage(EventIds.ShutdownDelaying, LogLevel.Information, "Stopping: not ready any more, still accepting for {DelaySeconds} s before the drain")]
         public static partial void Delaying(ILogger logger, double delaySeconds);
     }
 }

@@ -144,13 +144,13 @@ internal sealed partial class SystemdNotifier : IHostedService, IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(520, LogLevel.Information, "systemd notify socket {Socket}: READY after the first table, STOPPING on SIGTERM, watchdog every {WatchdogSeconds} s (0: off)")]
+        [LoggerMessage(EventIds.SystemdEnabled, LogLevel.Information, "systemd notify socket {Socket}: READY after the first table, STOPPING on SIGTERM, watchdog every {WatchdogSeconds} s (0: off)")]
         public static partial void Enabled(ILogger logger, string socket, double watchdogSeconds);
 
-        [LoggerMessage(521, LogLevel.Information, "Told systemd READY: revision {Revision} from {Source}")]
+        [LoggerMessage(EventIds.SystemdReady, LogLevel.Information, "Told systemd READY: revision {Revision} from {Source}")]
         public static partial void Ready(ILogger logger, long revision, string source);
 
-        [LoggerMessage(522, LogLevel.Warning, "systemd notify {Message} not sent: {Error}")]
+        [LoggerMessage(EventIds.SystemdSendFailed, LogLevel.Warning, "systemd notify {Message} not sent: {Error}")]
         public static partial void SendFailed(ILogger logger, string message, string error);
     }
 }

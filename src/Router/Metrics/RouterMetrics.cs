@@ -83,9 +83,11 @@ internal sealed class RouterMetrics
         Header(text, "router_direct_stale_retries_total", "counter", "Requests sent again because the backend had closed a kept-alive connection.");
         text.Append(CultureInfo.InvariantCulture, $"router_direct_stale_retries_total {Direct.StaleRetries}\n");
         Header(text, "router_direct_backend_errors_total", "counter", "Direct-path requests a backend failed: a broken response, a connection closed or broken, silence past --backend-timeout.");
-        text.Append(CultureInfo.InvariantCulture, $"router_direct_backend_errors_total{{reason=\"protocol\"}} {Direct.ProtocolErrors}\n");
-        text.Append(CultureInfo.InvariantCulture, $"router_direct_backend_errors_total{{reason=\"connection\"}} {Direct.IoErrors}\n");
-        text.Append(CultureInfo.InvariantCulture, $"router_direct_backend_errors_total{{reason=\"timeout\"}} {Direct.Timeouts}\n");
+        foreach (var failure in BackendFailures.Counted)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"router_direct_backend_errors_total{{reason=\"{BackendFailures.CounterLabel(failure)}\"}} {Direct.Failures(failure)}\n");
+        }
+
         Header(text, "router_direct_client_aborts_total", "counter", "Direct-path requests whose client went away or stopped reading while the backend answered (not a backend failure).");
         text.Append(CultureInfo.InvariantCulture, $"router_direct_client_aborts_total {Direct.ClientGone}\n");
 

@@ -179,7 +179,8 @@ internal sealed partial class ProxyHandler
                 Log.ConnectFailed(_logger, destination.ReportConnectFailure(_time) ? LogLevel.Warning : LogLevel.Debug, route.Name, destination.Host.Authority, result.Reason);
             }
 
-            await Plain(context, StatusCodes.Status503ServiceUnavailable, "no usable host for this service\n").ConfigureAwait(false);
+            // Every host tried failed to connect, or none was usable (all set aside, or none registered).
+            await Plain(context, BackendFailures.StatusCode(BackendFailure.ConnectFailed), "no usable host for this service\n").ConfigureAwait(false);
         }
         finally
         {
@@ -216,7 +217,7 @@ internal sealed partial class ProxyHandler
             return AttemptResult.Done;
         }
 
-        if (!IsConnectFailure(context, error) || context.Response.HasStarted)
+        if (BackendFailures.FromYarp(error, context.GetForwarderErrorFeature()?.Exception) != BackendFailure.ConnectFailed || context.Response.HasStarted)
         {
             // The request reached the backend (or may have): retrying could run it twice. YARP has already
             // answered 502/504.
@@ -238,24 +239,6 @@ internal sealed partial class ProxyHandler
         }
     }
 
-    private static bool IsConnectFailure(HttpContext context, ForwarderError error)
-    {
-        if (error != ForwarderError.Request)
-        {
-            return false;
-        }
-
-        for (var e = context.GetForwarderErrorFeature()?.Exception; e is not null; e = e.InnerException)
-        {
-            if (e is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError })
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
     private static Task Plain(HttpContext context, int status, string text)
     {
         context.Response.StatusCode = status;
@@ -265,10 +248,10 @@ internal sealed partial class ProxyHandler
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 300, Message = "Connect to {Service} host {Host} failed ({Reason}); set aside, trying another")]
+        [LoggerMessage(EventId = EventIds.ProxyConnectFailed, Message = "Connect to {Service} host {Host} failed ({Reason}); set aside, trying another")]
         public static partial void ConnectFailed(ILogger logger, LogLevel level, string service, string host, string? reason);
 
-        [LoggerMessage(EventId = 301, Level = LogLevel.Information, Message = "{Service} host {Host} answering again; back in use")]
+        [LoggerMessage(EventId = EventIds.ProxyHostAnsweringAgain, Level = LogLevel.Information, Message = "{Service} host {Host} answering again; back in use")]
         public static partial void HostAnsweringAgain(ILogger logger, string service, string host);
     }
 }

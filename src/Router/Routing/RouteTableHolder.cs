@@ -122,13 +122,13 @@ internal sealed partial class RouteTableHolder
 
     private static partial class Log
     {
-        [LoggerMessage(200, LogLevel.Debug, "Route table at revision {Revision}: {Count} services ({Failed} not rebuilt), swapped in {ElapsedMs:F2} ms")]
+        [LoggerMessage(EventIds.RouteTableSwapped, LogLevel.Debug, "Route table at revision {Revision}: {Count} services ({Failed} not rebuilt), swapped in {ElapsedMs:F2} ms")]
         public static partial void TableSwapped(ILogger logger, long revision, int count, int failed, double elapsedMs);
 
-        [LoggerMessage(201, LogLevel.Error, "Route of service {Service} not applied: {Reason}")]
+        [LoggerMessage(EventIds.RouteFailed, LogLevel.Error, "Route of service {Service} not applied: {Reason}")]
         public static partial void RouteFailed(ILogger logger, string service, string reason);
 
-        [LoggerMessage(202, LogLevel.Information, "Route of service {Service} applied again (was: {Reason})")]
+        [LoggerMessage(EventIds.RouteRecovered, LogLevel.Information, "Route of service {Service} applied again (was: {Reason})")]
         public static partial void RouteRecovered(ILogger logger, string service, string reason);
     }
 }

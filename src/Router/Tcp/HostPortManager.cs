@@ -268,16 +268,16 @@ internal sealed partial class HostPortManager : BackgroundService
 
     private static partial class Log
     {
-        [LoggerMessage(410, LogLevel.Information, "Listening on host_port {Port} for {Service} ({Kind})")]
+        [LoggerMessage(EventIds.HostPortOpened, LogLevel.Information, "Listening on host_port {Port} for {Service} ({Kind})")]
         public static partial void Opened(ILogger logger, int port, string service, string kind);
 
-        [LoggerMessage(411, LogLevel.Information, "Closing host_port {Port} of {Service} ({Kind}); draining {Connections} open")]
+        [LoggerMessage(EventIds.HostPortClosing, LogLevel.Information, "Closing host_port {Port} of {Service} ({Kind}); draining {Connections} open")]
         public static partial void Closing(ILogger logger, int port, string service, string kind, int connections);
 
-        [LoggerMessage(413, LogLevel.Error, "Stopping the listener on port {Port} failed")]
+        [LoggerMessage(EventIds.HostPortStopFailed, LogLevel.Error, "Stopping the listener on port {Port} failed")]
         public static partial void StopFailed(ILogger logger, int port, Exception exception);
 
-        [LoggerMessage(414, LogLevel.Error, "host_port reconcile failed; retrying")]
+        [LoggerMessage(EventIds.HostPortReconcileFailed, LogLevel.Error, "host_port reconcile failed; retrying")]
         public static partial void ReconcileFailed(ILogger logger, Exception exception);
     }
 }

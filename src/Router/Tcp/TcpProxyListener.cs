@@ -327,28 +327,28 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 400, Message = "TCP connect to {Service} host {Host} failed ({Reason}); set aside, trying another")]
+        [LoggerMessage(EventId = EventIds.TcpRelayConnectFailed, Message = "TCP connect to {Service} host {Host} failed ({Reason}); set aside, trying another")]
         public static partial void ConnectFailed(ILogger logger, LogLevel level, string service, string host, string reason);
 
-        [LoggerMessage(406, LogLevel.Information, "TCP {Service} host {Host} answering again; back in use")]
+        [LoggerMessage(EventIds.TcpRelayHostAnsweringAgain, LogLevel.Information, "TCP {Service} host {Host} answering again; back in use")]
         public static partial void HostAnsweringAgain(ILogger logger, string service, string host);
 
-        [LoggerMessage(401, LogLevel.Warning, "Port {Port} ({Service}): no usable host; connection closed ({Suppressed} more since the last line)")]
+        [LoggerMessage(EventIds.TcpRelayNoUsableHost, LogLevel.Warning, "Port {Port} ({Service}): no usable host; connection closed ({Suppressed} more since the last line)")]
         public static partial void NoUsableHost(ILogger logger, int port, string service, int suppressed);
 
-        [LoggerMessage(402, LogLevel.Warning, "Port {Port} ({Service}): connection limit reached ({Max} per port, {Total} on all ports); new connections refused ({Suppressed} more refusals since the last line)")]
+        [LoggerMessage(EventIds.TcpRelayTooManyConnections, LogLevel.Warning, "Port {Port} ({Service}): connection limit reached ({Max} per port, {Total} on all ports); new connections refused ({Suppressed} more refusals since the last line)")]
         public static partial void TooManyConnections(ILogger logger, int port, string service, int max, int? total, int suppressed);
 
-        [LoggerMessage(403, LogLevel.Warning, "Port {Port}: accept failed ({Error}); {Suppressed} more failures since the last line")]
+        [LoggerMessage(EventIds.TcpRelayAcceptFailed, LogLevel.Warning, "Port {Port}: accept failed ({Error}); {Suppressed} more failures since the last line")]
         public static partial void AcceptFailed(ILogger logger, int port, SocketError error, int suppressed);
 
-        [LoggerMessage(404, LogLevel.Information, "Port {Port} ({Service}): idle connection closed")]
+        [LoggerMessage(EventIds.TcpRelayIdleClosed, LogLevel.Information, "Port {Port} ({Service}): idle connection closed")]
         public static partial void IdleClosed(ILogger logger, int port, string service);
 
-        [LoggerMessage(405, LogLevel.Warning, "Port {Port} ({Service}): drain time over, closing {Count} connections")]
+        [LoggerMessage(EventIds.TcpRelayDrainTimedOut, LogLevel.Warning, "Port {Port} ({Service}): drain time over, closing {Count} connections")]
         public static partial void DrainTimedOut(ILogger logger, int port, string service, int count);
 
-        [LoggerMessage(406, LogLevel.Information, "Port {Port} ({Service}): the service is private now; closed {Count} connections from outside the internal networks")]
+        [LoggerMessage(EventIds.TcpRelayOutsidersClosed, LogLevel.Information, "Port {Port} ({Service}): the service is private now; closed {Count} connections from outside the internal networks")]
         public static partial void OutsidersClosed(ILogger logger, int port, string service, int count);
     }
 }

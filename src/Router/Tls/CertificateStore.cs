@@ -253,19 +253,19 @@ internal sealed partial class CertificateStore : IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(600, LogLevel.Information, "HTTPS certificate {File} for {Names}, valid until {NotAfter}")]
+        [LoggerMessage(EventIds.CertificateLoaded, LogLevel.Information, "HTTPS certificate {File} for {Names}, valid until {NotAfter}")]
         public static partial void Loaded(ILogger logger, string file, string names, DateTime notAfter);
 
-        [LoggerMessage(601, LogLevel.Warning, "HTTPS certificate {File} skipped: no key file {KeyFile}")]
+        [LoggerMessage(EventIds.CertificateNoKey, LogLevel.Warning, "HTTPS certificate {File} skipped: no key file {KeyFile}")]
         public static partial void NoKey(ILogger logger, string file, string keyFile);
 
-        [LoggerMessage(602, LogLevel.Warning, "HTTPS certificate {File} skipped: {Reason}")]
+        [LoggerMessage(EventIds.CertificateUnloadable, LogLevel.Warning, "HTTPS certificate {File} skipped: {Reason}")]
         public static partial void Unloadable(ILogger logger, string file, string reason);
 
-        [LoggerMessage(603, LogLevel.Warning, "Certificate folder {Folder} cannot be read: {Reason}; keeping the certificates loaded before")]
+        [LoggerMessage(EventIds.CertificateFolderUnreadable, LogLevel.Warning, "Certificate folder {Folder} cannot be read: {Reason}; keeping the certificates loaded before")]
         public static partial void FolderUnreadable(ILogger logger, string folder, string reason);
 
-        [LoggerMessage(604, LogLevel.Warning, "HTTPS certificate {File}: keeping the certificate loaded from it before (valid until {NotAfter})")]
+        [LoggerMessage(EventIds.CertificateKeptPrevious, LogLevel.Warning, "HTTPS certificate {File}: keeping the certificate loaded from it before (valid until {NotAfter})")]
         public static partial void KeptPrevious(ILogger logger, string file, DateTime notAfter);
     }
 }

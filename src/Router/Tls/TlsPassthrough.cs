@@ -194,22 +194,22 @@ internal sealed partial class TlsPassthrough : IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 610, Message = "TLS passthrough connect to {Service} host {Host} failed ({Reason}); set aside, trying another")]
+        [LoggerMessage(EventId = EventIds.PassthroughConnectFailed, Message = "TLS passthrough connect to {Service} host {Host} failed ({Reason}); set aside, trying another")]
         public static partial void ConnectFailed(ILogger logger, LogLevel level, string service, string host, string reason);
 
-        [LoggerMessage(615, LogLevel.Information, "TLS passthrough {Service} host {Host} answering again; back in use")]
+        [LoggerMessage(EventIds.PassthroughHostAnsweringAgain, LogLevel.Information, "TLS passthrough {Service} host {Host} answering again; back in use")]
         public static partial void HostAnsweringAgain(ILogger logger, string service, string host);
 
-        [LoggerMessage(611, LogLevel.Warning, "TLS passthrough to {Service}: no usable host; connection closed ({Suppressed} more since the last line)")]
+        [LoggerMessage(EventIds.PassthroughNoUsableHost, LogLevel.Warning, "TLS passthrough to {Service}: no usable host; connection closed ({Suppressed} more since the last line)")]
         public static partial void NoUsableHost(ILogger logger, string service, int suppressed);
 
-        [LoggerMessage(612, LogLevel.Information, "HTTPS connection from {Client} closed: {Reason} ({Suppressed} more since the last line)")]
+        [LoggerMessage(EventIds.PassthroughHelloRefused, LogLevel.Information, "HTTPS connection from {Client} closed: {Reason} ({Suppressed} more since the last line)")]
         public static partial void HelloRefused(ILogger logger, string client, string reason, int suppressed);
 
-        [LoggerMessage(613, LogLevel.Information, "TLS passthrough to {Service}: idle connection closed")]
+        [LoggerMessage(EventIds.PassthroughIdleClosed, LogLevel.Information, "TLS passthrough to {Service}: idle connection closed")]
         public static partial void IdleClosed(ILogger logger, string service);
 
-        [LoggerMessage(614, LogLevel.Information, "TLS passthrough to {Service}: the service is private now; closed a connection from outside the internal networks")]
+        [LoggerMessage(EventIds.PassthroughOutsiderClosed, LogLevel.Information, "TLS passthrough to {Service}: the service is private now; closed a connection from outside the internal networks")]
         public static partial void OutsiderClosed(ILogger logger, string service);
     }
 }

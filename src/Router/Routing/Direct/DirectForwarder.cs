@@ -451,8 +451,9 @@ internal sealed partial class DirectForwarder : IDisposable
             return;
         }
 
-        _counters.CountFailure(reason, e);
-        Log.BackendFailed(_logger, destination.Host.Authority, reason == AbortReason.None ? e.Message : reason.ToString());
+        var failure = Classify(reason, e);
+        _counters.CountFailure(failure);
+        Log.BackendFailed(_logger, destination.Host.Authority, BackendFailures.LogReason(failure, e.Message));
         if (context.Response.HasStarted)
         {
             // Part of the response is out: the client must see it cut, not complete.
@@ -461,8 +462,21 @@ internal sealed partial class DirectForwarder : IDisposable
         }
 
         context.Response.Clear();
-        context.Response.StatusCode = reason == AbortReason.Timeout ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway;
+        context.Response.StatusCode = BackendFailures.StatusCode(failure);
     }
+
+    /// <summary>
+    /// Why a request failed on a connection: the router's own cut (timeout, host retired) first, as whatever
+    /// broke after it is its consequence; then what the backend sent or did. A client that went away is not
+    /// the backend's failure and is handled before this is asked.
+    /// </summary>
+    internal static BackendFailure Classify(AbortReason abortedBy, Exception error) => abortedBy switch
+    {
+        AbortReason.Timeout => BackendFailure.Timeout,
+        AbortReason.Retired => BackendFailure.Retired,
+        _ when error is BackendProtocolException => BackendFailure.Protocol,
+        _ => BackendFailure.ConnectionBroken,
+    };
 
     /// <summary>The request head as the backend gets it: the client's, less hop-by-hop headers, plus X-Forwarded-* (ForwardingPolicy).</summary>
     private static void WriteRequestHead(HttpContext context, RequestHeadWriter head, Destination destination, bool stripFirstSegment, TrustedProxies trusted)
@@ -541,10 +555,10 @@ internal sealed partial class DirectForwarder : IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(310, LogLevel.Warning, "Forwarding to {Host} failed: {Reason}")]
+        [LoggerMessage(EventIds.DirectBackendFailed, LogLevel.Warning, "Forwarding to {Host} failed: {Reason}")]
         public static partial void BackendFailed(ILogger logger, string host, string? reason);
 
-        [LoggerMessage(311, LogLevel.Debug, "The client went away or stopped reading while {Host} was answering; the backend connection is closed")]
+        [LoggerMessage(EventIds.DirectClientGone, LogLevel.Debug, "The client went away or stopped reading while {Host} was answering; the backend connection is closed")]
         public static partial void ClientGone(ILogger logger, string host);
     }
 }

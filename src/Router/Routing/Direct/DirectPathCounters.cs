@@ -3,11 +3,9 @@ namespace Router.Routing.Direct;
 /// <summary>What the direct HTTP path did beyond plain forwarding, for <c>/metrics</c>.</summary>
 internal sealed class DirectPathCounters
 {
+    private readonly long[] _failures = new long[Enum.GetValues<BackendFailure>().Length];
     private long _forwarded;
     private long _staleRetries;
-    private long _protocolErrors;
-    private long _timeouts;
-    private long _ioErrors;
     private long _clientGone;
 
     /// <summary>Requests the direct path took (the rest went through YARP).</summary>
@@ -16,12 +14,8 @@ internal sealed class DirectPathCounters
     /// <summary>Requests sent again on a new connection because a kept-alive one had been closed by the backend.</summary>
     public long StaleRetries => Interlocked.Read(ref _staleRetries);
 
-    public long ProtocolErrors => Interlocked.Read(ref _protocolErrors);
-
-    public long Timeouts => Interlocked.Read(ref _timeouts);
-
-    /// <summary>Backend connections that closed or broke under a request (not a stale retry).</summary>
-    public long IoErrors => Interlocked.Read(ref _ioErrors);
+    /// <summary>Requests a backend failed for this reason (not a stale retry); 0 for a reason not counted (<see cref="BackendFailures.CounterLabel"/>).</summary>
+    public long Failures(BackendFailure failure) => Interlocked.Read(ref _failures[(int)failure]);
 
     /// <summary>Requests whose client went away or stopped reading (Kestrel cut it) while the backend answered: the client's failure, not the backend's.</summary>
     public long ClientGone => Interlocked.Read(ref _clientGone);
@@ -32,19 +26,11 @@ internal sealed class DirectPathCounters
 
     public void CountStaleRetry() => Interlocked.Increment(ref _staleRetries);
 
-    public void CountFailure(AbortReason reason, Exception error)
+    public void CountFailure(BackendFailure failure)
     {
-        if (reason == AbortReason.Timeout)
+        if (BackendFailures.CounterLabel(failure) is not null)
         {
-            Interlocked.Increment(ref _timeouts);
-        }
-        else if (error is BackendProtocolException)
-        {
-            Interlocked.Increment(ref _protocolErrors);
-        }
-        else if (reason == AbortReason.None)
-        {
-            Interlocked.Increment(ref _ioErrors);
+            Interlocked.Increment(ref _failures[(int)failure]);
         }
     }
 }
