@@ -41,12 +41,6 @@ internal static class CheckCommand
         Exit codes: 0 clean, 1 problems found, 2 bad options, etcd unreachable or file unusable.
         """;
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        WriteIndented = true,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    };
-
     public static async Task<int> RunAsync(IReadOnlyList<string> args, IReadOnlyDictionary<string, string?> environment, IConfiguration settings, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         var json = false;
@@ -127,7 +121,7 @@ internal static class CheckCommand
 
         if (json)
         {
-            await output.WriteLineAsync(JsonSerializer.Serialize(report, Json)).ConfigureAwait(false);
+            await output.WriteLineAsync(JsonSerializer.Serialize(report, CheckJson.Default.CheckReport)).ConfigureAwait(false);
         }
         else
         {
