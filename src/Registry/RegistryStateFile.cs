@@ -10,11 +10,10 @@ namespace Router.Registry;
 /// while etcd is away can serve the table it had. Written to a temporary file and renamed over the old
 /// one, so a crash mid-write leaves the previous file whole.
 /// </summary>
-public static class RegistryStateFile
+public static partial class RegistryStateFile
 {
     private const int FormatVersion = 1;
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     public static async Task SaveAsync(string path, string prefix, long revision, IEnumerable<RegistryKeyValue> keys, DateTimeOffset savedAt, CancellationToken cancellationToken)
     {
@@ -27,7 +26,7 @@ public static class RegistryStateFile
         var temporary = path + ".tmp";
         await using (var stream = File.Create(temporary))
         {
-            await JsonSerializer.SerializeAsync(stream, document, Json, cancellationToken).ConfigureAwait(false);
+            await JsonSerializer.SerializeAsync(stream, document, StateJson.Default.StateDocument, cancellationToken).ConfigureAwait(false);
             await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
             stream.Flush(flushToDisk: true);
         }
@@ -56,7 +55,7 @@ public static class RegistryStateFile
         try
         {
             using var stream = File.OpenRead(path);
-            document = JsonSerializer.Deserialize<StateDocument>(stream, Json);
+            document = JsonSerializer.Deserialize(stream, StateJson.Default.StateDocument);
         }
         catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException or ArgumentException
             or IOException or UnauthorizedAccessException)
@@ -167,4 +166,9 @@ public static class RegistryStateFile
         [property: JsonPropertyName("create")] long Create,
         [property: JsonPropertyName("mod")] long Mod,
         [property: JsonPropertyName("lease")] long Lease);
+
+    /// <summary>Serialization code made at build time: no reflection at run time, so the router can be published ahead of time.</summary>
+    [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+    [JsonSerializable(typeof(StateDocument))]
+    private sealed partial class StateJson : JsonSerializerContext;
 }

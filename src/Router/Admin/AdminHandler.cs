@@ -14,12 +14,6 @@ namespace Router.Admin;
 /// <summary>The admin listener: <c>/healthz</c>, <c>/readyz</c>, <c>/status</c>.</summary>
 internal sealed class AdminHandler
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        WriteIndented = true,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    };
-
     private readonly IRegistrySource _registry;
     private readonly RouteTableHolder _routes;
     private readonly HostPortManager _ports;
@@ -58,7 +52,7 @@ internal sealed class AdminHandler
             "/healthz" => Text(context, StatusCodes.Status200OK, "ok\n"),
             "/readyz" => _drain.Draining
                 ? Text(context, StatusCodes.Status503ServiceUnavailable, "draining\n")
-                : _registry.Status.Ready
+                : _routes.FromEtcd
                     ? Text(context, StatusCodes.Status200OK, "ready\n")
                     : Text(context, StatusCodes.Status503ServiceUnavailable, "registry not read yet\n"),
             "/status" => StatusAsync(context),
@@ -72,7 +66,7 @@ internal sealed class AdminHandler
     {
         var report = StatusReport.Create(_registry, _routes, _ports, _drain, _time, _tls) with { Dns = _dns?.Report() };
         context.Response.ContentType = "application/json; charset=utf-8";
-        return JsonSerializer.SerializeAsync(context.Response.Body, report, Json, context.RequestAborted);
+        return JsonSerializer.SerializeAsync(context.Response.Body, report, StatusJson.Default.StatusReport, context.RequestAborted);
     }
 
     private Task PageAsync(HttpContext context)

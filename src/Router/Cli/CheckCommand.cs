@@ -50,12 +50,6 @@ internal static class CheckCommand
         HelpCommand = "router check --help",
     };
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        WriteIndented = true,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    };
-
     public static async Task<int> RunAsync(IReadOnlyList<string> args, IReadOnlyDictionary<string, string?> environment, IConfiguration settings, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         var json = false;
@@ -121,7 +115,7 @@ internal static class CheckCommand
 
         if (json)
         {
-            await output.WriteLineAsync(JsonSerializer.Serialize(report, Json)).ConfigureAwait(false);
+            await output.WriteLineAsync(JsonSerializer.Serialize(report, CheckJson.Default.CheckReport)).ConfigureAwait(false);
         }
         else
         {

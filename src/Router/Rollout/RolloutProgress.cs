@@ -18,15 +18,8 @@ internal sealed class RolloutProgress(TextWriter output, bool json, TimeProvider
         var now = time.GetUtcNow();
         if (json)
         {
-            var line = new Dictionary<string, object?>
-            {
-                ["time"] = now.ToString("O", CultureInfo.InvariantCulture),
-                ["service"] = service,
-                ["instance"] = number,
-                ["step"] = step,
-                ["detail"] = detail,
-            };
-            output.WriteLine(JsonSerializer.Serialize(line));
+            var line = new ProgressLine(now.ToString("O", CultureInfo.InvariantCulture), service, number, step, detail);
+            output.WriteLine(JsonSerializer.Serialize(line, RolloutJson.Default.ProgressLine));
         }
         else
         {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Router.Rollout;
 
@@ -10,11 +11,18 @@ namespace Router.Rollout;
 /// </summary>
 internal sealed class RolloutRecord
 {
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    // States read "in-place", "waiting-healthy": the converter in the options is the one the build-time
+    // metadata uses for every enum.
+    private static readonly JsonTypeInfo<RolloutRecord> Json = (JsonTypeInfo<RolloutRecord>)new JsonSerializerOptions(JsonSerializerDefaults.Web)
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
-    };
+        Converters =
+        {
+            new JsonStringEnumConverter<RolloutState>(JsonNamingPolicy.KebabCaseLower),
+            new JsonStringEnumConverter<InstanceState>(JsonNamingPolicy.KebabCaseLower),
+        },
+        TypeInfoResolver = RolloutJson.Default,
+    }.GetTypeInfo(typeof(RolloutRecord));
 
     public required string Service { get; init; }
 
@@ -45,11 +53,12 @@ internal sealed class RolloutRecord
     /// <summary>Who runs it: host, pid (of the latest run, after --resume).</summary>
     public string? Runner { get; set; }
 
-    public List<InstanceStep> Steps { get; init; } = [];
+    // Settable, not init: build-time JSON metadata would set an init-only list to null when a record lacks it.
+    public List<InstanceStep> Steps { get; set; } = [];
 
     public string Serialize() => JsonSerializer.Serialize(this, Json);
 
-    public static RolloutRecord? Parse(string json) => JsonSerializer.Deserialize<RolloutRecord>(json, Json);
+    public static RolloutRecord? Parse(string json) => JsonSerializer.Deserialize(json, Json);
 
     public InstanceStep Step(int number) => Steps.First(s => s.Number == number);
 }

@@ -18,6 +18,7 @@ internal sealed partial class RouteTableHolder
     private readonly ILogger _logger;
     private readonly RegistryLayout _layout;
     private volatile RouteTable _current = RouteTable.Empty;
+    private volatile bool _fromEtcd;
     private volatile RouteProblems _problems = new(RouteTable.Empty.Failures, []);
 
     private readonly TimeSpan _drainTimeout;
@@ -36,6 +37,12 @@ internal sealed partial class RouteTableHolder
     }
 
     public RouteTable Current => _current;
+
+    /// <summary>
+    /// True once a table built from an etcd answer is the one requests read (not merely read from etcd:
+    /// the registry's status turns ready before its handlers, this one among them, have run). <c>/readyz</c>.
+    /// </summary>
+    public bool FromEtcd => _fromEtcd;
 
     /// <summary>Services whose route could not be built, as problems for <c>/status</c>.</summary>
     public ImmutableArray<RegistryProblem> Problems => _problems.List;
@@ -64,6 +71,7 @@ internal sealed partial class RouteTableHolder
         if (change.ReceivedTimestamp != 0)
         {
             ApplyTimes.Record(Stopwatch.GetElapsedTime(change.ReceivedTimestamp));
+            _fromEtcd = true;
         }
 
         Log.TableSwapped(_logger, snapshot.Revision, _current.Count, _current.Failures.Count, Stopwatch.GetElapsedTime(started).TotalMilliseconds);

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Router.Rollout.Fleet;
 
@@ -55,7 +56,7 @@ internal sealed class FleetClient : IDisposable
         string? token = null;
         do
         {
-            var page = await GetAsync<FleetUnitPage>("fleet/v1/units" + Token(token, first: true), cancellationToken).ConfigureAwait(false);
+            var page = await GetAsync("fleet/v1/units" + Token(token, first: true), FleetJson.Default.FleetUnitPage, cancellationToken).ConfigureAwait(false);
             all.AddRange(page.Units ?? []);
             token = page.NextPageToken;
         }
@@ -73,7 +74,7 @@ internal sealed class FleetClient : IDisposable
         }
 
         await EnsureAsync(response, $"GET unit {name}", cancellationToken).ConfigureAwait(false);
-        return await ReadAsync<FleetUnit>(response, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(response, FleetJson.Default.FleetUnit, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -82,7 +83,7 @@ internal sealed class FleetClient : IDisposable
     /// </summary>
     public async Task<bool> PutAsync(string name, string desiredState, IReadOnlyList<FleetUnitOption>? options, CancellationToken cancellationToken)
     {
-        using var response = await _http.PutAsJsonAsync("fleet/v1/units/" + Uri.EscapeDataString(name), new FleetUnitPut(desiredState, options), cancellationToken).ConfigureAwait(false);
+        using var response = await _http.PutAsJsonAsync("fleet/v1/units/" + Uri.EscapeDataString(name), new FleetUnitPut(desiredState, options), FleetJson.Default.FleetUnitPut, cancellationToken).ConfigureAwait(false);
         await EnsureAsync(response, $"PUT unit {name} {desiredState}", cancellationToken).ConfigureAwait(false);
         return response.StatusCode == HttpStatusCode.Created;
     }
@@ -107,7 +108,7 @@ internal sealed class FleetClient : IDisposable
         var filter = unitName is null ? "" : "?unitName=" + Uri.EscapeDataString(unitName);
         do
         {
-            var page = await GetAsync<FleetStatePage>("fleet/v1/state" + filter + Token(token, first: filter.Length == 0), cancellationToken).ConfigureAwait(false);
+            var page = await GetAsync("fleet/v1/state" + filter + Token(token, first: filter.Length == 0), FleetJson.Default.FleetStatePage, cancellationToken).ConfigureAwait(false);
             all.AddRange(page.States ?? []);
             token = page.NextPageToken;
         }
@@ -121,7 +122,7 @@ internal sealed class FleetClient : IDisposable
         string? token = null;
         do
         {
-            var page = await GetAsync<FleetMachinePage>("fleet/v1/machines" + Token(token, first: true), cancellationToken).ConfigureAwait(false);
+            var page = await GetAsync("fleet/v1/machines" + Token(token, first: true), FleetJson.Default.FleetMachinePage, cancellationToken).ConfigureAwait(false);
             all.AddRange(page.Machines ?? []);
             token = page.NextPageToken;
         }
@@ -134,18 +135,18 @@ internal sealed class FleetClient : IDisposable
     private static string Token(string? token, bool first) =>
         token is null ? "" : (first ? "?" : "&") + "nextPageToken=" + Uri.EscapeDataString(token);
 
-    private async Task<T> GetAsync<T>(string path, CancellationToken cancellationToken)
+    private async Task<T> GetAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken cancellationToken)
     {
         using var response = await _http.GetAsync(path, cancellationToken).ConfigureAwait(false);
         await EnsureAsync(response, "GET " + path, cancellationToken).ConfigureAwait(false);
-        return await ReadAsync<T>(response, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(response, type, cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task<T> ReadAsync<T>(HttpResponseMessage response, CancellationToken cancellationToken)
+    private static async Task<T> ReadAsync<T>(HttpResponseMessage response, JsonTypeInfo<T> type, CancellationToken cancellationToken)
     {
         try
         {
-            return await response.Content.ReadFromJsonAsync<T>(cancellationToken).ConfigureAwait(false)
+            return await response.Content.ReadFromJsonAsync(type, cancellationToken).ConfigureAwait(false)
                 ?? throw new FleetException($"fleet answered {response.RequestMessage?.RequestUri} with an empty body", (int)response.StatusCode);
         }
         catch (JsonException e)
@@ -164,7 +165,7 @@ internal sealed class FleetClient : IDisposable
         string? message = null;
         try
         {
-            message = (await response.Content.ReadFromJsonAsync<FleetErrorBody>(cancellationToken).ConfigureAwait(false))?.Error?.Message;
+            message = (await response.Content.ReadFromJsonAsync(FleetJson.Default.FleetErrorBody, cancellationToken).ConfigureAwait(false))?.Error?.Message;
         }
         catch (Exception e) when (e is JsonException or NotSupportedException)
         {

@@ -44,7 +44,7 @@ internal sealed class ProcessScheduler(string folder) : IScheduler
         var port = FreePort();
         var instance = new ProcessInstance(number, version, port, null, null);
         Write(service, instance);
-        var environment = _unit.Environment.ToDictionary(e => e.Key, e => ProcessUnit.Expand(e.Value, service, number, port, version));
+        var environment = (_unit.Environment ?? new Dictionary<string, string>()).ToDictionary(e => e.Key, e => ProcessUnit.Expand(e.Value, service, number, port, version));
         instance = instance with
         {
             Service = LocalProcess.Start(
@@ -119,14 +119,14 @@ internal sealed class ProcessScheduler(string folder) : IScheduler
     private ProcessInstance? Read(string service, int number)
     {
         var path = StatePath(service, number);
-        return File.Exists(path) ? JsonSerializer.Deserialize<ProcessInstance>(File.ReadAllText(path), RolloutRecord.Json) : null;
+        return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllText(path), ProcessJson.Default.ProcessInstance) : null;
     }
 
     /// <summary>Written aside and moved in place, so a reader never sees half a file.</summary>
     private void Write(string service, ProcessInstance instance)
     {
         var path = StatePath(service, instance.Number);
-        File.WriteAllText(path + ".tmp", JsonSerializer.Serialize(instance, RolloutRecord.Json));
+        File.WriteAllText(path + ".tmp", JsonSerializer.Serialize(instance, ProcessJson.Default.ProcessInstance));
         File.Move(path + ".tmp", path, overwrite: true);
     }
 

@@ -14,14 +14,15 @@ internal sealed record ProcessUnit
 
     public required IReadOnlyList<string> Presence { get; init; }
 
-    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+    /// <summary>Null when unit.json has none (or says <c>null</c>).</summary>
+    public IReadOnlyDictionary<string, string>? Environment { get; init; }
 
     public int Slots { get; init; }
 
     public static ProcessUnit Load(string folder)
     {
         var path = Path.Combine(folder, "unit.json");
-        var unit = JsonSerializer.Deserialize<ProcessUnit>(File.ReadAllText(path), RolloutRecord.Json)
+        var unit = JsonSerializer.Deserialize(File.ReadAllText(path), ProcessJson.Default.ProcessUnit)
             ?? throw new InvalidDataException($"{path}: empty");
         if (unit.Service.Count == 0 || unit.Presence.Count == 0)
         {
