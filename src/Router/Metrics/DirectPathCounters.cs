@@ -1,4 +1,4 @@
-namespace Router.Routing.Direct;
+namespace Router.Metrics;
 
 /// <summary>What the direct HTTP path did beyond plain forwarding, for <c>/metrics</c>.</summary>
 internal sealed class DirectPathCounters
@@ -32,19 +32,11 @@ internal sealed class DirectPathCounters
 
     public void CountStaleRetry() => Interlocked.Increment(ref _staleRetries);
 
-    public void CountFailure(AbortReason reason, Exception error)
-    {
-        if (reason == AbortReason.Timeout)
-        {
-            Interlocked.Increment(ref _timeouts);
-        }
-        else if (error is BackendProtocolException)
-        {
-            Interlocked.Increment(ref _protocolErrors);
-        }
-        else if (reason == AbortReason.None)
-        {
-            Interlocked.Increment(ref _ioErrors);
-        }
-    }
+    /// <summary>The backend stayed silent past --backend-timeout.</summary>
+    public void CountTimeout() => Interlocked.Increment(ref _timeouts);
+
+    /// <summary>The backend's response could not be read as HTTP/1.1.</summary>
+    public void CountProtocolError() => Interlocked.Increment(ref _protocolErrors);
+
+    public void CountIoError() => Interlocked.Increment(ref _ioErrors);
 }

@@ -8,7 +8,6 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
-using Router.Hosting;
 using Router.Metrics;
 
 namespace Router.Routing.Direct;
@@ -21,7 +20,7 @@ namespace Router.Routing.Direct;
 /// router's user-space CPU (docs/benchmarks.md). Everything else (bodies, upgrades, HTTP/2 clients) goes
 /// through YARP.
 /// </summary>
-internal sealed partial class DirectForwarder : IDisposable
+internal sealed partial class DirectForwarder : DirectPath, IDisposable
 {
     private readonly RouteTableHolder _routes;
     private readonly TimeProvider _time;
@@ -34,7 +33,7 @@ internal sealed partial class DirectForwarder : IDisposable
 
     private readonly TrustedProxies _trusted;
 
-    public DirectForwarder(RouteTableHolder routes, RouterOptions options, RouterMetrics metrics, TrustedProxies trusted, TimeProvider time, ILogger<DirectForwarder> logger)
+    public DirectForwarder(RouteTableHolder routes, ForwardingOptions options, RouterMetrics metrics, TrustedProxies trusted, TimeProvider time, ILogger<DirectForwarder> logger)
     {
         _trusted = trusted;
         _counters = metrics.Direct;
@@ -66,10 +65,12 @@ internal sealed partial class DirectForwarder : IDisposable
         return ForwardingPolicy.TryGetTarget(context, stripFirstSegment: false, out _);
     }
 
+    public override bool Takes(HttpContext context) => CanForward(context);
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<AttemptResult> ForwardAsync(HttpContext context, Destination destination, bool stripFirstSegment)
+    public override async ValueTask<AttemptResult> ForwardAsync(HttpContext context, Destination destination, bool stripFirstSegment)
     {
-        var pool = destination.Pool;
+        var pool = (BackendPool)destination.Pool(NewPool);
         var connection = pool.Rent();
         var reused = connection is not null;
         if (connection is null)
@@ -437,6 +438,26 @@ internal sealed partial class DirectForwarder : IDisposable
 
     private static ReadOnlySpan<byte> TrimLine(ReadOnlySpan<byte> line) => line.TrimEnd("\r\n"u8);
 
+    /// <summary>
+    /// Which failure counter a failed request goes to: a timeout, a broken response, or a connection that
+    /// closed or broke. A request cut because its host left the registry is none of them.
+    /// </summary>
+    private void CountFailure(AbortReason reason, Exception error)
+    {
+        if (reason == AbortReason.Timeout)
+        {
+            _counters.CountTimeout();
+        }
+        else if (error is BackendProtocolException)
+        {
+            _counters.CountProtocolError();
+        }
+        else if (reason == AbortReason.None)
+        {
+            _counters.CountIoError();
+        }
+    }
+
     private static bool IsFailure(Exception e) =>
         e is IOException or SocketException or ObjectDisposedException or BackendProtocolException;
 
@@ -451,7 +472,7 @@ internal sealed partial class DirectForwarder : IDisposable
             return;
         }
 
-        _counters.CountFailure(reason, e);
+        CountFailure(reason, e);
         Log.BackendFailed(_logger, destination.Host.Authority, reason == AbortReason.None ? e.Message : reason.ToString());
         if (context.Response.HasStarted)
         {
@@ -528,13 +549,15 @@ internal sealed partial class DirectForwarder : IDisposable
         head.Append("\r\n"u8);
     }
 
+    private static BackendPool NewPool() => new();
+
     private void Sweep()
     {
         foreach (var route in _routes.Current.Routes)
         {
             foreach (var destination in route.Destinations)
             {
-                destination.PoolIfCreated?.Sweep();
+                (destination.PoolIfCreated as BackendPool)?.Sweep();
             }
         }
     }
