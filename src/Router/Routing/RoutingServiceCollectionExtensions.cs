@@ -13,8 +13,8 @@ internal static class RoutingServiceCollectionExtensions
         services.AddSingleton(forwarding);
         services.AddSingleton(drain);
         services.AddSingleton(http);
-        services.AddSingleton(new InternalNetworks(internalNetworks));
-        services.AddSingleton(new TrustedProxies(trustedProxies));
+        services.AddSingleton(_ => new InternalNetworks(internalNetworks));
+        services.AddSingleton(_ => new TrustedProxies(trustedProxies));
         services.AddSingleton<DrainState>();
         services.TryAddSingleton<RouterMetrics>();
         services.AddHttpForwarder();
