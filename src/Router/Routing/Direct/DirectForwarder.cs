@@ -440,7 +440,8 @@ internal sealed partial class DirectForwarder : DirectPath, IDisposable
 
     /// <summary>
     /// Which failure counter a failed request goes to: a timeout, a broken response, or a connection that
-    /// closed or broke. A request cut because its host left the registry is none of them.
+    /// closed or broke on its own. A connection the router cut itself (the host left the registry) counts
+    /// only if what had come was broken.
     /// </summary>
     private void CountFailure(AbortReason reason, Exception error)
     {
