@@ -1,6 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
-using Router.Tls;
+using Router.Routing;
 
 namespace Router.Tests;
 

@@ -1,5 +1,5 @@
 using System.Net;
-using Router.Hosting;
+using Router.Routing;
 using Router.Registry.Model;
 
 namespace Router.Tests;

@@ -1,5 +1,5 @@
 using System.Text;
-using Router.Metrics;
+using Router.Admin;
 
 namespace Router.Tests;
 

@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
-using Router.Hosting;
+using Router.Admin;
 using Router.Metrics;
 using Router.Registry;
 using Router.Registry.Model;
@@ -19,7 +19,7 @@ public sealed class RequestRateHistoryTests
 
     public RequestRateHistoryTests()
     {
-        _routes = new RouteTableHolder(_registry, new RouterOptions(), new RegistryLayout("/services"), NullLogger<RouteTableHolder>.Instance);
+        _routes = new RouteTableHolder(_registry, new DrainOptions(), new RegistryLayout("/services"), NullLogger<RouteTableHolder>.Instance);
         _history = new RequestRateHistory(_metrics, _routes, TimeProvider.System);
     }
 

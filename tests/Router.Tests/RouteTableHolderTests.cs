@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using Router.Hosting;
 using Router.Registry;
 using Router.Registry.Model;
 using Router.Routing;
@@ -14,7 +13,7 @@ public sealed class RouteTableHolderTests
     {
         var registry = new FakeRegistry(Snapshot(1, Entry("good", 80)));
         var logger = new RecordingLogger<RouteTableHolder>();
-        var holder = new RouteTableHolder(registry, new RouterOptions(), new RegistryLayout("/services"), logger);
+        var holder = new RouteTableHolder(registry, new DrainOptions(), new RegistryLayout("/services"), logger);
 
         // Port -1 never comes out of the parser; here it stands for any fault while building one route.
         registry.Raise(Snapshot(2, Entry("good", 80), Entry("bad", -1)), Change(2, added: ["bad"]));

@@ -2,7 +2,6 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
 using Router.Dns;
-using Router.Hosting;
 using Router.Metrics;
 using Router.Registry;
 using Router.Routing;
@@ -86,7 +85,7 @@ internal sealed class AdminHandler
 
     private Task MetricsAsync(HttpContext context)
     {
-        var text = _metrics.Render(_registry, _routes, _ports, _tls, _time) + _tls.RenderMetrics();
+        var text = MetricsText.Render(_metrics, _registry, _routes, _ports, _tls, _time);
         if (_dns is not null)
         {
             text += DnsMetricsText.Render(_dns.Report());

@@ -1,5 +1,4 @@
 using Router.Dns;
-using Router.Hosting;
 using Router.Registry;
 using Router.Registry.Model;
 using Router.Registry.Validation;

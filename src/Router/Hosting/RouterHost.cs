@@ -11,7 +11,6 @@ using Microsoft.Extensions.Logging;
 using Router.AccessLog;
 using Router.Admin;
 using Router.Dns;
-using Router.Metrics;
 using Router.Registry;
 using Router.Routing;
 using Router.Routing.Direct;
@@ -34,14 +33,12 @@ internal static class RouterHost
         });
 
         builder.Logging.ClearProviders();
+
+        // Built before the container on purpose: the limits it settles (the open-file budget, logged once)
+        // are part of the feature settings handed to AddRouting and AddHostPorts below.
         var limits = ConnectionLimits.From(options, FileDescriptorBudget.ForThisProcess(), new SerilogLoggerFactory(Log.Logger).CreateLogger<ConnectionLimits>());
-        var certificates = options.Https is null || options.CertsDirectory is null
-            ? null
-            : new CertificateStore(options.CertsDirectory, TimeProvider.System, new SerilogLoggerFactory(Log.Logger).CreateLogger<CertificateStore>());
-        if (certificates is not null)
-        {
-            builder.Services.AddSingleton(certificates);
-        }
+        var httpServer = options.HttpServer(limits);
+        var tls = options.Tls();
 
         builder.Services.AddSerilog();
         builder.Services.Configure<HostOptions>(o =>
@@ -55,7 +52,7 @@ internal static class RouterHost
         builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
         builder.WebHost.UseKestrel(kestrel =>
         {
-            HttpServerLimits.Apply(kestrel, options, limits);
+            HttpServerLimits.Apply(kestrel, httpServer);
             // Plain HTTP/2 (h2c) cannot be negotiated on a port that also speaks HTTP/1.1; HTTP/2 comes with TLS.
             kestrel.Listen(options.Http, listen =>
             {
@@ -63,7 +60,10 @@ internal static class RouterHost
                 listen.Use(ConnectionHeader.Middleware);
             });
             kestrel.Listen(options.Admin, listen => listen.Protocols = HttpProtocols.Http1);
-            if (options.Https is { } https && certificates is not null)
+
+            // Kestrel's settings are applied when the server starts, after the container is built: the
+            // certificates are the container's singleton (AddTls), present only with --https and --certs.
+            if (tls.Https is { } https && kestrel.ApplicationServices.GetService<CertificateStore>() is { } certificates)
             {
                 // HTTP/2 is negotiated by ALPN here; SNI picks the certificate per host name.
                 kestrel.Listen(https, listen =>
@@ -89,39 +89,19 @@ internal static class RouterHost
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(limits);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(new InternalNetworks(options.InternalNetworks));
-        builder.Services.AddSingleton(new TrustedProxies(options.TrustedProxies));
-        builder.Services.AddSingleton<DrainState>();
         builder.Services.AddHostedService<ShutdownDelay>();
         builder.Services.AddHostedService<MemoryReturn>();
         builder.Services.AddHostedService<SystemdNotifier>();
         builder.Services.AddRegistry(options.Etcd, options.Prefix, options.StateFile, options.OwnPorts());
-        builder.Services.AddHttpForwarder();
-        builder.Services.AddSingleton<BackendClient>();
-        builder.Services.AddSingleton<DirectForwarder>();
-        builder.Services.AddSingleton<RouterMetrics>();
-        builder.Services.AddSingleton<RouteTableHolder>();
-        builder.Services.AddSingleton<ProxyHandler>();
-        builder.Services.AddSingleton<RequestRateHistory>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<RequestRateHistory>());
-        builder.Services.AddSingleton<AdminHandler>();
+        builder.Services.AddRouting(options.Forwarding(), options.Drain(), httpServer, options.InternalNetworks, options.TrustedProxies);
+        builder.Services.AddDirectForwarding();
+        builder.Services.AddHostPorts(options.HostPorts(limits));
+        builder.Services.AddTls(tls);
+        builder.Services.AddAccessLog(options.AccessLog, options.AccessLogSample);
+        builder.Services.AddAdmin();
         if (options.ToDnsOptions() is { } dns)
         {
             builder.Services.AddDnsResponder(dns);
-        }
-
-        builder.Services.AddSingleton(sp => new TcpLimits(options.TcpIdleTimeout, limits.TcpPerPort, limits.TcpTotal, sp.GetRequiredService<RouterMetrics>().Tcp));
-        builder.Services.AddSingleton<HostPortManager>();
-        builder.Services.AddSingleton<TlsPassthrough>();
-        builder.Services.AddSingleton<HttpsProblems>();
-        builder.Services.AddSingleton<TlsStatus>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<HostPortManager>());
-
-        // Registered only when on: the host then wraps the handler; off, requests never meet it.
-        var accessLog = AccessLogWriter.Create(options.AccessLog, options.AccessLogSample, TimeProvider.System);
-        if (accessLog is not null)
-        {
-            builder.Services.AddSingleton(accessLog);
         }
 
         var app = builder.Build();
@@ -132,6 +112,8 @@ internal static class RouterHost
         // https and tls services on a router without --https are problems from the first snapshot on, logged once.
         _ = app.Services.GetRequiredService<HttpsProblems>();
 
+        // Registered only when on (AddAccessLog): the handler is then wrapped; off, requests never meet it.
+        var accessLog = app.Services.GetService<AccessLogWriter>();
         var proxy = app.Services.GetRequiredService<ProxyHandler>();
         var admin = app.Services.GetRequiredService<AdminHandler>();
         var adminEndpoint = options.Admin;

@@ -32,7 +32,7 @@ internal sealed record RouterOptions
     public IReadOnlyList<IPEndPoint> DnsUpstream { get; init; } =
         [new(IPAddress.Parse("8.8.8.8"), 53), new(IPAddress.Parse("8.8.4.4"), 53)];
 
-    public IReadOnlyList<IPNetwork> InternalNetworks { get; init; } = Hosting.InternalNetworks.Defaults;
+    public IReadOnlyList<IPNetwork> InternalNetworks { get; init; } = Routing.InternalNetworks.Defaults;
 
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

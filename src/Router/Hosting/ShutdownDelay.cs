@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Router.Routing;
 
 namespace Router.Hosting;
 
@@ -8,7 +9,7 @@ namespace Router.Hosting;
 /// while the listeners still accept for <c>--shutdown-delay</c>, so the balancer takes the node out before
 /// anything is refused. Then the listeners stop and requests in flight drain.
 /// </summary>
-internal sealed partial class ShutdownDelay(RouterOptions options, DrainState drain, TimeProvider time, ILogger<ShutdownDelay> logger) : IHostedLifecycleService
+internal sealed partial class ShutdownDelay(DrainOptions options, DrainState drain, TimeProvider time, ILogger<ShutdownDelay> logger) : IHostedLifecycleService
 {
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {

@@ -1,18 +1,9 @@
 using System.Collections.Concurrent;
-using System.Globalization;
-using System.Text;
-using Router.Registry;
-using Router.Routing;
-using Router.Routing.Direct;
-using Router.Tcp;
-using Router.Tls;
-using static Router.Metrics.PrometheusFormat;
-
 namespace Router.Metrics;
 
 /// <summary>
-/// The router's metrics, and their Prometheus text form for <c>GET /metrics</c>. Names follow the style of
-/// HAProxy's and Traefik's exporters.
+/// The router's counters: the features count into them on their hot paths; the admin port renders them
+/// (<c>Admin/MetricsText</c>), so this folder knows no feature and no text format.
 /// </summary>
 internal sealed class RouterMetrics
 {
@@ -32,149 +23,23 @@ internal sealed class RouterMetrics
 
     public ServiceMetrics For(string service) => _services.GetOrAdd(service, static _ => new ServiceMetrics());
 
-    public string Render(IRegistrySource registry, RouteTableHolder holder, HostPortManager ports, TlsStatus tls, TimeProvider time)
-    {
-        var table = holder.Current;
-        Forget(table);
-        var text = new StringBuilder(4096);
-        var status = registry.Status;
-        var now = time.GetTimestamp();
-
-        Header(text, "router_service_requests_total", "counter", "Requests answered, by service, status code and method.");
-        foreach (var (name, metrics) in _services.OrderBy(p => p.Key, StringComparer.Ordinal))
-        {
-            foreach (var (code, method, count) in metrics.Requests)
-            {
-                text.Append(CultureInfo.InvariantCulture, $"router_service_requests_total{{service=\"{name}\",code=\"{code}\",method=\"{method}\"}} {count}\n");
-            }
-        }
-
-        Header(text, "router_service_request_duration_seconds", "histogram", "Time to answer a request, by service.");
-        foreach (var (name, metrics) in _services.OrderBy(p => p.Key, StringComparer.Ordinal))
-        {
-            var (cumulative, count, sum) = metrics.Histogram();
-            for (var i = 0; i < ServiceMetrics.Buckets.Length; i++)
-            {
-                text.Append(CultureInfo.InvariantCulture, $"router_service_request_duration_seconds_bucket{{service=\"{name}\",le=\"{ServiceMetrics.Buckets[i]}\"}} {cumulative[i]}\n");
-            }
-
-            text.Append(CultureInfo.InvariantCulture, $"router_service_request_duration_seconds_bucket{{service=\"{name}\",le=\"+Inf\"}} {cumulative[^1]}\n");
-            text.Append(CultureInfo.InvariantCulture, $"router_service_request_duration_seconds_sum{{service=\"{name}\"}} {sum}\n");
-            text.Append(CultureInfo.InvariantCulture, $"router_service_request_duration_seconds_count{{service=\"{name}\"}} {count}\n");
-        }
-
-        Header(text, "router_service_server_up", "gauge", "1 when a host is usable, 0 while it is set aside after connect failures.");
-        foreach (var (route, destination) in Destinations(table))
-        {
-            text.Append(CultureInfo.InvariantCulture, $"router_service_server_up{{service=\"{route.Name}\",instance=\"{Escape(destination.Host.Id)}\"}} {(destination.IsUsable(now) ? 1 : 0)}\n");
-        }
-
-        Header(text, "router_backend_idle_connections", "gauge", "Kept-alive backend connections of the direct HTTP path waiting for a request, per host.");
-        foreach (var (route, destination) in Destinations(table))
-        {
-            if (destination.PoolIfCreated is { } pool)
-            {
-                text.Append(CultureInfo.InvariantCulture, $"router_backend_idle_connections{{service=\"{route.Name}\",instance=\"{Escape(destination.Host.Id)}\"}} {pool.IdleCount}\n");
-            }
-        }
-
-        Header(text, "router_direct_requests_total", "counter", "Requests forwarded on the direct HTTP/1.1 path (the rest go through YARP).");
-        text.Append(CultureInfo.InvariantCulture, $"router_direct_requests_total {Direct.Forwarded}\n");
-        Header(text, "router_direct_stale_retries_total", "counter", "Requests sent again because the backend had closed a kept-alive connection.");
-        text.Append(CultureInfo.InvariantCulture, $"router_direct_stale_retries_total {Direct.StaleRetries}\n");
-        Header(text, "router_direct_backend_errors_total", "counter", "Direct-path requests a backend failed: a broken response, a connection closed or broken, silence past --backend-timeout.");
-        foreach (var failure in BackendFailures.Counted)
-        {
-            text.Append(CultureInfo.InvariantCulture, $"router_direct_backend_errors_total{{reason=\"{BackendFailures.CounterLabel(failure)}\"}} {Direct.Failures(failure)}\n");
-        }
-
-        Header(text, "router_direct_client_aborts_total", "counter", "Direct-path requests whose client went away or stopped reading while the backend answered (not a backend failure).");
-        text.Append(CultureInfo.InvariantCulture, $"router_direct_client_aborts_total {Direct.ClientGone}\n");
-
-        Header(text, "router_registry_revision", "gauge", "etcd revision of the routing table.");
-        text.Append(CultureInfo.InvariantCulture, $"router_registry_revision {status.Revision}\n");
-        Header(text, "router_registry_age_seconds", "gauge", "Seconds since the table was last known to match etcd.");
-        var age = status.LastSync is { } sync ? (time.GetUtcNow() - sync).TotalSeconds : double.NaN;
-        text.Append(CultureInfo.InvariantCulture, $"router_registry_age_seconds {age}\n");
-        Header(text, "router_registry_connected", "gauge", "1 while the etcd watch is connected.");
-        text.Append(CultureInfo.InvariantCulture, $"router_registry_connected {(status.Connected ? 1 : 0)}\n");
-        Header(text, "router_registry_problems", "gauge", "Problems /status lists: registry entries skipped as bad, host_port conflicts, HTTPS and certificate problems.");
-        text.Append(CultureInfo.InvariantCulture, $"router_registry_problems {registry.Current.Problems.Length + holder.Problems.Length + ports.Problems.Count + tls.Problems.Count()}\n");
-        // etcd gives no time of a put (only revisions), so the lag before the watch event arrives is not measured.
-        Header(text, "router_config_apply_seconds", "histogram", "Registry change to live table: from etcd's answer (watch event or full read) arriving to the new routing table in use.");
-        var (applied, appliedCount, appliedSum) = holder.ApplyTimes.Read();
-        for (var i = 0; i < holder.ApplyTimes.Buckets.Count; i++)
-        {
-            text.Append(CultureInfo.InvariantCulture, $"router_config_apply_seconds_bucket{{le=\"{holder.ApplyTimes.Buckets[i]}\"}} {applied[i]}\n");
-        }
-
-        text.Append(CultureInfo.InvariantCulture, $"router_config_apply_seconds_bucket{{le=\"+Inf\"}} {applied[^1]}\n");
-        text.Append(CultureInfo.InvariantCulture, $"router_config_apply_seconds_sum {appliedSum}\n");
-        text.Append(CultureInfo.InvariantCulture, $"router_config_apply_seconds_count {appliedCount}\n");
-
-        Header(text, "router_host_port_connections", "gauge", "Open TCP connections (or HTTP requests in flight) per host_port listener, listening or draining.");
-
-        // One series per label set: a port given up and claimed again by the same service within the drain time
-        // has a draining and a listening listener (or several draining ones); they are summed per state.
-        foreach (var group in ports.Listeners.Where(l => l.State != "failed").GroupBy(l => (l.Port, l.Service, l.Kind, l.State)).OrderBy(g => g.Key.Port).ThenBy(g => g.Key.State, StringComparer.Ordinal))
-        {
-            var (port, service, kind, state) = group.Key;
-            text.Append(CultureInfo.InvariantCulture, $"router_host_port_connections{{port=\"{port}\",service=\"{service}\",kind=\"{kind}\",state=\"{state}\"}} {group.Sum(l => l.Connections)}\n");
-        }
-
-        RenderTcp(text, Tcp, "router_tcp", "a host_port", refusals: true);
-        // Kestrel's connection limit refuses HTTPS connections before the peek: no refusals of its own here.
-        RenderTcp(text, Tls.Services, "router_tls_passthrough", "the HTTPS port (TLS passthrough)", refusals: false);
-        Header(text, "router_tls_hello_refused_total", "counter", "HTTPS connections closed before TLS because their first bytes were no ClientHello, one too large, or none in time.");
-        text.Append(CultureInfo.InvariantCulture, $"router_tls_hello_refused_total{{reason=\"not_tls\"}} {Tls.NotTls}\n");
-        text.Append(CultureInfo.InvariantCulture, $"router_tls_hello_refused_total{{reason=\"too_large\"}} {Tls.TooLarge}\n");
-        text.Append(CultureInfo.InvariantCulture, $"router_tls_hello_refused_total{{reason=\"timeout\"}} {Tls.TimedOut}\n");
-        return text.ToString();
-    }
-
     /// <summary>
     /// Drops the counters of services that left the registry, so the series a scrape returns stay bounded by
     /// the services routed now. A service that comes back starts from zero (a counter reset, which Prometheus'
     /// rate() expects); a request still finishing on a removed service may record once more, and is dropped
     /// again at the next scrape.
     /// </summary>
-    private void Forget(RouteTable table)
+    public void Forget(Func<string, bool> isRouted)
     {
         foreach (var name in _services.Keys)
         {
-            if (!table.TryGet(name, out _))
+            if (!isRouted(name))
             {
                 _services.TryRemove(name, out _);
             }
         }
 
-        Tcp.Forget(name => table.TryGet(name, out _));
-        Tls.Services.Forget(name => table.TryGet(name, out _));
+        Tcp.Forget(isRouted);
+        Tls.Services.Forget(isRouted);
     }
-
-    private static void RenderTcp(StringBuilder text, TcpCounters counters, string prefix, string where, bool refusals)
-    {
-        var services = counters.Services.ToList();
-        Counter("connections_total", $"TCP connections admitted on {where}, by service (counted at accept).", c => c.Accepted);
-        if (refusals)
-        {
-            Counter("connections_refused_total", "TCP connections closed at once because --tcp-max-connections or the open-file budget was reached.", c => c.Refused);
-        }
-
-        Counter("connect_failures_total", $"Backend connects of relays on {where} that failed (refused or timed out).", c => c.ConnectFailures);
-        Counter("bytes_in_total", $"Bytes relays on {where} received from clients, by service.", c => c.BytesFromClients);
-        Counter("bytes_out_total", $"Bytes relays on {where} sent to clients, by service.", c => c.BytesToClients);
-
-        void Counter(string name, string help, Func<TcpServiceCounters, long> value)
-        {
-            Header(text, $"{prefix}_{name}", "counter", help);
-            foreach (var (service, c) in services)
-            {
-                text.Append(CultureInfo.InvariantCulture, $"{prefix}_{name}{{service=\"{service}\"}} {value(c)}\n");
-            }
-        }
-    }
-
-    private static IEnumerable<(ServiceRoute Route, Destination Destination)> Destinations(RouteTable table) =>
-        table.Routes.OrderBy(r => r.Name, StringComparer.Ordinal).SelectMany(r => r.Destinations.Select(d => (r, d)));
 }

@@ -1,7 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using Router.Registry.Model;
-using Router.Routing.Direct;
 
 namespace Router.Routing;
 
@@ -16,7 +15,7 @@ internal sealed class Destination
     private static readonly TimeSpan MaxSetAside = TimeSpan.FromSeconds(30);
 
     private readonly CancellationTokenSource _retired = new();
-    private BackendPool? _pool;
+    private DestinationPool? _pool;
     private bool _retiring;
     private long _setAsideUntil;
     private int _failures;
@@ -41,10 +40,10 @@ internal sealed class Destination
     /// <summary>Cancelled when the drain time after this host left the registry is over: what still runs on it ends.</summary>
     public CancellationToken Retired => _retired.Token;
 
-    /// <summary>Kept-alive connections of the direct HTTP path, made on first use.</summary>
-    public BackendPool Pool => Volatile.Read(ref _pool) ?? CreatePool();
+    /// <summary>The direct HTTP path's kept-alive connections to this host, made by <paramref name="create"/> on first use.</summary>
+    public DestinationPool Pool(Func<DestinationPool> create) => Volatile.Read(ref _pool) ?? CreatePool(create);
 
-    public BackendPool? PoolIfCreated => Volatile.Read(ref _pool);
+    public DestinationPool? PoolIfCreated => Volatile.Read(ref _pool);
 
     /// <summary>The host left the registry: it gets no new work, and what runs on it gets <paramref name="drain"/> to finish.</summary>
     public void Retire(TimeSpan drain)
@@ -58,13 +57,13 @@ internal sealed class Destination
         _retired.CancelAfter(drain);
     }
 
-    private BackendPool CreatePool()
+    private DestinationPool CreatePool(Func<DestinationPool> create)
     {
         lock (_retired)
         {
             if (_pool is null)
             {
-                var pool = new BackendPool();
+                var pool = create();
                 if (_retiring)
                 {
                     pool.Close();

@@ -2,11 +2,8 @@ using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Router.AccessLog;
-using Router.Hosting;
 using Router.Metrics;
 using Router.Registry.Model;
-using Router.Routing.Direct;
-using Router.Tls;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Router.Routing;
@@ -25,7 +22,7 @@ internal sealed partial class ProxyHandler
     private readonly RouteTableHolder _routes;
     private readonly IHttpForwarder _forwarder;
     private readonly HttpMessageInvoker _client;
-    private readonly DirectForwarder? _direct;
+    private readonly DirectPath? _direct;
     private readonly InternalNetworks _internalNetworks;
     private readonly DrainState _drain;
     private readonly TimeProvider _time;
@@ -38,7 +35,7 @@ internal sealed partial class ProxyHandler
     private readonly ForwardingTransformer _keep;
     private readonly ForwardingTransformer _strip;
 
-    public ProxyHandler(RouteTableHolder routes, IHttpForwarder forwarder, BackendClient client, DirectForwarder direct, RouterOptions options, InternalNetworks internalNetworks, TrustedProxies trusted, DrainState drain, TimeProvider time, RouterMetrics metrics, ILogger<ProxyHandler> logger)
+    public ProxyHandler(RouteTableHolder routes, IHttpForwarder forwarder, BackendClient client, DirectPath direct, ForwardingOptions options, InternalNetworks internalNetworks, TrustedProxies trusted, DrainState drain, TimeProvider time, RouterMetrics metrics, ILogger<ProxyHandler> logger)
     {
         _trusted = trusted;
         _keep = new ForwardingTransformer(stripFirstSegment: false, trusted);
@@ -114,7 +111,7 @@ internal sealed partial class ProxyHandler
             return RedirectToHttpsAsync(context, route, started);
         }
 
-        return ForwardAsync(context, route, direct: _direct is not null && DirectForwarder.CanForward(context), stripFirstSegment, started);
+        return ForwardAsync(context, route, direct: _direct is not null && _direct.Takes(context), stripFirstSegment, started);
     }
 
     /// <summary>

@@ -1,7 +1,6 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
-using Router.Hosting;
 using Router.Metrics;
 using Router.Registry;
 using Router.Registry.Model;
@@ -23,7 +22,7 @@ internal sealed partial class RouteTableHolder
 
     private readonly TimeSpan _drainTimeout;
 
-    public RouteTableHolder(IRegistrySource registry, RouterOptions options, RegistryLayout layout, ILogger<RouteTableHolder> logger)
+    public RouteTableHolder(IRegistrySource registry, DrainOptions options, RegistryLayout layout, ILogger<RouteTableHolder> logger)
     {
         _logger = logger;
         _layout = layout;

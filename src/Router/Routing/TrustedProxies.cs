@@ -1,5 +1,4 @@
 using System.Net;
-using Router.Hosting;
 
 namespace Router.Routing;
 

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using Router.Metrics;
 using Router.Routing;
 
 namespace Router.Tcp;

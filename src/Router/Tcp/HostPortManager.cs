@@ -3,7 +3,6 @@ using System.Threading.Channels;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Router.Hosting;
 using Router.Registry;
 using Router.Registry.Model;
 using Router.Routing;
@@ -23,7 +22,8 @@ internal sealed partial class HostPortManager : BackgroundService
     private readonly RouteTableHolder _routes;
     private readonly ProxyHandler _proxy;
     private readonly InternalNetworks _internalNetworks;
-    private readonly RouterOptions _options;
+    private readonly HostPortOptions _options;
+    private readonly DrainOptions _drain;
     private readonly RegistryLayout _layout;
     private readonly TimeProvider _time;
     private readonly IServiceProvider _services;
@@ -37,7 +37,7 @@ internal sealed partial class HostPortManager : BackgroundService
     private readonly ProblemLog _problemLog;
     private volatile IReadOnlyList<RegistryProblem> _problems = [];
 
-    public HostPortManager(IRegistrySource registry, RouteTableHolder routes, ProxyHandler proxy, InternalNetworks internalNetworks, RouterOptions options, RegistryLayout layout, TimeProvider time, IServiceProvider services, ILoggerFactory loggerFactory, ProblemLog problemLog)
+    public HostPortManager(IRegistrySource registry, RouteTableHolder routes, ProxyHandler proxy, InternalNetworks internalNetworks, HostPortOptions options, DrainOptions drain, RegistryLayout layout, TimeProvider time, IServiceProvider services, ILoggerFactory loggerFactory, ProblemLog problemLog)
     {
         _problemLog = problemLog;
         _registry = registry;
@@ -45,6 +45,7 @@ internal sealed partial class HostPortManager : BackgroundService
         _proxy = proxy;
         _internalNetworks = internalNetworks;
         _options = options;
+        _drain = drain;
         _layout = layout;
         _time = time;
         _services = services;
@@ -84,7 +85,7 @@ internal sealed partial class HostPortManager : BackgroundService
         List<Task> stops;
         lock (_active)
         {
-            stops = [.. _active.Values.Select(l => l.StopAsync(_options.DrainTimeout)), .. _draining.Values];
+            stops = [.. _active.Values.Select(l => l.StopAsync(_drain.DrainTimeout)), .. _draining.Values];
             _active.Clear();
         }
 
@@ -187,8 +188,8 @@ internal sealed partial class HostPortManager : BackgroundService
             try
             {
                 IPortListener listener = want.Kind == "tcp"
-                    ? TcpProxyListener.Start(_options.TcpBind, port, want.Service, _routes, _internalNetworks, _limits, _time, _loggerFactory.CreateLogger<TcpProxyListener>())
-                    : await HttpPortListener.StartAsync(_options.TcpBind, port, want.Service, _proxy, _services, _loggerFactory, cancellationToken).ConfigureAwait(false);
+                    ? TcpProxyListener.Start(_options.Bind, port, want.Service, _routes, _internalNetworks, _limits, _time, _loggerFactory.CreateLogger<TcpProxyListener>())
+                    : await HttpPortListener.StartAsync(_options.Bind, port, want.Service, _proxy, _services, _loggerFactory, cancellationToken).ConfigureAwait(false);
                 lock (_active)
                 {
                     _active[port] = listener;
@@ -206,7 +207,7 @@ internal sealed partial class HostPortManager : BackgroundService
                     _failures[port] = (want.Service, reason);
                 }
 
-                problems.Add(new RegistryProblem(want.Service, _layout.HostPort(want.Service), $"cannot listen on {_options.TcpBind}:{port}: {reason}; retrying"));
+                problems.Add(new RegistryProblem(want.Service, _layout.HostPort(want.Service), $"cannot listen on {_options.Bind}:{port}: {reason}; retrying"));
             }
         }
 
@@ -226,7 +227,7 @@ internal sealed partial class HostPortManager : BackgroundService
     {
         try
         {
-            await listener.StopAsync(_options.DrainTimeout).ConfigureAwait(false);
+            await listener.StopAsync(_drain.DrainTimeout).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -241,30 +242,7 @@ internal sealed partial class HostPortManager : BackgroundService
         }
     }
 
-    private string? OwnPortName(int port)
-    {
-        if (port == _options.Http.Port)
-        {
-            return "--http";
-        }
-
-        if (port == _options.Admin.Port)
-        {
-            return "--admin";
-        }
-
-        if (_options.Https is { } https && port == https.Port)
-        {
-            return "--https";
-        }
-
-        if (_options.Dns is { } dns && port == dns.Port)
-        {
-            return "--dns";
-        }
-
-        return null;
-    }
+    private string? OwnPortName(int port) => _options.OwnPorts.GetValueOrDefault(port);
 
     private static partial class Log
     {

@@ -9,7 +9,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using Router.AccessLog;
-using Router.Hosting;
 using Router.Routing;
 
 namespace Router.Tcp;
@@ -52,7 +51,7 @@ internal sealed class HttpPortListener : IPortListener, IHttpApplication<HttpCon
     public static async Task<HttpPortListener> StartAsync(IPAddress bind, int port, string service, ProxyHandler proxy, IServiceProvider services, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
         var options = new KestrelServerOptions { ApplicationServices = services };
-        HttpServerLimits.Apply(options, services.GetRequiredService<RouterOptions>(), services.GetRequiredService<ConnectionLimits>());
+        HttpServerLimits.Apply(options, services.GetRequiredService<HttpServerOptions>());
         options.Listen(bind, port, listen =>
         {
             listen.Protocols = HttpProtocols.Http1;

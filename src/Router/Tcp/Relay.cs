@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net;
+using Router.Metrics;
 
 namespace Router.Tcp;
 

@@ -1,3 +1,5 @@
+using Router.Metrics;
+
 namespace Router.Tcp;
 
 /// <summary>

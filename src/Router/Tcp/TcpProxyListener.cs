@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
-using Router.Hosting;
+using Router.Metrics;
 using Router.Registry;
 using Router.Routing;
 

@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using Router.Hosting;
 using Router.Registry;
 using Router.Registry.Model;
 
@@ -19,7 +18,7 @@ internal sealed class HttpsProblems
     private readonly ProblemLog _log;
     private IReadOnlyList<RegistryProblem> _current = [];
 
-    public HttpsProblems(IRegistrySource registry, RouterOptions options, RegistryLayout layout, ProblemLog log)
+    public HttpsProblems(IRegistrySource registry, TlsOptions options, RegistryLayout layout, ProblemLog log)
     {
         _layout = layout;
         _log = log;

@@ -3,7 +3,6 @@ using System.IO.Pipelines;
 using System.Net;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
-using Router.Hosting;
 using Router.Metrics;
 using Router.Registry.Model;
 using Router.Routing;
@@ -40,13 +39,13 @@ internal sealed partial class TlsPassthrough : IDisposable
     private readonly ConcurrentDictionary<Relay, string> _relays = new();
     private readonly ITimer _sweep;
 
-    public TlsPassthrough(RouteTableHolder routes, InternalNetworks internalNetworks, RouterMetrics metrics, RouterOptions options, TimeProvider time, ILogger<TlsPassthrough> logger)
+    public TlsPassthrough(RouteTableHolder routes, InternalNetworks internalNetworks, RouterMetrics metrics, TlsOptions options, TimeProvider time, ILogger<TlsPassthrough> logger)
     {
         _routes = routes;
         _internalNetworks = internalNetworks;
         _counters = metrics.Tls;
-        _helloTimeout = options.RequestHeadTimeout;
-        _idleTimeout = options.TcpIdleTimeout;
+        _helloTimeout = options.HelloTimeout;
+        _idleTimeout = options.IdleTimeout;
         _time = time;
         _logger = logger;
         _refusedLog = new LogThrottle(time, LogInterval);
@@ -70,7 +69,15 @@ internal sealed partial class TlsPassthrough : IDisposable
                 connection.Abort();
                 return;
             default:
-                _counters.Count(status);
+                if (status == ClientHelloStatus.TooLarge)
+                {
+                    _counters.CountTooLarge();
+                }
+                else
+                {
+                    _counters.CountNotTls();
+                }
+
                 if (_refusedLog.TryEnter(out var suppressed))
                 {
                     Log.HelloRefused(_logger, connection.RemoteEndPoint?.ToString() ?? "?", status == ClientHelloStatus.TooLarge ? "a ClientHello too large or in too many records" : "no TLS handshake", suppressed);

@@ -1,7 +1,4 @@
-using System.Globalization;
-using System.Text;
 using Router.Registry.Model;
-using static Router.Metrics.PrometheusFormat;
 
 namespace Router.Tls;
 
@@ -13,16 +10,6 @@ internal sealed class TlsStatus(HttpsProblems httpsProblems, CertificateStore? c
 
     public IEnumerable<RegistryProblem> Problems => [.. httpsProblems.Current, .. certificates?.Problems ?? []];
 
-    /// <summary>The Prometheus text of the certificates' expiry, one series per name served.</summary>
-    public string RenderMetrics()
-    {
-        var text = new StringBuilder();
-        Header(text, "router_tls_certificate_not_after_seconds", "gauge", "When the certificate served for a name expires, in Unix seconds.");
-        foreach (var (name, notAfter) in certificates?.ServedNames ?? [])
-        {
-            text.Append(CultureInfo.InvariantCulture, $"router_tls_certificate_not_after_seconds{{name=\"{Escape(name)}\"}} {notAfter.ToUnixTimeSeconds()}\n");
-        }
-
-        return text.ToString();
-    }
+    /// <summary>Each name served and when its certificate expires; none without <c>--https</c>.</summary>
+    public IEnumerable<(string Name, DateTimeOffset NotAfter)> ServedNames => certificates?.ServedNames ?? [];
 }

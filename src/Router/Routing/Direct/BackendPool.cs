@@ -6,7 +6,7 @@ namespace Router.Routing.Direct;
 /// The idle kept-alive connections to one backend host, newest on top so the busiest stay warm and the
 /// rest age out. Closed for good when the host leaves the registry.
 /// </summary>
-internal sealed class BackendPool
+internal sealed class BackendPool : DestinationPool
 {
     /// <summary>Idle connections kept per host; more are closed as they come back.</summary>
     public const int MaxIdle = 512;
@@ -110,7 +110,7 @@ internal sealed class BackendPool
     }
 
     /// <summary>The host left: idle connections close now, busy ones when they come back.</summary>
-    public void Close()
+    public override void Close()
     {
         BackendConnection[] idle;
         lock (_idle)

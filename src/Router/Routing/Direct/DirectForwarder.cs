@@ -8,7 +8,6 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
-using Router.Hosting;
 using Router.Metrics;
 
 namespace Router.Routing.Direct;
@@ -21,7 +20,7 @@ namespace Router.Routing.Direct;
 /// router's user-space CPU (docs/benchmarks.md). Everything else (bodies, upgrades, HTTP/2 clients) goes
 /// through YARP.
 /// </summary>
-internal sealed partial class DirectForwarder : IDisposable
+internal sealed partial class DirectForwarder : DirectPath, IDisposable
 {
     private readonly RouteTableHolder _routes;
     private readonly TimeProvider _time;
@@ -34,7 +33,7 @@ internal sealed partial class DirectForwarder : IDisposable
 
     private readonly TrustedProxies _trusted;
 
-    public DirectForwarder(RouteTableHolder routes, RouterOptions options, RouterMetrics metrics, TrustedProxies trusted, TimeProvider time, ILogger<DirectForwarder> logger)
+    public DirectForwarder(RouteTableHolder routes, ForwardingOptions options, RouterMetrics metrics, TrustedProxies trusted, TimeProvider time, ILogger<DirectForwarder> logger)
     {
         _trusted = trusted;
         _counters = metrics.Direct;
@@ -66,10 +65,12 @@ internal sealed partial class DirectForwarder : IDisposable
         return ForwardingPolicy.TryGetTarget(context, stripFirstSegment: false, out _);
     }
 
+    public override bool Takes(HttpContext context) => CanForward(context);
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<AttemptResult> ForwardAsync(HttpContext context, Destination destination, bool stripFirstSegment)
+    public override async ValueTask<AttemptResult> ForwardAsync(HttpContext context, Destination destination, bool stripFirstSegment)
     {
-        var pool = destination.Pool;
+        var pool = (BackendPool)destination.Pool(NewPool);
         var connection = pool.Rent();
         var reused = connection is not null;
         if (connection is null)
@@ -452,7 +453,11 @@ internal sealed partial class DirectForwarder : IDisposable
         }
 
         var failure = Classify(reason, e);
-        _counters.CountFailure(failure);
+        if (BackendFailures.CounterLabel(failure) is { } label)
+        {
+            _counters.CountFailure(label);
+        }
+
         Log.BackendFailed(_logger, destination.Host.Authority, BackendFailures.LogReason(failure, e.Message));
         if (context.Response.HasStarted)
         {
@@ -542,13 +547,15 @@ internal sealed partial class DirectForwarder : IDisposable
         head.Append("\r\n"u8);
     }
 
+    private static BackendPool NewPool() => new();
+
     private void Sweep()
     {
         foreach (var route in _routes.Current.Routes)
         {
             foreach (var destination in route.Destinations)
             {
-                destination.PoolIfCreated?.Sweep();
+                (destination.PoolIfCreated as BackendPool)?.Sweep();
             }
         }
     }

@@ -2,7 +2,7 @@ using System.Net;
 using Router.Dns;
 using Router.Registry.Model;
 
-namespace Router.Hosting;
+namespace Router.Routing;
 
 /// <summary>The client networks that may use private services and the DNS responder.</summary>
 internal sealed class InternalNetworks

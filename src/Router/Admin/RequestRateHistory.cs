@@ -1,8 +1,9 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Hosting;
+using Router.Metrics;
 using Router.Routing;
 
-namespace Router.Metrics;
+namespace Router.Admin;
 
 /// <summary>
 /// The last minutes of each service's request rate and 5xx rate, for the status page's charts: the request

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Router.Metrics;
+namespace Router.Admin;
 
 /// <summary>
 /// The parts of the Prometheus text exposition format (0.0.4) every renderer of <c>GET /metrics</c> needs: the

@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace Router.Hosting;
+namespace Router.Routing;
 
 /// <summary>A list of networks and the one membership test the router's address rules share (internal networks, trusted proxies).</summary>
 internal sealed class NetworkSet(IEnumerable<IPNetwork> networks)

@@ -1,13 +1,12 @@
 using System.Text;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Router.Routing;
 
-namespace Router.Hosting;
+namespace Router.Routing;
 
 /// <summary>The client-side HTTP limits and header encoding, the same on the shared port, HTTPS and every host_port HTTP listener.</summary>
 internal static class HttpServerLimits
 {
-    public static void Apply(KestrelServerOptions kestrel, RouterOptions options, ConnectionLimits connections)
+    public static void Apply(KestrelServerOptions kestrel, HttpServerOptions options)
     {
         kestrel.AddServerHeader = false;
 
@@ -16,10 +15,10 @@ internal static class HttpServerLimits
         // The Connection header's decoder also keeps the names it lists, which Kestrel would lose (ConnectionHeader).
         kestrel.RequestHeaderEncodingSelector = ConnectionHeader.Select;
         kestrel.ResponseHeaderEncodingSelector = static _ => Encoding.Latin1;
-        Apply(kestrel.Limits, options, connections);
+        Apply(kestrel.Limits, options);
     }
 
-    public static void Apply(KestrelServerLimits limits, RouterOptions options, ConnectionLimits connections)
+    public static void Apply(KestrelServerLimits limits, HttpServerOptions options)
     {
         limits.MaxRequestHeadersTotalSize = 64 * 1024;
 
@@ -31,7 +30,7 @@ internal static class HttpServerLimits
 
         // Kestrel counts these per listening port; over the limit a new connection is closed at once.
         // Upgraded ones (WebSockets) leave the first count and enter the second.
-        limits.MaxConcurrentConnections = connections.HttpPerPort;
-        limits.MaxConcurrentUpgradedConnections = connections.HttpPerPort;
+        limits.MaxConcurrentConnections = options.MaxConnectionsPerPort;
+        limits.MaxConcurrentUpgradedConnections = options.MaxConnectionsPerPort;
     }
 }

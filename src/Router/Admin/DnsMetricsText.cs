@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Text;
 using Router.Dns;
-using static Router.Metrics.PrometheusFormat;
+using static Router.Admin.PrometheusFormat;
 
-namespace Router.Metrics;
+namespace Router.Admin;
 
 /// <summary>The DNS responder's part of <c>GET /metrics</c>, from its <see cref="DnsReport"/>.</summary>
 internal static class DnsMetricsText

@@ -1,4 +1,4 @@
-namespace Router.Tcp;
+namespace Router.Metrics;
 
 /// <summary>One service's TCP relay counters (Prometheus counters: they only grow).</summary>
 internal sealed class TcpServiceCounters

@@ -1,9 +1,13 @@
-namespace Router.Routing.Direct;
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+
+namespace Router.Metrics;
 
 /// <summary>What the direct HTTP path did beyond plain forwarding, for <c>/metrics</c>.</summary>
 internal sealed class DirectPathCounters
 {
-    private readonly long[] _failures = new long[Enum.GetValues<BackendFailure>().Length];
+    // Failures are rare: a dictionary by reason costs nothing on the forwarding path.
+    private readonly ConcurrentDictionary<string, StrongBox<long>> _failures = new(StringComparer.Ordinal);
     private long _forwarded;
     private long _staleRetries;
     private long _clientGone;
@@ -14,8 +18,8 @@ internal sealed class DirectPathCounters
     /// <summary>Requests sent again on a new connection because a kept-alive one had been closed by the backend.</summary>
     public long StaleRetries => Interlocked.Read(ref _staleRetries);
 
-    /// <summary>Requests a backend failed for this reason (not a stale retry); 0 for a reason not counted (<see cref="BackendFailures.CounterLabel"/>).</summary>
-    public long Failures(BackendFailure failure) => Interlocked.Read(ref _failures[(int)failure]);
+    /// <summary>Requests a backend failed for this reason (not a stale retry); 0 for a reason never counted.</summary>
+    public long Failures(string reason) => _failures.TryGetValue(reason, out var count) ? Interlocked.Read(ref count.Value) : 0;
 
     /// <summary>Requests whose client went away or stopped reading (Kestrel cut it) while the backend answered: the client's failure, not the backend's.</summary>
     public long ClientGone => Interlocked.Read(ref _clientGone);
@@ -26,11 +30,9 @@ internal sealed class DirectPathCounters
 
     public void CountStaleRetry() => Interlocked.Increment(ref _staleRetries);
 
-    public void CountFailure(BackendFailure failure)
-    {
-        if (BackendFailures.CounterLabel(failure) is not null)
-        {
-            Interlocked.Increment(ref _failures[(int)failure]);
-        }
-    }
+    /// <summary>
+    /// One more request a backend failed for this reason (the <c>reason</c> label; Routing's
+    /// <c>BackendFailures</c> decides which failures are counted and under which label).
+    /// </summary>
+    public void CountFailure(string reason) => Interlocked.Increment(ref _failures.GetOrAdd(reason, static _ => new StrongBox<long>()).Value);
 }

@@ -1,9 +1,9 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Extensions;
-using Router.Routing;
 
-namespace Router.Tls;
+
+namespace Router.Routing;
 
 /// <summary>
 /// Where a plain request to an <c>https</c>-only service is sent (DESIGN "https"): to this router's HTTPS

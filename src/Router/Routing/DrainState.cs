@@ -1,4 +1,4 @@
-namespace Router.Hosting;
+namespace Router.Routing;
 
 /// <summary>Set when shutdown starts: readiness and the load balancer's health check turn 503 at once.</summary>
 internal sealed class DrainState

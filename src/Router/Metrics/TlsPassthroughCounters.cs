@@ -1,6 +1,4 @@
-using Router.Tcp;
-
-namespace Router.Tls;
+namespace Router.Metrics;
 
 /// <summary>The TLS passthrough counters for <c>/metrics</c>: per service as the TCP relays', and the ClientHellos refused.</summary>
 internal sealed class TlsPassthroughCounters
@@ -18,17 +16,11 @@ internal sealed class TlsPassthroughCounters
 
     public long TimedOut => Volatile.Read(ref _timedOut);
 
-    public void Count(ClientHelloStatus refused)
-    {
-        if (refused == ClientHelloStatus.TooLarge)
-        {
-            Interlocked.Increment(ref _tooLarge);
-        }
-        else
-        {
-            Interlocked.Increment(ref _notTls);
-        }
-    }
+    /// <summary>A ClientHello too large, or spread over too many records.</summary>
+    public void CountTooLarge() => Interlocked.Increment(ref _tooLarge);
+
+    /// <summary>First bytes that were no TLS handshake.</summary>
+    public void CountNotTls() => Interlocked.Increment(ref _notTls);
 
     public void CountTimedOut() => Interlocked.Increment(ref _timedOut);
 }

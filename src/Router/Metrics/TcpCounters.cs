@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace Router.Tcp;
+namespace Router.Metrics;
 
 /// <summary>The TCP relays' counters per service, for <c>/metrics</c>; updated lock-free by the relays.</summary>
 internal sealed class TcpCounters
