@@ -9,8 +9,7 @@ namespace Router.Tests;
 /// <c>--access-log</c> on the real router: one JSON line per request with what an operator asks of it, for
 /// the direct path and the YARP path alike; <c>--access-log-sample N</c> writes 1 in N; off writes none.
 /// </summary>
-[Collection(EtcdGroup.Name)]
-public sealed class AccessLogEndToEndTests(EtcdFixture fixture) : IDisposable
+public sealed class AccessLogEndToEndTests(SharedEtcdFixture fixture) : IClassFixture<SharedEtcdFixture>, IDisposable
 {
     private const string AccessTemplate = "{Client} {Method} {RequestHost}{Target}";
 

@@ -12,8 +12,7 @@ namespace Router.Tests;
 /// a private service's 404 from outside, a tcp service asked over HTTP, no usable host) name that service in
 /// the real router's access log file; only a request that matched no service shows <c>-</c>.
 /// </summary>
-[Collection(EtcdGroup.Name)]
-public sealed class AccessLogServiceEndToEndTests(EtcdFixture fixture) : IDisposable
+public sealed class AccessLogServiceEndToEndTests(SharedEtcdFixture fixture) : IClassFixture<SharedEtcdFixture>, IDisposable
 {
     private readonly EtcdProcess _etcd = fixture.Etcd;
     private readonly string _prefix = EtcdFixture.NewPrefix();

@@ -11,8 +11,7 @@ namespace Router.Tests;
 /// problems in words (each kind the registry can hold), 2 on bad options, an etcd it cannot reach or a file
 /// it cannot use; <c>--file</c> reads a saved state file, <c>--json</c> is one parseable document.
 /// </summary>
-[Collection(EtcdGroup.Name)]
-public sealed class CheckCommandEndToEndTests(EtcdFixture fixture) : IDisposable
+public sealed class CheckCommandEndToEndTests(SharedEtcdFixture fixture) : IClassFixture<SharedEtcdFixture>, IDisposable
 {
     private readonly EtcdProcess _etcd = fixture.Etcd;
     private readonly string _prefix = EtcdFixture.NewPrefix();

@@ -7,8 +7,7 @@ namespace Router.Tests;
 /// <c>router_config_apply_seconds</c> on the real router: a histogram with one observation per applied etcd
 /// answer (the first full read, then each watch event), from its arrival to the new table in use.
 /// </summary>
-[Collection(EtcdGroup.Name)]
-public sealed class ConfigApplyMetricsEndToEndTests(EtcdFixture fixture) : RouterScenario(fixture)
+public sealed class ConfigApplyMetricsEndToEndTests(SharedEtcdFixture fixture) : RouterScenario(fixture)
 {
     [Fact]
     public async Task Changes_EachOneObservedInTheHistogram()

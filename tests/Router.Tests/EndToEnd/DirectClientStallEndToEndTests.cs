@@ -8,8 +8,7 @@ namespace Router.Tests;
 /// A client that stops reading is the client's business, not a backend failure (issue 14 §5): on the direct
 /// path the backend's deadline (--backend-timeout, 2 s here) runs only while the router waits on the backend.
 /// </summary>
-[Collection(EtcdGroup.Name)]
-public sealed class DirectClientStallEndToEndTests(EtcdFixture fixture) : RouterScenario(fixture, "--backend-timeout", "2")
+public sealed class DirectClientStallEndToEndTests(SharedEtcdFixture fixture) : RouterScenario(fixture, "--backend-timeout", "2")
 {
     // Far more than the socket and pipe buffers between backend and client hold, so the router is stuck
     // writing to the client while the client does not read.

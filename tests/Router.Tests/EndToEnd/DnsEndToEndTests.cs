@@ -7,8 +7,7 @@ using Router.Testing;
 namespace Router.Tests;
 
 /// <summary>The DNS responder as the router process hosts it, fed by the router's registry.</summary>
-[Collection(EtcdGroup.Name)]
-public sealed class DnsEndToEndTests(EtcdFixture fixture)
+public sealed class DnsEndToEndTests(SharedEtcdFixture fixture) : IClassFixture<SharedEtcdFixture>
 {
     private readonly EtcdProcess _etcd = fixture.Etcd;
     private readonly string _prefix = EtcdFixture.NewPrefix();

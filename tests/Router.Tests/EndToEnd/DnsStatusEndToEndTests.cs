@@ -5,8 +5,7 @@ using Router.Testing;
 namespace Router.Tests;
 
 /// <summary>The DNS responder's state in the router's /status and /metrics, after real queries.</summary>
-[Collection(EtcdGroup.Name)]
-public sealed class DnsStatusEndToEndTests(EtcdFixture fixture)
+public sealed class DnsStatusEndToEndTests(SharedEtcdFixture fixture) : IClassFixture<SharedEtcdFixture>
 {
     private readonly EtcdProcess _etcd = fixture.Etcd;
     private readonly string _prefix = EtcdFixture.NewPrefix();

@@ -9,8 +9,7 @@ namespace Router.Tests;
 /// out): the real router keeps applying every later change to that service, lists each host under its own id
 /// and measures each once. Loopback is not internal here, so <c>private</c> shows as 404.
 /// </summary>
-[Collection(EtcdGroup.Name)]
-public sealed class DuplicateHostsEndToEndTests(EtcdFixture fixture) : RouterScenario(fixture, "--internal-networks", "10.0.0.0/8")
+public sealed class DuplicateHostsEndToEndTests(SharedEtcdFixture fixture) : RouterScenario(fixture, "--internal-networks", "10.0.0.0/8")
 {
     [Fact]
     public async Task DuplicateAddress_LaterChangesApply_PrivateAndDeletesTakeEffect()

@@ -12,7 +12,7 @@ namespace Router.Tests;
 /// are scripted byte for byte (<see cref="RawHttpBackend"/>); what they and the clients see is the contract,
 /// whatever forwards it.
 /// </summary>
-public abstract class ForwardingEndToEndTests(EtcdFixture fixture, bool direct)
+public abstract class ForwardingEndToEndTests(SharedEtcdFixture fixture, bool direct)
     : RouterScenario(fixture, direct ? ["--backend-timeout", BackendTimeoutSeconds] : ["--backend-timeout", BackendTimeoutSeconds, "--http-forwarder", "yarp"])
 {
     private const string BackendTimeoutSeconds = "3";
@@ -530,8 +530,7 @@ public abstract class ForwardingEndToEndTests(EtcdFixture fixture, bool direct)
 }
 
 /// <summary>The forwarding contract on the default path: requests without a body go over the router's own connections.</summary>
-[Collection(EtcdGroup.Name)]
-public sealed class DirectForwardingEndToEndTests(EtcdFixture fixture) : ForwardingEndToEndTests(fixture, direct: true)
+public sealed class DirectForwardingEndToEndTests(SharedEtcdFixture fixture) : ForwardingEndToEndTests(fixture, direct: true)
 {
     [Fact]
     public async Task HostLeavesRegistry_ItsKeptAliveConnectionsClosed()
@@ -592,5 +591,4 @@ public sealed class DirectForwardingEndToEndTests(EtcdFixture fixture) : Forward
 }
 
 /// <summary>The same contract with <c>--http-forwarder yarp</c>: every request through YARP.</summary>
-[Collection(EtcdGroup.Name)]
-public sealed class YarpForwardingEndToEndTests(EtcdFixture fixture) : ForwardingEndToEndTests(fixture, direct: false);
+public sealed class YarpForwardingEndToEndTests(SharedEtcdFixture fixture) : ForwardingEndToEndTests(fixture, direct: false);

@@ -9,7 +9,7 @@ namespace Router.Tests;
 /// X-Forwarded-Proto are believed, while <c>private</c> still judges the connection's own address. Clients
 /// connect from several loopback addresses: 127.0.0.2 is the trusted proxy, 127.0.0.3 the one internal network.
 /// </summary>
-public abstract class ForwardingPolicyEndToEndTests(EtcdFixture fixture, bool direct)
+public abstract class ForwardingPolicyEndToEndTests(SharedEtcdFixture fixture, bool direct)
     : RouterScenario(fixture, [.. direct ? Array.Empty<string>() : ["--http-forwarder", "yarp"], "--trusted-proxies", "127.0.0.2/32", "--internal-networks", "127.0.0.3/32"])
 {
     private static readonly IPAddress Outsider = IPAddress.Parse("127.0.0.1");
@@ -143,9 +143,7 @@ public abstract class ForwardingPolicyEndToEndTests(EtcdFixture fixture, bool di
 }
 
 /// <summary>The forwarding policy on the default (direct) path.</summary>
-[Collection(EtcdGroup.Name)]
-public sealed class DirectForwardingPolicyEndToEndTests(EtcdFixture fixture) : ForwardingPolicyEndToEndTests(fixture, direct: true);
+public sealed class DirectForwardingPolicyEndToEndTests(SharedEtcdFixture fixture) : ForwardingPolicyEndToEndTests(fixture, direct: true);
 
 /// <summary>The forwarding policy with <c>--http-forwarder yarp</c>.</summary>
-[Collection(EtcdGroup.Name)]
-public sealed class YarpForwardingPolicyEndToEndTests(EtcdFixture fixture) : ForwardingPolicyEndToEndTests(fixture, direct: false);
+public sealed class YarpForwardingPolicyEndToEndTests(SharedEtcdFixture fixture) : ForwardingPolicyEndToEndTests(fixture, direct: false);

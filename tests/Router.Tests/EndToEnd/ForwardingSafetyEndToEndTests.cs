@@ -9,7 +9,7 @@ namespace Router.Tests;
 /// idempotent runs twice, header bytes pass unchanged, and the policy both paths share. Backends
 /// are scripted byte for byte (<see cref="RawHttpBackend"/>); clients speak raw HTTP/1.1 (<see cref="RawHttpClient"/>).
 /// </summary>
-public abstract class ForwardingSafetyEndToEndTests(EtcdFixture fixture, bool direct)
+public abstract class ForwardingSafetyEndToEndTests(SharedEtcdFixture fixture, bool direct)
     : RouterScenario(fixture, direct ? [] : ["--http-forwarder", "yarp"])
 {
     private const int Rounds = 20;
@@ -208,9 +208,7 @@ public abstract class ForwardingSafetyEndToEndTests(EtcdFixture fixture, bool di
 }
 
 /// <summary>Forwarding safety on the default (direct) path.</summary>
-[Collection(EtcdGroup.Name)]
-public sealed class DirectForwardingSafetyEndToEndTests(EtcdFixture fixture) : ForwardingSafetyEndToEndTests(fixture, direct: true);
+public sealed class DirectForwardingSafetyEndToEndTests(SharedEtcdFixture fixture) : ForwardingSafetyEndToEndTests(fixture, direct: true);
 
 /// <summary>Forwarding safety with <c>--http-forwarder yarp</c>.</summary>
-[Collection(EtcdGroup.Name)]
-public sealed class YarpForwardingSafetyEndToEndTests(EtcdFixture fixture) : ForwardingSafetyEndToEndTests(fixture, direct: false);
+public sealed class YarpForwardingSafetyEndToEndTests(SharedEtcdFixture fixture) : ForwardingSafetyEndToEndTests(fixture, direct: false);

@@ -6,27 +6,20 @@ using Router.Testing;
 namespace Router.Tests;
 
 /// <summary>Bad input against the running router: random registry data in bulk, and broken HTTP clients.</summary>
-[Collection(EtcdGroup.Name)]
-public sealed class FuzzEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
+// Alone: writes random registry data to etcd in bulk, which would slow every other class's etcd reads and watches.
+[Collection(AloneGroup.Name)]
+public sealed class FuzzEndToEndTests(SharedEtcdFixture fixture) : RouterScenario(fixture)
 {
-    private readonly EtcdProcess _etcd = fixture.Etcd;
-    private readonly string _prefix = EtcdFixture.NewPrefix();
-    private RouterProcess _router = null!;
     private TestBackend _web = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task<RouterProcess> StartProxyAsync()
     {
-        _web = await TestBackend.StartAsync("web-1");
-        await _etcd.PutAsync($"{_prefix}/web/scheme", "http");
-        await _etcd.PutAsync($"{_prefix}/web/hosts/1", _web.Address);
-        _router = await RouterProcess.StartAsync(_etcd.Url, _prefix);
-        await _router.WaitRoutedAsync("web.example.com");
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _router.DisposeAsync();
-        await _web.DisposeAsync();
+        _web = Own(await TestBackend.StartAsync("web-1"));
+        await Etcd.PutAsync($"{Prefix}/web/scheme", "http");
+        await Etcd.PutAsync($"{Prefix}/web/hosts/1", _web.Address);
+        var router = await RouterProcess.StartAsync(Etcd.Url, Prefix);
+        await router.WaitRoutedAsync("web.example.com");
+        return router;
     }
 
     [Fact]
@@ -58,7 +51,7 @@ public sealed class FuzzEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
                 continue;
             }
 
-            puts.Add(_etcd.PutAsync($"{_prefix}/{name}/{leaf}", value));
+            puts.Add(Etcd.PutAsync($"{Prefix}/{name}/{leaf}", value));
             if (puts.Count == 64)
             {
                 await Task.WhenAll(puts);
@@ -67,16 +60,16 @@ public sealed class FuzzEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
         }
 
         await Task.WhenAll(puts);
-        var revision = await _etcd.RevisionAsync();
-        await Wait.UntilAsync(async () => (await _router.StatusAsync()).GetProperty("etcd").GetProperty("revision").GetInt64() >= revision, "the router to apply every put", TimeSpan.FromSeconds(60));
+        var revision = await Etcd.RevisionAsync();
+        await Wait.UntilAsync(async () => (await Proxy.StatusAsync()).GetProperty("etcd").GetProperty("revision").GetInt64() >= revision, "the router to apply every put", TimeSpan.FromSeconds(60));
 
-        Assert.False(_router.Process.HasExited, _router.Process.Output);
-        var (status, echo) = await _router.EchoAsync("web.example.com", "/");
+        Assert.False(Proxy.Process.HasExited, Proxy.Process.Output);
+        var (status, echo) = await Proxy.EchoAsync("web.example.com", "/");
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal("web-1", echo!.Name);
-        var problems = (await _router.StatusAsync()).GetProperty("problems");
+        var problems = (await Proxy.StatusAsync()).GetProperty("problems");
         Assert.True(problems.GetArrayLength() > 100);
-        using var health = await _router.AdminGetAsync("/healthz");
+        using var health = await Proxy.AdminGetAsync("/healthz");
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
     }
 
@@ -134,7 +127,7 @@ public sealed class FuzzEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
         for (var i = 0; i < 20; i++)
         {
             using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            await socket.ConnectAsync(IPAddress.Loopback, _router.HttpPort);
+            await socket.ConnectAsync(IPAddress.Loopback, Proxy.HttpPort);
             await socket.SendAsync(Encoding.ASCII.GetBytes("POST /web/slow?ms=200 HTTP/1.1\r\nHost: web\r\nContent-Length: 100000\r\n\r\npartial"));
             socket.LingerState = new LingerOption(true, 0);
         }
@@ -144,8 +137,8 @@ public sealed class FuzzEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
 
     private async Task AssertStillRoutingAsync()
     {
-        Assert.False(_router.Process.HasExited, _router.Process.Output);
-        var (status, echo) = await _router.EchoAsync("web.example.com", "/");
+        Assert.False(Proxy.Process.HasExited, Proxy.Process.Output);
+        var (status, echo) = await Proxy.EchoAsync("web.example.com", "/");
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal("web-1", echo!.Name);
     }
@@ -153,7 +146,7 @@ public sealed class FuzzEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
     private async Task<string> SendRawAsync(byte[] request)
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await socket.ConnectAsync(IPAddress.Loopback, _router.HttpPort);
+        await socket.ConnectAsync(IPAddress.Loopback, Proxy.HttpPort);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         try
         {

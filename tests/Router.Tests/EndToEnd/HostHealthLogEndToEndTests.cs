@@ -11,8 +11,7 @@ namespace Router.Tests;
 /// between, on the direct HTTP path, YARP's path and the TCP relay alike (whose "no usable host" line is
 /// throttled, not written per connection).
 /// </summary>
-[Collection(EtcdGroup.Name)]
-public sealed class HostHealthLogEndToEndTests(EtcdFixture fixture)
+public sealed class HostHealthLogEndToEndTests(SharedEtcdFixture fixture) : IClassFixture<SharedEtcdFixture>
 {
     private const int Requests = 20;
     private const string FailedTemplate = "failed ({Reason}); set aside, trying another";

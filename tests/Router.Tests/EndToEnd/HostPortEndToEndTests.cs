@@ -8,8 +8,7 @@ using Router.Testing;
 namespace Router.Tests;
 
 /// <summary>host_port listeners of the real router: TCP relays and per-service HTTP ports.</summary>
-[Collection(EtcdGroup.Name)]
-public sealed class HostPortEndToEndTests(EtcdFixture fixture) : RouterScenario(fixture, "--drain-timeout", "3")
+public sealed class HostPortEndToEndTests(SharedEtcdFixture fixture) : RouterScenario(fixture, "--drain-timeout", "3")
 {
     [Fact]
     public async Task Tcp_LargeTransfer_ArrivesIntactBothWays()

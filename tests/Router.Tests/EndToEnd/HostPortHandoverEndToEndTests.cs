@@ -10,8 +10,7 @@ namespace Router.Tests;
 /// stay "draining" in <c>/status</c> or in <c>router_host_port_connections</c>, and the new owner's open
 /// connections are counted while they are open.
 /// </summary>
-[Collection(EtcdGroup.Name)]
-public sealed class HostPortHandoverEndToEndTests(EtcdFixture fixture) : RouterScenario(fixture, "--drain-timeout", "30")
+public sealed class HostPortHandoverEndToEndTests(SharedEtcdFixture fixture) : RouterScenario(fixture, "--drain-timeout", "30")
 {
     [Fact]
     public async Task HandedOver_NothingOpen_OldEntryGoneAndNewOwnerCountsItsRelay()

@@ -16,8 +16,7 @@ namespace Router.Tests;
 /// concurrent connections; and a host_port HTTP connection of an outsider when its service turns private.
 /// Each test starts its own router with the option under test.
 /// </summary>
-[Collection(EtcdGroup.Name)]
-public sealed class HttpLimitsEndToEndTests(EtcdFixture fixture)
+public sealed class HttpLimitsEndToEndTests(SharedEtcdFixture fixture) : IClassFixture<SharedEtcdFixture>
 {
     // Just over Kestrel's default limit of 30,000,000 bytes, which used to answer 413.
     private const int UploadSize = 31 * 1000 * 1000;

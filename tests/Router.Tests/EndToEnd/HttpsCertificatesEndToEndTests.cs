@@ -10,29 +10,25 @@ namespace Router.Tests;
 /// The certificates of --certs in /status, /metrics and the status page, expiring first; a replaced file
 /// served without a restart; a corrupt file keeps the previous certificate and is a problem.
 /// </summary>
-[Collection(EtcdGroup.Name)]
-public sealed class HttpsCertificatesEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
+public sealed class HttpsCertificatesEndToEndTests(SharedEtcdFixture fixture) : RouterScenario(fixture)
 {
     private static readonly TimeSpan ReloadWait = TimeSpan.FromSeconds(40);
 
-    private readonly EtcdProcess _etcd = fixture.Etcd;
-    private readonly string _prefix = EtcdFixture.NewPrefix();
     private readonly DirectoryInfo _certs = Directory.CreateTempSubdirectory("router-certs-status-");
     private readonly int _httpsPort = Ports.FreeTcp();
     private readonly TlsTestCa _ca = new();
-    private RouterProcess _router = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task<RouterProcess> StartProxyAsync()
     {
         Write("late", "late.test", DateTimeOffset.UtcNow.AddDays(90));
         Write("soon", "soon.test", DateTimeOffset.UtcNow.AddDays(7));
-        await _etcd.PutAsync($"{_prefix}/web/scheme", "http");
-        _router = await RouterProcess.StartAsync(_etcd.Url, _prefix, ["--https", $"127.0.0.1:{_httpsPort}", "--certs", _certs.FullName]);
+        await Etcd.PutAsync($"{Prefix}/web/scheme", "http");
+        return await RouterProcess.StartAsync(Etcd.Url, Prefix, ["--https", $"127.0.0.1:{_httpsPort}", "--certs", _certs.FullName]);
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
-        await _router.DisposeAsync();
+        await base.DisposeAsync();
         _ca.Dispose();
         _certs.Delete(recursive: true);
     }
@@ -40,7 +36,7 @@ public sealed class HttpsCertificatesEndToEndTests(EtcdFixture fixture) : IAsync
     [Fact]
     public async Task Certificates_ListedExpiringFirst_InStatusMetricsAndPage()
     {
-        var certificates = (await _router.StatusAsync()).GetProperty("certificates").EnumerateArray().ToList();
+        var certificates = (await Proxy.StatusAsync()).GetProperty("certificates").EnumerateArray().ToList();
         var metrics = await TextAsync("/metrics");
         var page = await TextAsync("/");
 
@@ -64,9 +60,9 @@ public sealed class HttpsCertificatesEndToEndTests(EtcdFixture fixture) : IAsync
         Assert.Equal(renewedSeconds, (await PresentedNotAfterAsync("soon.test")).ToUnixTimeSeconds());
 
         File.WriteAllText(Path.Combine(_certs.FullName, "soon.crt"), "-----BEGIN CERTIFICATE-----\nbroken\n-----END CERTIFICATE-----\n");
-        await Wait.UntilAsync(async () => Problems(await _router.StatusAsync()).Any(p => p.Contains("soon.crt", StringComparison.Ordinal)), "the corrupt file to be a problem", ReloadWait);
+        await Wait.UntilAsync(async () => Problems(await Proxy.StatusAsync()).Any(p => p.Contains("soon.crt", StringComparison.Ordinal)), "the corrupt file to be a problem", ReloadWait);
 
-        var status = await _router.StatusAsync();
+        var status = await Proxy.StatusAsync();
         var kept = status.GetProperty("certificates").EnumerateArray().Single(c => c.GetProperty("names")[0].GetString() == "soon.test");
         Assert.True(kept.GetProperty("stale").GetBoolean());
         Assert.Equal(renewedSeconds, kept.GetProperty("notAfter").GetDateTimeOffset().ToUnixTimeSeconds());
@@ -92,7 +88,7 @@ public sealed class HttpsCertificatesEndToEndTests(EtcdFixture fixture) : IAsync
 
     private async Task<string> TextAsync(string path)
     {
-        using var response = await _router.AdminGetAsync(path);
+        using var response = await Proxy.AdminGetAsync(path);
         return await response.Content.ReadAsStringAsync();
     }
 

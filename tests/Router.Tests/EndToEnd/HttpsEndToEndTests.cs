@@ -8,37 +8,32 @@ using Router.Testing;
 namespace Router.Tests;
 
 /// <summary>TLS termination on --https with certificates from --certs, chosen by SNI, HTTP/2 by ALPN.</summary>
-[Collection(EtcdGroup.Name)]
-public sealed class HttpsEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
+public sealed class HttpsEndToEndTests(SharedEtcdFixture fixture) : RouterScenario(fixture)
 {
-    private readonly EtcdProcess _etcd = fixture.Etcd;
-    private readonly string _prefix = EtcdFixture.NewPrefix();
     private readonly DirectoryInfo _certs = Directory.CreateTempSubdirectory("router-certs-");
     private readonly int _httpsPort = Ports.FreeTcp();
-    private RouterProcess _router = null!;
     private TestBackend _backend = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task<RouterProcess> StartProxyAsync()
     {
         WriteCertificate("wild", "*.example.com");
         WriteCertificate("other", "other.test");
         File.WriteAllText(Path.Combine(_certs.FullName, "nokey.crt"), "-----BEGIN CERTIFICATE-----\nnot really\n-----END CERTIFICATE-----\n");
         File.WriteAllText(Path.Combine(_certs.FullName, "broken.crt"), "garbage");
         File.WriteAllText(Path.Combine(_certs.FullName, "broken.key"), "garbage");
-        _backend = await TestBackend.StartAsync("secure-1");
+        _backend = Own(await TestBackend.StartAsync("secure-1"));
         foreach (var (name, scheme) in new[] { ("secure", "https"), ("both", "http-and-https"), ("plain", "http") })
         {
-            await _etcd.PutAsync($"{_prefix}/{name}/scheme", scheme);
-            await _etcd.PutAsync($"{_prefix}/{name}/hosts/1", _backend.Address);
+            await Etcd.PutAsync($"{Prefix}/{name}/scheme", scheme);
+            await Etcd.PutAsync($"{Prefix}/{name}/hosts/1", _backend.Address);
         }
 
-        _router = await RouterProcess.StartAsync(_etcd.Url, _prefix, ["--https", $"127.0.0.1:{_httpsPort}", "--certs", _certs.FullName]);
+        return await RouterProcess.StartAsync(Etcd.Url, Prefix, ["--https", $"127.0.0.1:{_httpsPort}", "--certs", _certs.FullName]);
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
-        await _router.DisposeAsync();
-        await _backend.DisposeAsync();
+        await base.DisposeAsync();
         _certs.Delete(recursive: true);
     }
 
@@ -51,7 +46,7 @@ public sealed class HttpsEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
         Assert.Equal("https", echo!.ForwardedProto);
         Assert.Equal("secure.example.com", echo.Host.Split(':')[0]);
         Assert.Contains("*.example.com", certificate, StringComparison.Ordinal);
-        using var plain = await _router.GetAsync("secure.example.com", "/x");
+        using var plain = await Proxy.GetAsync("secure.example.com", "/x");
         Assert.Equal(HttpStatusCode.MovedPermanently, plain.StatusCode);
     }
 
@@ -82,7 +77,7 @@ public sealed class HttpsEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
 
         await Wait.UntilAsync(async () => (await GetAsync("fresh.test", path: "/plain")).Certificate.Contains("fresh.test", StringComparison.Ordinal),
             "the new certificate to be served", TimeSpan.FromSeconds(40));
-        Assert.Contains("skipped", _router.Process.Output, StringComparison.Ordinal);
+        Assert.Contains("skipped", Proxy.Process.Output, StringComparison.Ordinal);
     }
 
     private async Task<(HttpStatusCode Status, BackendEcho? Echo, string Certificate, Version Version)> GetAsync(string host, string path = "/", bool http2 = false)

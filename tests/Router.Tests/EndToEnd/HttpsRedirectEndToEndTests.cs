@@ -10,8 +10,7 @@ namespace Router.Tests;
 /// redirected to this router's HTTPS port (301 GET/HEAD, 308 others, ACME challenges forwarded), and on a
 /// router without --https a clear 503 and a problem in /status.
 /// </summary>
-[Collection(EtcdGroup.Name)]
-public sealed class HttpsRedirectEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
+public sealed class HttpsRedirectEndToEndTests(SharedEtcdFixture fixture) : IClassFixture<SharedEtcdFixture>, IAsyncLifetime
 {
     private readonly EtcdProcess _etcd = fixture.Etcd;
     private readonly string _prefix = EtcdFixture.NewPrefix();

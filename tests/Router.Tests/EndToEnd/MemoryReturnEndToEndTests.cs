@@ -12,8 +12,9 @@ namespace Router.Tests;
 /// through the real router, each after one request, then all closed. The router must log the return and its
 /// anonymous memory must fall back below what it held during the burst.
 /// </summary>
-[Collection(EtcdGroup.Name)]
-public sealed class MemoryReturnEndToEndTests(EtcdFixture fixture)
+// Alone: measures the router's resident memory, which other tests' load on the machine would blur.
+[Collection(AloneGroup.Name)]
+public sealed class MemoryReturnEndToEndTests(SharedEtcdFixture fixture)
 {
     private const int Burst = 1500;
 

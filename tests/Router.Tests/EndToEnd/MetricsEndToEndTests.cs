@@ -4,8 +4,7 @@ using Router.Testing;
 namespace Router.Tests;
 
 /// <summary>/metrics of the real router: valid exposition, and series bounded by the services routed now.</summary>
-[Collection(EtcdGroup.Name)]
-public sealed class MetricsEndToEndTests(EtcdFixture fixture) : RouterScenario(fixture)
+public sealed class MetricsEndToEndTests(SharedEtcdFixture fixture) : RouterScenario(fixture)
 {
     [Fact]
     public async Task ServiceLeavesRegistry_ItsSeriesRemovedOthersKept()

@@ -8,8 +8,7 @@ namespace Router.Tests;
 /// What the real router writes to its log for an operator: each registry change in words (which service, and
 /// how), a failing host as one warning rather than one per request, <c>--log-level</c> honoured.
 /// </summary>
-[Collection(EtcdGroup.Name)]
-public sealed class OperatorLogsEndToEndTests(EtcdFixture fixture) : RouterScenario(fixture, "--log-level", "debug")
+public sealed class OperatorLogsEndToEndTests(SharedEtcdFixture fixture) : RouterScenario(fixture, "--log-level", "debug")
 {
     [Fact]
     public async Task Change_EachKind_OneLineSayingWhichServiceAndHow()

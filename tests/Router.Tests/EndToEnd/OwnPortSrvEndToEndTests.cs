@@ -10,8 +10,7 @@ namespace Router.Tests;
 /// A host_port the router refuses because it is one of its own ports is not advertised by the router's DNS:
 /// the claim is left out of the registry snapshot the DNS responder reads.
 /// </summary>
-[Collection(EtcdGroup.Name)]
-public sealed class OwnPortSrvEndToEndTests(EtcdFixture fixture)
+public sealed class OwnPortSrvEndToEndTests(SharedEtcdFixture fixture) : IClassFixture<SharedEtcdFixture>
 {
     private readonly EtcdProcess _etcd = fixture.Etcd;
     private readonly string _prefix = EtcdFixture.NewPrefix();

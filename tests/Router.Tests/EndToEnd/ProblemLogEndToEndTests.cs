@@ -7,8 +7,7 @@ namespace Router.Tests;
 /// What the real router writes to its log about registry problems: each new or changed problem once, each
 /// fixed one once as resolved, also when the change that brought it alters no routed service.
 /// </summary>
-[Collection(EtcdGroup.Name)]
-public sealed class ProblemLogEndToEndTests(EtcdFixture fixture) : RouterScenario(fixture)
+public sealed class ProblemLogEndToEndTests(SharedEtcdFixture fixture) : RouterScenario(fixture)
 {
     private const string FoundTemplate = "Problem in service {Service} at {Key}: {Problem}";
     private const string ResolvedTemplate = "Problem resolved in service {Service} at {Key}: {Problem}";

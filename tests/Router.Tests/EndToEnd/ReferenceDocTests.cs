@@ -12,8 +12,7 @@ namespace Router.Tests;
 /// docs/reference.md cannot go stale: every option the command line knows, every field a real router's
 /// /status has and every metric its /metrics has is listed there, and every metric listed there still exists.
 /// </summary>
-[Collection(EtcdGroup.Name)]
-public sealed partial class ReferenceDocTests(EtcdFixture fixture)
+public sealed partial class ReferenceDocTests(SharedEtcdFixture fixture) : IClassFixture<SharedEtcdFixture>
 {
     private readonly EtcdProcess _etcd = fixture.Etcd;
     private readonly string _prefix = EtcdFixture.NewPrefix();

@@ -12,8 +12,9 @@ namespace Router.Tests;
 /// The "never drop a request" promise under real load: registry churn, draining, dying backends and a
 /// rolling replacement with real announcers. Figures go to docs/reliability.md.
 /// </summary>
-[Collection(EtcdGroup.Name)]
-public sealed class ReliabilityEndToEndTests(EtcdFixture fixture, ITestOutputHelper output) : RouterScenario(fixture, "--drain-timeout", "3")
+// Alone: drives real load and counts every answer (no request dropped); parallel tests would slow the load and the drains it times against.
+[Collection(AloneGroup.Name)]
+public sealed class ReliabilityEndToEndTests(SharedEtcdFixture fixture, ITestOutputHelper output) : RouterScenario(fixture, "--drain-timeout", "3")
 {
     [Fact]
     public async Task Churn_HostsAddedAndRemovedEvery250ms_NoFailedRequest()

@@ -6,8 +6,7 @@ using Router.Testing;
 namespace Router.Tests;
 
 /// <summary>The real router process against a real etcd and real backends.</summary>
-[Collection(EtcdGroup.Name)]
-public sealed class RoutingEndToEndTests(EtcdFixture fixture) : RouterScenario(fixture)
+public sealed class RoutingEndToEndTests(SharedEtcdFixture fixture) : RouterScenario(fixture)
 {
     [Fact]
     public async Task Request_ByHostOrByPath_ReachesService()

@@ -6,8 +6,7 @@ namespace Router.Tests;
 /// A state file of any content never stops the router: one it cannot use is logged as "No saved registry used"
 /// and the router starts as without one, reads etcd, becomes ready and routes.
 /// </summary>
-[Collection(EtcdGroup.Name)]
-public sealed class StateFileEndToEndTests(EtcdFixture fixture) : IDisposable
+public sealed class StateFileEndToEndTests(SharedEtcdFixture fixture) : IClassFixture<SharedEtcdFixture>, IDisposable
 {
     private readonly EtcdProcess _etcd = fixture.Etcd;
     private readonly string _prefix = EtcdFixture.NewPrefix();

@@ -8,8 +8,7 @@ namespace Router.Tests;
 /// with their hosts and health, etcd freshness; exit 1 while there are problems, 0 when clean, 2 when the
 /// router cannot be reached or an option is bad.
 /// </summary>
-[Collection(EtcdGroup.Name)]
-public sealed class StatusCommandEndToEndTests(EtcdFixture fixture) : RouterScenario(fixture)
+public sealed class StatusCommandEndToEndTests(SharedEtcdFixture fixture) : RouterScenario(fixture)
 {
     [Fact]
     public async Task Status_ProblemsAndASetAsideHost_ProblemsFirstHostsWithHealthExit1()

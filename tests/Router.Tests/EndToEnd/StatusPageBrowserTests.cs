@@ -10,8 +10,7 @@ namespace Router.Tests;
 /// their health colours, its request-rate chart, the change-to-live histogram. Leaves a screenshot in the
 /// test output folder (docs/status-page.png is one of these).
 /// </summary>
-[Collection(EtcdGroup.Name)]
-public sealed class StatusPageBrowserTests(EtcdFixture fixture) : RouterScenario(fixture)
+public sealed class StatusPageBrowserTests(SharedEtcdFixture fixture) : RouterScenario(fixture)
 {
     [ChromiumFact]
     public async Task StatusPage_InChromium_ProblemsFirstThenServiceWithHostsHealthAndRateChart()

@@ -13,8 +13,7 @@ namespace Router.Tests;
 /// the router's NOTIFY_SOCKET, as systemd's is for a Type=notify unit. READY only once a table is live (not
 /// when Kestrel starts), STOPPING on SIGTERM, WATCHDOG pings when WATCHDOG_USEC is set.
 /// </summary>
-[Collection(EtcdGroup.Name)]
-public sealed class SystemdNotifyEndToEndTests(EtcdFixture fixture) : IDisposable
+public sealed class SystemdNotifyEndToEndTests(SharedEtcdFixture fixture) : IClassFixture<SharedEtcdFixture>, IDisposable
 {
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("router-notify-");
 

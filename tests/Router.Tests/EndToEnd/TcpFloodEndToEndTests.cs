@@ -9,8 +9,9 @@ namespace Router.Tests;
 /// A TCP connection flood against a router whose open-file limit is low (started under <c>prlimit</c>):
 /// the relays stop at what the limit allows, and port 80, the admin port and the process are unharmed.
 /// </summary>
-[Collection(EtcdGroup.Name)]
-public sealed class TcpFloodEndToEndTests(EtcdFixture fixture)
+// Alone: floods 600 connections into a router with a low open-file limit; other tests' sockets and CPU would disturb the counts it asserts.
+[Collection(AloneGroup.Name)]
+public sealed class TcpFloodEndToEndTests(SharedEtcdFixture fixture)
 {
     // (1024 - 256 reserved) / 4: the relays this router may hold on all ports (docs/reliability.md, Limits).
     private const int OpenFiles = 1024;

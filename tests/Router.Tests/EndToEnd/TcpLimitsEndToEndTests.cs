@@ -5,8 +5,7 @@ using Router.Testing;
 namespace Router.Tests;
 
 /// <summary>TCP relays with non-default limits and access rules: each test starts its own router.</summary>
-[Collection(EtcdGroup.Name)]
-public sealed class TcpLimitsEndToEndTests(EtcdFixture fixture)
+public sealed class TcpLimitsEndToEndTests(SharedEtcdFixture fixture) : IClassFixture<SharedEtcdFixture>
 {
     private readonly EtcdProcess _etcd = fixture.Etcd;
     private readonly string _prefix = EtcdFixture.NewPrefix();

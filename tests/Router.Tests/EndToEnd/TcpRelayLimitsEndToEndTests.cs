@@ -9,8 +9,7 @@ namespace Router.Tests;
 /// TCP relay limits counted at accept, relays of outsiders closed when a service turns private, and the
 /// relay counters in <c>/metrics</c>. Each test starts its own router.
 /// </summary>
-[Collection(EtcdGroup.Name)]
-public sealed class TcpRelayLimitsEndToEndTests(EtcdFixture fixture)
+public sealed class TcpRelayLimitsEndToEndTests(SharedEtcdFixture fixture) : IClassFixture<SharedEtcdFixture>
 {
     private readonly EtcdProcess _etcd = fixture.Etcd;
     private readonly string _prefix = EtcdFixture.NewPrefix();

@@ -13,24 +13,19 @@ namespace Router.Tests;
 /// curl) that verify the backend's certificate against a CA made here: a passing verification proves the
 /// router relayed the bytes and did not terminate TLS. Other names get the router's own certificate.
 /// </summary>
-[Collection(EtcdGroup.Name)]
-public sealed class TlsPassthroughEndToEndTests(EtcdFixture fixture) : IAsyncLifetime
+public sealed class TlsPassthroughEndToEndTests(SharedEtcdFixture fixture) : RouterScenario(fixture)
 {
-    private readonly EtcdProcess _etcd = fixture.Etcd;
-    private readonly string _prefix = EtcdFixture.NewPrefix();
     private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("router-passthrough-");
     private readonly int _httpsPort = Ports.FreeTcp();
     private readonly TlsTestCa _ca = new();
     private readonly TlsTestCa _routerCa = new("Router Own CA");
-    private readonly List<IAsyncDisposable> _owned = [];
-    private RouterProcess _router = null!;
     private TlsBackend _mq = null!;
 
     private string CaFile => Path.Combine(_folder.FullName, "ca.pem");
 
     private string CertsDirectory => Path.Combine(_folder.FullName, "certs");
 
-    public async Task InitializeAsync()
+    protected override async Task<RouterProcess> StartProxyAsync()
     {
         _ca.WritePem(CaFile);
         Directory.CreateDirectory(CertsDirectory);
@@ -41,20 +36,16 @@ public sealed class TlsPassthroughEndToEndTests(EtcdFixture fixture) : IAsyncLif
 
         _mq = Own(TlsBackend.Start("mq-1", _ca.Issue("mq backend", ["mq.example.com"])));
         var web = Own(await TestBackend.StartAsync("web-1"));
-        await _etcd.PutAsync($"{_prefix}/mq/scheme", "tls");
-        await _etcd.PutAsync($"{_prefix}/mq/hosts/1", _mq.Address);
-        await _etcd.PutAsync($"{_prefix}/web/scheme", "http");
-        await _etcd.PutAsync($"{_prefix}/web/hosts/1", web.Address);
-        _router = Own(await StartRouterAsync([]));
+        await Etcd.PutAsync($"{Prefix}/mq/scheme", "tls");
+        await Etcd.PutAsync($"{Prefix}/mq/hosts/1", _mq.Address);
+        await Etcd.PutAsync($"{Prefix}/web/scheme", "http");
+        await Etcd.PutAsync($"{Prefix}/web/hosts/1", web.Address);
+        return await StartRouterAsync([]);
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
-        foreach (var owned in Enumerable.Reverse(_owned))
-        {
-            await owned.DisposeAsync();
-        }
-
+        await base.DisposeAsync();
         _ca.Dispose();
         _routerCa.Dispose();
         _folder.Delete(recursive: true);
@@ -69,7 +60,7 @@ public sealed class TlsPassthroughEndToEndTests(EtcdFixture fixture) : IAsyncLif
         Assert.Equal("mq-1: hello", await ExchangeLineAsync(tls, "hello"));
         Assert.Equal("mq-1: again", await ExchangeLineAsync(tls, "again"));
         Assert.Equal(1, _mq.Handshakes);
-        var metrics = await MetricsAsync(_router);
+        var metrics = await MetricsAsync(Proxy);
         Assert.Equal(1, MetricsText.Value(metrics, "router_tls_passthrough_connections_total{service=\"mq\"}"));
         Assert.True(MetricsText.Value(metrics, "router_tls_passthrough_bytes_out_total{service=\"mq\"}") > 0);
     }
@@ -120,7 +111,7 @@ public sealed class TlsPassthroughEndToEndTests(EtcdFixture fixture) : IAsyncLif
         }
 
         await WaitClosedAsync(slow, "the slow ClientHello to be closed");
-        Assert.Equal(1, MetricsText.Value(await MetricsAsync(_router), "router_tls_hello_refused_total{reason=\"timeout\"}"));
+        Assert.Equal(1, MetricsText.Value(await MetricsAsync(Proxy), "router_tls_hello_refused_total{reason=\"timeout\"}"));
     }
 
     [Fact]
@@ -133,7 +124,7 @@ public sealed class TlsPassthroughEndToEndTests(EtcdFixture fixture) : IAsyncLif
         await WaitClosedAsync(garbage, "the plain-text connection to be closed");
         await using var good = await ConnectAsync(_httpsPort, "mq.example.com", _ca.Validate);
         Assert.Equal("mq-1: after", await ExchangeLineAsync(good, "after"));
-        Assert.Equal(1, MetricsText.Value(await MetricsAsync(_router), "router_tls_hello_refused_total{reason=\"not_tls\"}"));
+        Assert.Equal(1, MetricsText.Value(await MetricsAsync(Proxy), "router_tls_hello_refused_total{reason=\"not_tls\"}"));
     }
 
     [Fact]
@@ -146,7 +137,7 @@ public sealed class TlsPassthroughEndToEndTests(EtcdFixture fixture) : IAsyncLif
         await big.SendAsync(new byte[] { 22, 3, 1, 0, 4, 1, 1, 0, 0 }, SocketFlags.None);
 
         await WaitClosedAsync(big, "the oversized ClientHello to be closed");
-        Assert.Equal(1, MetricsText.Value(await MetricsAsync(_router), "router_tls_hello_refused_total{reason=\"too_large\"}"));
+        Assert.Equal(1, MetricsText.Value(await MetricsAsync(Proxy), "router_tls_hello_refused_total{reason=\"too_large\"}"));
     }
 
     [Fact]
@@ -154,11 +145,11 @@ public sealed class TlsPassthroughEndToEndTests(EtcdFixture fixture) : IAsyncLif
     {
         var dead = Ports.FreeTcp();
         var second = Own(TlsBackend.Start("fo-2", _ca.Issue("fo backend", ["fo.example.com"])));
-        await _etcd.PutAsync($"{_prefix}/fo/scheme", "tls");
-        await _etcd.PutAsync($"{_prefix}/fo/hosts/1", $"127.0.0.1:{dead}");
-        await _etcd.PutAsync($"{_prefix}/fo/hosts/2", second.Address);
-        await _router.WaitRoutedAsync("web.example.com");
-        await Wait.UntilAsync(async () => (await _router.StatusAsync()).GetProperty("services").EnumerateArray().Any(s => s.GetProperty("name").GetString() == "fo" && s.GetProperty("hosts").GetArrayLength() == 2), "fo with two hosts in the table");
+        await Etcd.PutAsync($"{Prefix}/fo/scheme", "tls");
+        await Etcd.PutAsync($"{Prefix}/fo/hosts/1", $"127.0.0.1:{dead}");
+        await Etcd.PutAsync($"{Prefix}/fo/hosts/2", second.Address);
+        await Proxy.WaitRoutedAsync("web.example.com");
+        await Wait.UntilAsync(async () => (await Proxy.StatusAsync()).GetProperty("services").EnumerateArray().Any(s => s.GetProperty("name").GetString() == "fo" && s.GetProperty("hosts").GetArrayLength() == 2), "fo with two hosts in the table");
 
         for (var i = 0; i < 3; i++)
         {
@@ -166,16 +157,16 @@ public sealed class TlsPassthroughEndToEndTests(EtcdFixture fixture) : IAsyncLif
             Assert.Equal($"fo-2: try {i}", await ExchangeLineAsync(tls, $"try {i}"));
         }
 
-        Assert.True(MetricsText.Value(await MetricsAsync(_router), "router_tls_passthrough_connect_failures_total{service=\"fo\"}") >= 1);
+        Assert.True(MetricsText.Value(await MetricsAsync(Proxy), "router_tls_passthrough_connect_failures_total{service=\"fo\"}") >= 1);
     }
 
     [Fact]
     public async Task PrivateTlsService_RelayedForInsiders_RouterCertificateForOutsiders()
     {
         var secret = Own(TlsBackend.Start("secret-1", _ca.Issue("secret backend", ["secret.example.com"])));
-        await _etcd.PutAsync($"{_prefix}/secret/scheme", "tls");
-        await _etcd.PutAsync($"{_prefix}/secret/private", "");
-        await _etcd.PutAsync($"{_prefix}/secret/hosts/1", secret.Address);
+        await Etcd.PutAsync($"{Prefix}/secret/scheme", "tls");
+        await Etcd.PutAsync($"{Prefix}/secret/private", "");
+        await Etcd.PutAsync($"{Prefix}/secret/hosts/1", secret.Address);
         var outsidePort = Ports.FreeTcp();
 
         // Loopback is not internal for this second router: the test client is an outsider there.
@@ -197,9 +188,9 @@ public sealed class TlsPassthroughEndToEndTests(EtcdFixture fixture) : IAsyncLif
     {
         var hostPort = Ports.FreeTcp();
         var relayed = Own(TlsBackend.Start("port-1", _ca.Issue("port backend", ["port.example.com"])));
-        await _etcd.PutAsync($"{_prefix}/port/scheme", "tls");
-        await _etcd.PutAsync($"{_prefix}/port/hosts/1", relayed.Address);
-        await _etcd.PutAsync($"{_prefix}/port/host_port", hostPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await Etcd.PutAsync($"{Prefix}/port/scheme", "tls");
+        await Etcd.PutAsync($"{Prefix}/port/hosts/1", relayed.Address);
+        await Etcd.PutAsync($"{Prefix}/port/host_port", hostPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
         SslStream? tls = null;
         await Wait.UntilAsync(async () =>
@@ -217,15 +208,15 @@ public sealed class TlsPassthroughEndToEndTests(EtcdFixture fixture) : IAsyncLif
         await using var open = tls!;
 
         Assert.Equal("port-1: via host_port", await ExchangeLineAsync(open, "via host_port"));
-        Assert.Equal(1, MetricsText.Value(await MetricsAsync(_router), "router_tcp_connections_total{service=\"port\"}"));
+        Assert.Equal(1, MetricsText.Value(await MetricsAsync(Proxy), "router_tcp_connections_total{service=\"port\"}"));
     }
 
     [Fact]
     public async Task HostRemoved_RelayEndsAfterTheDrainTime()
     {
         var leaving = Own(TlsBackend.Start("gone-1", _ca.Issue("gone backend", ["gone.example.com"])));
-        await _etcd.PutAsync($"{_prefix}/gone/scheme", "tls");
-        await _etcd.PutAsync($"{_prefix}/gone/hosts/1", leaving.Address);
+        await Etcd.PutAsync($"{Prefix}/gone/scheme", "tls");
+        await Etcd.PutAsync($"{Prefix}/gone/hosts/1", leaving.Address);
         SslStream? tls = null;
         await Wait.UntilAsync(async () =>
         {
@@ -242,7 +233,7 @@ public sealed class TlsPassthroughEndToEndTests(EtcdFixture fixture) : IAsyncLif
         await using var open = tls!;
         Assert.Equal("gone-1: before", await ExchangeLineAsync(open, "before"));
 
-        await _etcd.DeleteAsync($"{_prefix}/gone/hosts/1");
+        await Etcd.DeleteAsync($"{Prefix}/gone/hosts/1");
 
         // Within the drain time (5 s in tests) the relay still works; then the router closes it.
         await Wait.UntilAsync(async () =>
@@ -289,8 +280,8 @@ public sealed class TlsPassthroughEndToEndTests(EtcdFixture fixture) : IAsyncLif
     public async Task ServiceTurnsPrivate_OutsidersRelayClosed_InsidersKept()
     {
         var backend = Own(TlsBackend.Start("turn-1", _ca.Issue("turn backend", ["turn.example.com"])));
-        await _etcd.PutAsync($"{_prefix}/turn/scheme", "tls");
-        await _etcd.PutAsync($"{_prefix}/turn/hosts/1", backend.Address);
+        await Etcd.PutAsync($"{Prefix}/turn/scheme", "tls");
+        await Etcd.PutAsync($"{Prefix}/turn/hosts/1", backend.Address);
         var outsidePort = Ports.FreeTcp();
 
         // Loopback is not internal for this second router: the test client is an outsider there.
@@ -300,7 +291,7 @@ public sealed class TlsPassthroughEndToEndTests(EtcdFixture fixture) : IAsyncLif
         await using var insider = await ConnectRelayedAsync(_httpsPort, "turn.example.com");
         Assert.Equal("turn-1: public", await ExchangeLineAsync(outsider, "public"));
 
-        await _etcd.PutAsync($"{_prefix}/turn/private", "");
+        await Etcd.PutAsync($"{Prefix}/turn/private", "");
 
         using var read = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         Assert.True(await ReadUntilClosedAsync(outsider, read.Token), "the outsider's relay stayed open after the service turned private");
@@ -342,14 +333,7 @@ public sealed class TlsPassthroughEndToEndTests(EtcdFixture fixture) : IAsyncLif
     }
 
     private Task<RouterProcess> StartRouterAsync(IEnumerable<string> extra) =>
-        RouterProcess.StartAsync(_etcd.Url, _prefix, ["--https", $"127.0.0.1:{_httpsPort}", "--certs", CertsDirectory, "--request-head-timeout", "2", .. extra]);
-
-    private T Own<T>(T value)
-        where T : IAsyncDisposable
-    {
-        _owned.Add(value);
-        return value;
-    }
+        RouterProcess.StartAsync(Etcd.Url, Prefix, ["--https", $"127.0.0.1:{_httpsPort}", "--certs", CertsDirectory, "--request-head-timeout", "2", .. extra]);
 
     private static async Task<SslStream> ConnectAsync(int port, string serverName, Func<X509Certificate?, SslPolicyErrors, bool> validate)
     {

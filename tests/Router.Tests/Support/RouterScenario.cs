@@ -8,7 +8,7 @@ namespace Router.Tests;
 /// Base of the end-to-end tests that share the collection's etcd: a prefix of their own, the real router
 /// process on it (<see cref="Proxy"/>), and everything a test starts disposed after it, newest first.
 /// </summary>
-public abstract class RouterScenario(EtcdFixture fixture, params string[] routerArgs) : IAsyncLifetime
+public abstract class RouterScenario(SharedEtcdFixture fixture, params string[] routerArgs) : IClassFixture<SharedEtcdFixture>, IAsyncLifetime
 {
     private readonly List<IAsyncDisposable> _owned = [];
 
@@ -19,15 +19,22 @@ public abstract class RouterScenario(EtcdFixture fixture, params string[] router
     /// <summary>The router under test.</summary>
     protected RouterProcess Proxy { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Proxy = Own(await RouterProcess.StartAsync(Etcd.Url, Prefix, routerArgs));
+    public async Task InitializeAsync() => Proxy = Own(await StartProxyAsync());
 
-    public async Task DisposeAsync()
+    /// <summary>The router everything is disposed after; a class disposing more (files, a CA) overrides and calls this first.</summary>
+    public virtual async Task DisposeAsync()
     {
         foreach (var owned in Enumerable.Reverse(_owned))
         {
             await owned.DisposeAsync();
         }
     }
+
+    /// <summary>
+    /// Starts the router under test with the class's arguments. A class whose router needs certificate files,
+    /// registry keys or backends first, or arguments made from its own fields, overrides this.
+    /// </summary>
+    protected virtual Task<RouterProcess> StartProxyAsync() => RouterProcess.StartAsync(Etcd.Url, Prefix, routerArgs);
 
     /// <summary>Disposes <paramref name="value"/> when the test ends.</summary>
     protected T Own<T>(T value)

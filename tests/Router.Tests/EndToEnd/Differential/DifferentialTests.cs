@@ -8,8 +8,7 @@ namespace Router.Tests.Differential;
 /// real HAProxy: the router must do what HAProxy does, except for the intended differences each case
 /// declares, and every one of those is documented in docs/routing.md.
 /// </summary>
-[Collection(EtcdGroup.Name)]
-public sealed partial class DifferentialTests(EtcdFixture fixture, DifferentialPeers peers) : IClassFixture<DifferentialPeers>, IAsyncLifetime
+public sealed partial class DifferentialTests(SharedEtcdFixture fixture, DifferentialPeers peers) : IClassFixture<SharedEtcdFixture>, IClassFixture<DifferentialPeers>, IAsyncLifetime
 {
     public static IEnumerable<object[]> Cases => DifferentialCases.Names;
 

@@ -8,7 +8,7 @@ namespace Router.Tests.Rollout;
 
 /// <summary>The rollout lock against a real etcd: one holder, the holder named to others, writes fenced.</summary>
 [Collection(RolloutGroup.Name)]
-public sealed class EtcdLockTests(EtcdFixture fixture) : IDisposable
+public sealed class EtcdLockTests(SharedEtcdFixture fixture) : IDisposable
 {
     private readonly EtcdConnection _etcd = new(new EtcdOptions { Endpoints = [new Uri(fixture.Etcd.Url)] }, NullLogger<EtcdConnection>.Instance);
     private readonly string _key = $"/r{Guid.NewGuid():N}/web/lock";

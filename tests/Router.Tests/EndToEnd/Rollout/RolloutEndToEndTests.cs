@@ -9,7 +9,7 @@ namespace Router.Tests.Rollout;
 /// and a real etcd, under constant keep-alive load through the router that must not lose one request.
 /// </summary>
 [Collection(RolloutGroup.Name)]
-public sealed class RolloutEndToEndTests(EtcdFixture fixture) : RouterScenario(fixture)
+public sealed class RolloutEndToEndTests(SharedEtcdFixture fixture) : RouterScenario(fixture)
 {
     [Fact]
     public async Task Rollout_ThreeInstancesUnderLoad_AllNewAndNoRequestLost()
