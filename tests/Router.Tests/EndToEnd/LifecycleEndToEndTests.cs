@@ -141,7 +141,7 @@ public sealed class LifecycleEndToEndTests
 
         // A request in flight when SIGTERM arrives still completes.
         var inFlight = router.EchoAsync("slow.example.com", "/slow?ms=1500");
-        await Wait.UntilAsync(() => slow.Requests >= 2, "the slow request to reach the backend");
+        await Wait.UntilAsync(() => slow.Seen("/slow"), "the slow request to reach the backend");
         router.Process.Signal(TestProcess.SigTerm);
 
         var (status, echo) = await inFlight;

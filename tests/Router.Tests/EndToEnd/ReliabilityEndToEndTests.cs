@@ -57,7 +57,7 @@ public sealed class ReliabilityEndToEndTests(SharedEtcdFixture fixture, ITestOut
         await Proxy.WaitRoutedAsync("web.example.com");
 
         var slow = Proxy.EchoAsync("web.example.com", "/slow?ms=1500");
-        await Wait.UntilAsync(() => leaving.Requests >= 2, "the slow request to reach the leaving host");
+        await Wait.UntilAsync(() => leaving.Seen("/slow"), "the slow request to reach the leaving host");
         await Etcd.PutAsync($"{Prefix}/web/hosts/2", staying.Address);
         await Etcd.DeleteAsync($"{Prefix}/web/hosts/1");
         // The put and the delete are two revisions: wait until the route holds only the staying host,
@@ -90,7 +90,7 @@ public sealed class ReliabilityEndToEndTests(SharedEtcdFixture fixture, ITestOut
         await Proxy.WaitRoutedAsync("web.example.com");
 
         var endless = Proxy.EchoAsync("web.example.com", "/slow?ms=30000");
-        await Wait.UntilAsync(() => leaving.Requests >= 2, "the long request to reach the host");
+        await Wait.UntilAsync(() => leaving.Seen("/slow"), "the long request to reach the host");
         await Etcd.DeleteAsync($"{Prefix}/web/hosts/1");
 
         // Drain timeout is 3 s: the router gives up on the request long before the backend would answer.
