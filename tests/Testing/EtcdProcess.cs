@@ -83,8 +83,7 @@ public sealed class EtcdProcess : IAsyncDisposable
             return;
         }
 
-        _process.Signal(TestProcess.SigTerm);
-        await _process.WaitForExitAsync();
+        await _process.StopAsync();
         await _process.DisposeAsync();
         _process = null;
     }
@@ -102,8 +101,7 @@ public sealed class EtcdProcess : IAsyncDisposable
             return;
         }
 
-        _process.Signal(TestProcess.SigKill);
-        await _process.WaitForExitAsync();
+        await _process.KillAsync();
         await _process.DisposeAsync();
         _process = null;
     }

@@ -173,8 +173,7 @@ public sealed class ReliabilityEndToEndTests(SharedEtcdFixture fixture, ITestOut
         var load = LoadClient.Start(Proxy.HttpPort, "web.example.com", workers: 4);
         await Wait.UntilAsync(() => load.Ok > 200, "load on both hosts");
         var killedAt = load.Elapsed;
-        victim.Signal(TestProcess.SigKill);
-        await victim.WaitForExitAsync();
+        await victim.KillAsync();
         var survivorBefore = survivor.Requests;
         await Wait.UntilAsync(() => survivor.Requests > survivorBefore + 500 && load.Elapsed > killedAt + 4, "load to go on for a while after the kill");
         await load.StopAsync();

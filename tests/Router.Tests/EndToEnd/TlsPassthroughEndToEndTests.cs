@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
@@ -404,32 +403,10 @@ public sealed class TlsPassthroughEndToEndTests(SharedEtcdFixture fixture) : Rou
 
     private static async Task<(int Exit, string Output, string Errors)> RunAsync(string file, IEnumerable<string> args, string? input)
     {
-        var start = new ProcessStartInfo(file) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        if (input is not null)
-        {
-            await process.StandardInput.WriteAsync(input);
-        }
-
-        process.StandardInput.Close();
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await output, await errors);
+        // A run that outlives its 30 s fails with a timeout; disposing kills it.
+        await using var process = TestProcess.Start(file, args);
+        await process.CloseInputAsync(input);
+        var exit = await process.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        return (exit, process.StandardOutput, process.StandardError);
     }
 }

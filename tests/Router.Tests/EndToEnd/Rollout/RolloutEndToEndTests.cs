@@ -66,8 +66,7 @@ public sealed class RolloutEndToEndTests(SharedEtcdFixture fixture) : RouterScen
         {
             // Killed after the first old instance is gone, while the second new one starts.
             await first.WaitForOutputAsync("\"instance\":5,\"step\":\"starting\"", TimeSpan.FromSeconds(120));
-            first.Signal(TestProcess.SigKill);
-            await first.WaitForExitAsync();
+            await first.KillAsync();
         }
 
         var (refused, refusedOutput) = await bed.RunToolAsync("--to", "v3");
