@@ -32,6 +32,9 @@ public sealed class EtcdProcess : IAsyncDisposable
 
     public int? ProcessId => _process?.Id;
 
+    /// <summary>The member's data directory (deleted on dispose).</summary>
+    public string DataDirectory => _dataDir;
+
     /// <summary>A dotnet-etcd client for the test's own puts and gets.</summary>
     public EtcdClient Client => _client ??= new EtcdClient(Url, configureChannelOptions: o => o.MaxReceiveMessageSize = 256 * 1024 * 1024);
 
