@@ -121,15 +121,7 @@ internal sealed class DockerDaemon : IAsyncDisposable
         if (!_dockerd.HasExited)
         {
             // dockerd stops its containers and its containerd on SIGTERM.
-            _dockerd.Signal(TestProcess.SigTerm);
-            try
-            {
-                await _dockerd.WaitForExitAsync(TimeSpan.FromSeconds(60));
-            }
-            catch (TimeoutException)
-            {
-                _dockerd.Signal(TestProcess.SigKill);
-            }
+            await _dockerd.StopAsync(TimeSpan.FromSeconds(60));
         }
 
         await _dockerd.DisposeAsync();

@@ -83,8 +83,7 @@ public sealed class DnsmasqProcess : IAsyncDisposable
             return;
         }
 
-        _process.Signal(TestProcess.SigTerm);
-        await _process.WaitForExitAsync();
+        await _process.StopAsync();
         await _process.DisposeAsync();
         _process = null;
     }

@@ -91,8 +91,7 @@ public sealed class EtcdCluster : IAsyncDisposable
             return;
         }
 
-        m.Process.Signal(TestProcess.SigTerm);
-        await m.Process.WaitForExitAsync();
+        await m.Process.StopAsync();
         await m.Process.DisposeAsync();
         m.Process = null;
         m.DisposeChannel();

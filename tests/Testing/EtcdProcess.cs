@@ -32,6 +32,9 @@ public sealed class EtcdProcess : IAsyncDisposable
 
     public int? ProcessId => _process?.Id;
 
+    /// <summary>The member's data directory (deleted on dispose).</summary>
+    public string DataDirectory => _dataDir;
+
     /// <summary>A dotnet-etcd client for the test's own puts and gets.</summary>
     public EtcdClient Client => _client ??= new EtcdClient(Url, configureChannelOptions: o => o.MaxReceiveMessageSize = 256 * 1024 * 1024);
 
@@ -83,8 +86,7 @@ public sealed class EtcdProcess : IAsyncDisposable
             return;
         }
 
-        _process.Signal(TestProcess.SigTerm);
-        await _process.WaitForExitAsync();
+        await _process.StopAsync();
         await _process.DisposeAsync();
         _process = null;
     }
@@ -102,8 +104,7 @@ public sealed class EtcdProcess : IAsyncDisposable
             return;
         }
 
-        _process.Signal(TestProcess.SigKill);
-        await _process.WaitForExitAsync();
+        await _process.KillAsync();
         await _process.DisposeAsync();
         _process = null;
     }

@@ -1,16 +1,32 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 
 namespace Router.Testing;
 
-/// <summary>Free loopback ports, found by binding port 0 and releasing it.</summary>
+/// <summary>
+/// Free loopback ports, found by binding port 0 and releasing it. A port is handed out once per test process:
+/// the kernel may give a just-released port to the next bind, and classes running in parallel would then
+/// start two servers on it.
+/// </summary>
 public static class Ports
 {
+    private static readonly ConcurrentDictionary<int, bool> HandedOut = new();
+
     public static int FreeTcp()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        for (var attempt = 0; attempt < 1000; attempt++)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            if (HandedOut.TryAdd(port, true))
+            {
+                return port;
+            }
+        }
+
+        throw new InvalidOperationException("no free port on 127.0.0.1 that this process has not handed out before");
     }
 
     /// <summary>
@@ -27,7 +43,10 @@ public static class Ports
             {
                 using var listener = new TcpListener(IPAddress.Loopback, port);
                 listener.Start();
-                return port;
+                if (HandedOut.TryAdd(port, true))
+                {
+                    return port;
+                }
             }
             catch (SocketException)
             {

@@ -15,6 +15,7 @@ namespace Router.Testing;
 public sealed class TestBackend : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _paths = new(StringComparer.Ordinal);
     private int _requests;
 
     private TestBackend(string name, WebApplication app, int port)
@@ -31,6 +32,12 @@ public sealed class TestBackend : IAsyncDisposable
     public string Address => $"127.0.0.1:{Port}";
 
     public int Requests => Volatile.Read(ref _requests);
+
+    /// <summary>
+    /// Whether a request for <paramref name="path"/> (without the query) has arrived: the explicit marker a test
+    /// waits on, where a count of requests would also count the router's own probes and readiness checks.
+    /// </summary>
+    public bool Seen(string path) => _paths.ContainsKey(path);
 
     /// <summary>What <c>/health</c> answers; tests flip it to fail a health check.</summary>
     public int HealthStatus { get; set; } = 200;
@@ -60,6 +67,7 @@ public sealed class TestBackend : IAsyncDisposable
     {
         Interlocked.Increment(ref _requests);
         var request = context.Request;
+        _paths.AddOrUpdate(request.Path.Value ?? "", 1, (_, seen) => seen + 1);
         if (request.Path == "/health")
         {
             context.Response.StatusCode = HealthStatus;

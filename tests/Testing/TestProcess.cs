@@ -7,7 +7,8 @@ namespace Router.Testing;
 
 /// <summary>
 /// A real child process (router, announcer, etcd, haproxy…) with its output captured line by line.
-/// Dispose kills it by its process id if it still runs.
+/// Every stop and kill of a test's child goes through here: <see cref="StopAsync"/> (SIGTERM by process id, a
+/// grace period, then SIGKILL), <see cref="KillAsync"/>, and Dispose, which kills what still runs.
 /// </summary>
 public sealed partial class TestProcess : IAsyncDisposable
 {
@@ -19,6 +20,8 @@ public sealed partial class TestProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _lines = new();
     private readonly StringBuilder _all = new();
+    private readonly StringBuilder _stdout = new();
+    private readonly StringBuilder _stderr = new();
 
     private TestProcess(Process process, string name)
     {
@@ -47,6 +50,30 @@ public sealed partial class TestProcess : IAsyncDisposable
     }
 
     public IReadOnlyCollection<string> Lines => _lines;
+
+    /// <summary>What the process wrote to stdout alone, line by line.</summary>
+    public string StandardOutput
+    {
+        get
+        {
+            lock (_all)
+            {
+                return _stdout.ToString();
+            }
+        }
+    }
+
+    /// <summary>What the process wrote to stderr alone, line by line.</summary>
+    public string StandardError
+    {
+        get
+        {
+            lock (_all)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
 
     /// <summary>Starts <paramref name="fileName"/>; a <c>.dll</c> is run with <c>dotnet exec</c>.</summary>
     public static TestProcess Start(string fileName, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment = null, string? name = null)
@@ -92,8 +119,8 @@ public sealed partial class TestProcess : IAsyncDisposable
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var result = new TestProcess(process, name ?? Path.GetFileNameWithoutExtension(fileName));
-        process.OutputDataReceived += (_, e) => result.Add(e.Data);
-        process.ErrorDataReceived += (_, e) => result.Add(e.Data);
+        process.OutputDataReceived += (_, e) => result.Add(e.Data, result._stdout);
+        process.ErrorDataReceived += (_, e) => result.Add(e.Data, result._stderr);
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -118,6 +145,41 @@ public sealed partial class TestProcess : IAsyncDisposable
         {
             throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
         }
+    }
+
+    /// <summary>Writes <paramref name="text"/> (if any) to the process's stdin and closes it.</summary>
+    public async Task CloseInputAsync(string? text = null)
+    {
+        if (text is not null)
+        {
+            await _process.StandardInput.WriteAsync(text);
+        }
+
+        _process.StandardInput.Close();
+    }
+
+    /// <summary>
+    /// Stops the process as systemd would: SIGTERM by process id, then SIGKILL if it has not exited within
+    /// <paramref name="grace"/> (default 10 s); waits for the exit either way and returns the exit code.
+    /// </summary>
+    public async Task<int> StopAsync(TimeSpan? grace = null)
+    {
+        Signal(SigTerm);
+        try
+        {
+            return await WaitForExitAsync(grace ?? TimeSpan.FromSeconds(10));
+        }
+        catch (TimeoutException)
+        {
+            return await KillAsync();
+        }
+    }
+
+    /// <summary>SIGKILL by process id, then waits for the exit and returns the exit code.</summary>
+    public async Task<int> KillAsync()
+    {
+        Signal(SigKill);
+        return await WaitForExitAsync();
     }
 
     /// <summary>Waits for the exit and returns the exit code.</summary>
@@ -153,7 +215,7 @@ public sealed partial class TestProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    private void Add(string? line)
+    private void Add(string? line, StringBuilder stream)
     {
         if (line is null)
         {
@@ -164,6 +226,7 @@ public sealed partial class TestProcess : IAsyncDisposable
         lock (_all)
         {
             _all.AppendLine(line);
+            stream.AppendLine(line);
         }
     }
 
