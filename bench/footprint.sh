@@ -23,7 +23,7 @@ starts() { # NAME PIDVAR LOG PROBES… -- COMMAND…
 }
 
 starts router "$OUT/router-footprint.log" --listen "tcp:127.0.0.1:$http" --ready "http://127.0.0.1:$admin/readyz" -- \
-  taskset -c "$PROXY_CPU" dotnet "$ROUTER_DLL" --etcd "$ETCD_URL" --prefix /services \
+  taskset -c "$PROXY_CPU" $(router_command "$ROUTER_DLL") --etcd "$ETCD_URL" --prefix /services \
   --http "127.0.0.1:$http" --admin "127.0.0.1:$admin" --dns off --tcp-bind 127.0.0.1
 starts haproxy "$OUT/haproxy-footprint.log" --listen "tcp:127.0.0.1:$hap" -- \
   taskset -c "$PROXY_CPU" haproxy -db -f "$dir/haproxy.cfg"

@@ -3,6 +3,7 @@
 # --http-forwarder yarp (every request through YARP), against HAProxy 2.6 (nbthread 1); each proxy pinned to
 # CPU 0, nginx and wrk on CPU 1; runs alternate. nginx hit directly is the ceiling.
 #   BENCH_ROUNDS (3)  BENCH_SECONDS (10)  BENCH_WARMUP (3)  BENCH_SECOND_ENV ("VAR=VALUE ..." for the second router)
+#   BENCH_SECOND_DLL (another build for the second router, a router.dll or a native binary: an A/B of two builds)
 source "$(dirname "$0")/lib.sh"
 
 ROUNDS="${BENCH_ROUNDS:-3}"
@@ -20,7 +21,7 @@ start_haproxy "$hap" "$backend"
 start_router default "$r1" "$a1"
 pid_default=$ROUTER_PID
 # shellcheck disable=SC2086 # the environment is a list of VAR=VALUE words
-start_router second "$r2" "$a2" $SECOND_ENV
+START_ROUTER_DLL="${BENCH_SECOND_DLL:-}" start_router second "$r2" "$a2" $SECOND_ENV
 pid_second=$ROUTER_PID
 
 for url in "http://127.0.0.1:$r1/" "http://127.0.0.1:$r2/" "http://127.0.0.1:$hap/"; do
@@ -75,3 +76,4 @@ for who in router router-yarp; do
 done
 result http_haproxy_vs_nginx_direct "$(ratio "$(col haproxy 2)" "$n_rps")"
 result http_second_env "\"$SECOND_ENV\""
+result http_second_dll "\"${BENCH_SECOND_DLL:-}\""

@@ -146,11 +146,21 @@ start_haproxy() {
   wait_tcp "$1"
 }
 
+# router_command PATH: how to run a router build: `dotnet router.dll`, or a native (ahead-of-time) binary itself.
+router_command() {
+  case "$1" in
+    *.dll) echo dotnet "$1" ;;
+    *) echo "$1" ;;
+  esac
+}
+
 # start_router NAME HTTP_PORT ADMIN_PORT [VAR=VALUE…]: the router on the proxy CPU with extra environment.
+# BENCH_SECOND_DLL, read by the sections that start two routers, names the second one's build.
 start_router() {
-  local name="$1" http="$2" admin="$3"
+  local name="$1" http="$2" admin="$3" dll="${START_ROUTER_DLL:-$ROUTER_DLL}"
   shift 3
-  env "$@" taskset -c "$PROXY_CPU" dotnet "$ROUTER_DLL" --etcd "$ETCD_URL" --prefix /services \
+  # shellcheck disable=SC2046 # the command is one or two words, paths without spaces
+  env "$@" taskset -c "$PROXY_CPU" $(router_command "$dll") --etcd "$ETCD_URL" --prefix /services \
     --http "127.0.0.1:$http" --admin "127.0.0.1:$admin" --dns off --tcp-bind 127.0.0.1 \
     >"$OUT/router-$name.log" 2>&1 &
   track $!
