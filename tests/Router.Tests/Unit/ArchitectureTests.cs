@@ -41,6 +41,44 @@ public partial class ArchitectureTests(ITestOutputHelper output)
         Assert.Equal(known, cycles);
     }
 
+    /// <summary>
+    /// Each assembly's types live under its own namespace root, and no other assembly uses that root: so
+    /// <c>Router.Dns</c> and <c>Router.Registry</c> are assemblies, never folders of the router (docs/design.md,
+    /// "Assemblies"). Namespaces that source generators write into (System…, Microsoft…) are theirs.
+    /// </summary>
+    [Fact]
+    public void Namespaces_AreOneRootPerAssembly()
+    {
+        (System.Reflection.Assembly Assembly, string Root)[] assemblies =
+        [
+            (typeof(Router.Registry.RegistryLayout).Assembly, "Router.Registry"),
+            (typeof(Router.Dns.DnsOptions).Assembly, "Router.Dns"),
+            (typeof(RepoPaths).Assembly, "Router.Testing"),
+        ];
+        var router = typeof(Router.Hosting.RouterHost).Assembly;
+        var problems = new List<string>();
+        foreach (var (assembly, root) in assemblies)
+        {
+            problems.AddRange(Namespaces(assembly)
+                .Where(n => n != root && !n.StartsWith(root + ".", StringComparison.Ordinal))
+                .Select(n => $"{assembly.GetName().Name} holds namespace {n}, outside {root}"));
+        }
+
+        string[] others = [.. assemblies.Select(a => a.Root), "Router.Announcer", "Router.Tests"];
+        problems.AddRange(Namespaces(router)
+            .Where(n => !n.StartsWith("Router", StringComparison.Ordinal)
+                || others.Any(o => n == o || n.StartsWith(o + ".", StringComparison.Ordinal)))
+            .Select(n => $"the router holds namespace {n}, which is not its own"));
+        Assert.True(problems.Count == 0, string.Join("; ", problems));
+        Assert.Contains("Router.Routing", Namespaces(router));
+    }
+
+    private static HashSet<string> Namespaces(System.Reflection.Assembly assembly) =>
+        [.. assembly.GetTypes()
+            .Select(t => t.Namespace)
+            .OfType<string>()
+            .Where(n => !n.StartsWith("System", StringComparison.Ordinal) && !n.StartsWith("Microsoft", StringComparison.Ordinal))];
+
     [Fact]
     public void Cycles_FindsACycleAndIgnoresAChain()
     {
