@@ -87,7 +87,6 @@ internal static class RouterHost
         });
 
         builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(limits);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddHostedService<ShutdownDelay>();
         builder.Services.AddHostedService<MemoryReturn>();
