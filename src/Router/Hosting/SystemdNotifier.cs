@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Router.Registry;
 using Router.Registry.Model;
+using Router.Routing;
 
 namespace Router.Hosting;
 
@@ -20,6 +21,7 @@ namespace Router.Hosting;
 internal sealed partial class SystemdNotifier : IHostedService, IDisposable
 {
     private readonly IRegistrySource _registry;
+    private readonly RouteTableHolder _routes;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -32,14 +34,17 @@ internal sealed partial class SystemdNotifier : IHostedService, IDisposable
     private bool _readySent;
     private int _failureLogged;
 
-    public SystemdNotifier(IRegistrySource registry, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<SystemdNotifier> logger)
-        : this(registry, lifetime, time, logger, Environment.GetEnvironmentVariable("NOTIFY_SOCKET"), Environment.GetEnvironmentVariable("WATCHDOG_USEC"), Environment.GetEnvironmentVariable("WATCHDOG_PID"))
+    // RouteTableHolder is built before this and subscribes to the registry in its constructor, so on every
+    // change the table is applied before OnChanged here asks whether it is live.
+    public SystemdNotifier(IRegistrySource registry, RouteTableHolder routes, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<SystemdNotifier> logger)
+        : this(registry, routes, lifetime, time, logger, Environment.GetEnvironmentVariable("NOTIFY_SOCKET"), Environment.GetEnvironmentVariable("WATCHDOG_USEC"), Environment.GetEnvironmentVariable("WATCHDOG_PID"))
     {
     }
 
-    internal SystemdNotifier(IRegistrySource registry, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<SystemdNotifier> logger, string? notifySocket, string? watchdogUsec, string? watchdogPid)
+    internal SystemdNotifier(IRegistrySource registry, RouteTableHolder routes, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<SystemdNotifier> logger, string? notifySocket, string? watchdogUsec, string? watchdogPid)
     {
         _registry = registry;
+        _routes = routes;
         _lifetime = lifetime;
         _time = time;
         _logger = logger;
@@ -111,7 +116,8 @@ internal sealed partial class SystemdNotifier : IHostedService, IDisposable
         lock (_readyLock)
         {
             // Revision 0 is the empty table before anything was read; a saved registry seeds a real revision.
-            fromEtcd = _registry.Status.Ready;
+            // Ready as /readyz says it: a table built from etcd is the one routing (not merely etcd read).
+            fromEtcd = _routes.FromEtcd;
             var fromFile = !fromEtcd && snapshot.Revision > 0;
             if (!_started || !(fromEtcd || fromFile) || _readySent)
             {
