@@ -84,7 +84,7 @@ public class ClusterBox : IAsyncLifetime
     public Task<string> ScriptAsync(TimeSpan timeout, params string[] args) =>
         RunAsync("bash", [Path.Combine(RepoPaths.Root, "scripts", "cluster"), .. args], timeout);
 
-    public Task<string> StepAsync(params string[] args) => ScriptAsync(TimeSpan.FromMinutes(1), args);
+    public Task<string> StepAsync(params string[] args) => ScriptAsync(TimeSpan.FromMinutes(2), args);
 
     /// <summary>Runs a command inside a namespace and returns its standard output; fails on a non-zero exit.</summary>
     public Task<string> ExecAsync(string ns, params string[] command) =>
