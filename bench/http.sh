@@ -57,6 +57,32 @@ for round in $(seq 1 "$ROUNDS"); do
   done
 done
 
+# A new connection per request (Connection: close from the client), as a container calling web.local without
+# keep-alive: the accept, the request and the close, per CPU-second. The backend side stays pooled in both.
+echo "== HTTP with a new connection per request (wrk -H 'Connection: close', $ROUNDS rounds)"
+: >"$OUT/http-close-runs.txt"
+WRK_HEADERS=(-H 'Connection: close')
+for round in $(seq 1 "$ROUNDS"); do
+  for who in router haproxy; do
+    wait_quiet
+    wrk_run "${url[$who]}" "$WARMUP" >/dev/null
+    read -r rps p50 p99 n cpu err sys < <(wrk_run "${url[$who]}" "$SECONDS_PER_RUN" "${pid[$who]}")
+    per_cpu="$(awk -v n="$n" -v c="$cpu" 'BEGIN { printf "%.0f", (c > 0 ? n / c : 0) }')"
+    echo "$who $rps $per_cpu $p50 $p99 $cpu $err $OTHERS_BUSY" >>"$OUT/http-close-runs.txt"
+    printf '  round %d %-12s %8s req/s  %8s req/cpu-s  p50 %6s ms  p99 %7s ms  errors %s  others busy %s%%\n' \
+      "$round" "$who" "$rps" "$per_cpu" "$p50" "$p99" "$err" "$OTHERS_BUSY"
+  done
+done
+WRK_HEADERS=()
+close_col() { awk -v w="$1" -v c="$2" '$1 == w { print $c }' "$OUT/http-close-runs.txt" | median; }
+for who in router haproxy; do
+  result "http_close_${who}_rps" "$(close_col "$who" 2)"
+  result "http_close_${who}_req_per_cpu_s" "$(close_col "$who" 3)"
+  result "http_close_${who}_p99_ms" "$(close_col "$who" 5)"
+  result "http_close_${who}_errors" "$(close_col "$who" 7)"
+done
+result http_close_router_vs_haproxy_req_per_cpu_s "$(ratio "$(close_col router 3)" "$(close_col haproxy 3)")"
+
 col() { awk -v w="$1" -v c="$2" '$1 == w { print $c }' "$OUT/http-runs.txt" | median; }
 result http_nginx_direct_rps "$n_rps"
 for who in router router-yarp haproxy; do

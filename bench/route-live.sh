@@ -20,7 +20,7 @@ while IFS== read -r key value; do
       result "$key" "$value" ;;
   esac
 done < <(sed -n 's/^RESULT //p' "$OUT/route-live.txt")
-# The router's own account of each change (event 2, "applied in {ElapsedMs} ms").
-jq -R -r 'fromjson? | select(.EventId.Id == 2) | .ElapsedMs' "$OUT/router-route-live.log" >"$OUT/route-live-apply.txt" 2>/dev/null || true
+# The router's own account of each change (the watcher's "Applied" event: "applied in {ElapsedMs} ms").
+jq -R -r 'fromjson? | select(.EventId.Name == "Applied" and .SourceContext == "Router.Registry.Etcd.RegistryWatcher") | .ElapsedMs' "$OUT/router-route-live.log" >"$OUT/route-live-apply.txt" 2>/dev/null || true
 result route_live_apply_p50_ms "$(median <"$OUT/route-live-apply.txt")"
 result route_live_apply_max_ms "$(sort -g "$OUT/route-live-apply.txt" | tail -1)"

@@ -23,7 +23,7 @@ grep -a '^RESULT ' "$OUT/router-scale.log" | sed 's/^RESULT //' | while IFS== re
 result scale_rss_ready_mb "$(( $(rss_kb "$pid") / 1024 ))"
 services="$(curl -s "http://127.0.0.1:$admin/status" | jq '.services | length')"
 result scale_services_routed "$services"
-result scale_full_read_ms "$(jq -R -r 'fromjson? | select(.EventId.Id == 1) | .ElapsedMs' "$OUT/router-scale.log" 2>/dev/null | head -1)"
+result scale_full_read_ms "$(jq -R -r 'fromjson? | select(.EventId.Name == "Loaded" and .SourceContext == "Router.Registry.Etcd.RegistryWatcher") | .ElapsedMs' "$OUT/router-scale.log" 2>/dev/null | head -1)"
 
 taskset -c "$LOAD_CPU" dotnet "$BENCHTOOL_DLL" route-live --name scale_new_service --etcd "$ETCD_URL" \
   --router "127.0.0.1:$http" --backend "127.0.0.1:$backend" --count "${BENCH_SCALE_CHANGES:-50}" >"$OUT/scale-route-live.txt"
@@ -31,7 +31,7 @@ taskset -c "$LOAD_CPU" dotnet "$BENCHTOOL_DLL" host-changes --etcd "$ETCD_URL" -
   --backend "127.0.0.1:$backend" --count "${BENCH_SCALE_CHANGES:-50}" >"$OUT/scale-host-changes.txt"
 sed -n 's/^RESULT //p' "$OUT/scale-route-live.txt" "$OUT/scale-host-changes.txt" | grep -E '_(p50|p99|max)_ms=|_failed=' | grep -v put_ack |
   while IFS== read -r k v; do result "$k" "$v"; done
-jq -R -r 'fromjson? | select(.EventId.Id == 2) | .ElapsedMs' "$OUT/router-scale.log" >"$OUT/scale-apply.txt" 2>/dev/null || true
+jq -R -r 'fromjson? | select(.EventId.Name == "Applied" and .SourceContext == "Router.Registry.Etcd.RegistryWatcher") | .ElapsedMs' "$OUT/router-scale.log" >"$OUT/scale-apply.txt" 2>/dev/null || true
 result scale_change_apply_count "$(wc -l <"$OUT/scale-apply.txt")"
 result scale_change_apply_p50_ms "$(median <"$OUT/scale-apply.txt")"
 result scale_change_apply_max_ms "$(sort -g "$OUT/scale-apply.txt" | tail -1)"
