@@ -368,6 +368,79 @@ public class DnsResponderTests
         Assert.Equal(1, RawDns.AnswerCount(first.Buffer));
     }
 
+    /// <summary>
+    /// Many clients at once, queries not waited for: the responder reads and answers them in batches
+    /// (recvmmsg/sendmmsg), and every answer must still go to the client that asked, with its own id and question,
+    /// whether it was answered in the batch (local names) or later from upstream (relayed ones).
+    /// </summary>
+    [Fact]
+    public async Task Burst_ManyClientsAtOnce_EachGetsItsOwnAnswers()
+    {
+        await using var upstream = await DnsmasqProcess.StartAsync(Example, LongTtl);
+        await using var dns = await ResponderHarness.StartAsync(upstream.EndPoint);
+        const int Clients = 16;
+        const int PerClient = 60;
+        var clients = Enumerable.Range(0, Clients).Select(_ => new UdpClient(new IPEndPoint(IPAddress.Loopback, 0))).ToArray();
+        try
+        {
+            var sent = new Dictionary<ushort, byte[]>[Clients];
+            for (var c = 0; c < Clients; c++)
+            {
+                sent[c] = [];
+                for (var q = 0; q < PerClient; q++)
+                {
+                    var id = (ushort)((c << 8) | q);
+                    var name = q % 4 == 3 ? $"c{c}-q{q}.example.test" : $"c{c}-q{q}.local";
+                    sent[c][id] = RawDns.Query(name, 1, id: id);
+                }
+            }
+
+            // Waves of 4 queries per client, interleaved, with junk that gets no answer in between: batches hold several
+            // clients' queries, and no more than a wave is in flight, so no socket buffer overflows on a loaded machine.
+            const int Wave = 4;
+            var seen = Enumerable.Range(0, Clients).Select(_ => new HashSet<ushort>()).ToArray();
+            for (var first = 0; first < PerClient; first += Wave)
+            {
+                for (var q = first; q < first + Wave; q++)
+                {
+                    for (var c = 0; c < Clients; c++)
+                    {
+                        await clients[c].SendAsync(sent[c][(ushort)((c << 8) | q)], dns.EndPoint);
+                        if (q % 10 == 0)
+                        {
+                            await clients[c].SendAsync(new byte[] { 1, 2, 3 }, dns.EndPoint);
+                        }
+                    }
+                }
+
+                for (var c = 0; c < Clients; c++)
+                {
+                    using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+                    while (seen[c].Count < first + Wave)
+                    {
+                        var answer = (await clients[c].ReceiveAsync(timeout.Token)).Buffer;
+                        var id = RawDns.Id(answer);
+                        Assert.True(sent[c].TryGetValue(id, out var query), $"client {c} got an answer with id {id:x4}, not one of its queries");
+                        Assert.True((id & 0xFF) < first + Wave, $"client {c} got an answer to {id:x4}, which it has not asked yet");
+                        Assert.True(seen[c].Add(id), $"client {c} got two answers to query {id:x4}");
+                        Assert.Equal(0, RawDns.ResponseCode(answer));
+                        Assert.Equal(1, RawDns.AnswerCount(answer));
+                        Assert.True(answer.AsSpan(12, query.Length - 12).SequenceEqual(query.AsSpan(12)), $"client {c}, query {id:x4}: another question came back");
+                    }
+                }
+            }
+
+            Assert.All(seen, s => Assert.Equal(PerClient, s.Count));
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                client.Dispose();
+            }
+        }
+    }
+
     [Fact]
     public async Task Fuzz_RandomAndMutatedPackets_ResponderStillAnswersCorrectly()
     {

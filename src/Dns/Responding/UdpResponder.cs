@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Router.Dns.Reporting;
 using Router.Dns.Wire;
@@ -9,8 +10,9 @@ namespace Router.Dns.Responding;
 
 /// <summary>
 /// The UDP side: one dedicated thread doing blocking receive and send, which measured faster than an async
-/// loop here. Local names and cache hits never leave the thread and allocate nothing; upstream misses go to
-/// the thread pool and answer from there.
+/// loop here; on Linux it reads and answers whole batches of queries per system call (<see cref="UdpBatch"/>).
+/// Local names and cache hits never leave the thread and allocate nothing; upstream misses go to the thread
+/// pool and answer from there.
 /// </summary>
 internal sealed partial class UdpResponder : IDisposable
 {
@@ -41,7 +43,17 @@ internal sealed partial class UdpResponder : IDisposable
     {
         _stop.Cancel();
 
-        // Closing the socket wakes the blocked ReceiveFrom.
+        // Shutting the socket down wakes a thread blocked in recvmmsg, which is not .NET's own call and so is not
+        // woken by the close (an unbound UDP socket answers ENOTCONN, and wakes its readers all the same).
+        // Closing it wakes a blocked ReceiveFrom.
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
+        }
+
         _socket.Dispose();
         if (_thread.IsAlive && Thread.CurrentThread != _thread)
         {
@@ -52,6 +64,111 @@ internal sealed partial class UdpResponder : IDisposable
     }
 
     private void Run()
+    {
+        if (UdpBatch.Supported)
+        {
+            RunBatched();
+        }
+        else
+        {
+            RunOneByOne();
+        }
+    }
+
+    /// <summary>recvmmsg and sendmmsg (<see cref="UdpBatch"/>): every query that is queued is read and answered at once.</summary>
+    private void RunBatched()
+    {
+        using var batch = new UdpBatch();
+        var client = new SocketAddress(_socket.AddressFamily);
+        SafeHandle? handle = null;
+        var added = false;
+        try
+        {
+            // Held while the thread uses the descriptor, so a close cannot hand its number to another socket meanwhile.
+            // Disposed before the thread got here (a responder stopped at once): nothing to do.
+            handle = _socket.SafeHandle;
+            handle.DangerousAddRef(ref added);
+            var fd = handle.DangerousGetHandle();
+            while (!_stop.IsCancellationRequested)
+            {
+                int count;
+                try
+                {
+                    count = batch.Receive(fd);
+                }
+                catch (SocketException e) when (!_stop.IsCancellationRequested && e.SocketErrorCode != SocketError.OperationAborted)
+                {
+                    // A refused earlier answer (ICMP port unreachable) and the like: the next datagram is another's.
+                    LogError(e);
+                    continue;
+                }
+                catch (SocketException)
+                {
+                    return;
+                }
+
+                if (count == 0)
+                {
+                    // Shut down (Dispose): an empty datagram would still count as one.
+                    return;
+                }
+
+                for (var i = 0; i < count; i++)
+                {
+                    try
+                    {
+                        batch.Sender(i, client);
+                        HandleInBatch(batch, i, client);
+                    }
+                    catch (Exception e) when (e is not OutOfMemoryException)
+                    {
+                        // One bad packet must never stop the loop, nor the answers to the others.
+                        LogError(e);
+                    }
+                }
+
+                batch.Send(fd, LogError);
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            if (added)
+            {
+                handle!.DangerousRelease();
+            }
+        }
+    }
+
+    private void HandleInBatch(UdpBatch batch, int index, SocketAddress client)
+    {
+        var query = batch.Query(index);
+        var answer = batch.Answer(index);
+        var result = _processor.Process(query, _filter.IsAllowed(client), overTcp: false, answer, out var length, out var parsed);
+        switch (result)
+        {
+            case ProcessResult.Respond:
+                batch.Reply(index, length);
+                break;
+            case ProcessResult.Forward when Interlocked.Increment(ref _inFlight) <= MaxInFlight:
+                var copy = new SocketAddress(client.Family, client.Size);
+                client.Buffer.Span[..client.Size].CopyTo(copy.Buffer.Span);
+                _ = ForwardAsync(query.ToArray(), parsed, copy);
+                break;
+            case ProcessResult.Forward:
+                Interlocked.Decrement(ref _inFlight);
+                _processor.Statistics.Answered(parsed.Question.Type, AnswerSource.Responder, DnsResponseCode.ServFail);
+                batch.Reply(index, ResponseWriter.WriteError(query, parsed, echoQuestion: true, DnsResponseCode.ServFail, answer));
+                break;
+            default:
+                break;
+        }
+    }
+
+    /// <summary>One receive and one send per query, where recvmmsg is not available.</summary>
+    private void RunOneByOne()
     {
         var query = new byte[ushort.MaxValue];
         var response = new byte[ushort.MaxValue];
