@@ -37,7 +37,12 @@ public sealed class RouterProcess : IAsyncDisposable
     /// <summary>A client for the shared HTTP port.</summary>
     public HttpClient Http { get; }
 
-    public static string Executable => RepoPaths.Executable("Router", "router");
+    /// <summary>
+    /// The built router.dll, or <c>ROUTER_TEST_EXECUTABLE</c>: another build of the router to run every test against
+    /// (the ahead-of-time binary of <c>scripts/publish-aot</c>, for instance).
+    /// </summary>
+    public static string Executable =>
+        Environment.GetEnvironmentVariable("ROUTER_TEST_EXECUTABLE") is { Length: > 0 } other ? other : RepoPaths.Executable("Router", "router");
 
     /// <summary>Starts the router; <paramref name="extraArgs"/> come last, so they can override the defaults here.</summary>
     public static async Task<RouterProcess> StartAsync(string etcdUrls, string prefix, IEnumerable<string>? extraArgs = null, IReadOnlyDictionary<string, string?>? environment = null, bool waitReady = true)

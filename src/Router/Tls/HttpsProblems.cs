@@ -16,6 +16,7 @@ internal sealed class HttpsProblems
     private readonly Lock _gate = new();
     private readonly RegistryLayout _layout;
     private readonly ProblemLog _log;
+    private ImmutableSortedDictionary<string, RegistryProblem> _byService = ImmutableSortedDictionary.Create<string, RegistryProblem>(StringComparer.Ordinal);
     private IReadOnlyList<RegistryProblem> _current = [];
 
     public HttpsProblems(IRegistrySource registry, TlsOptions options, RegistryLayout layout, ProblemLog log)
@@ -29,35 +30,66 @@ internal sealed class HttpsProblems
 
         lock (_gate)
         {
-            registry.Changed += (snapshot, _) => Update(snapshot);
-            Update(registry.Current);
+            registry.Changed += Update;
+            Update(registry.Current, null);
         }
     }
 
     public IReadOnlyList<RegistryProblem> Current => Volatile.Read(ref _current);
 
-    private void Update(RegistrySnapshot snapshot)
+    /// <summary>
+    /// A full read looks at every service; a watch event only at the services it touched, so one change costs the
+    /// same with ten thousand services as with ten.
+    /// </summary>
+    private void Update(RegistrySnapshot snapshot, RegistryChange? change)
     {
         lock (_gate)
         {
-            var problems = ImmutableArray.CreateBuilder<RegistryProblem>();
-            foreach (var (name, entry) in snapshot.Services.OrderBy(s => s.Key, StringComparer.Ordinal))
+            var before = _byService;
+            var problems = before.ToBuilder();
+            if (change is null || change.FullReload)
             {
-                if (entry.Scheme == ServiceScheme.Https)
+                problems.Clear();
+                foreach (var (name, entry) in snapshot.Services)
                 {
-                    problems.Add(new RegistryProblem(name, _layout.Scheme(name), "https service, but this router serves no HTTPS (--https not set): plain requests get 503 instead of a redirect"));
+                    Check(name, entry, problems);
                 }
-                else if (entry.Scheme == ServiceScheme.Tls)
+            }
+            else
+            {
+                foreach (var name in change.Added.Concat(change.Changed).Concat(change.Removed))
                 {
-                    problems.Add(new RegistryProblem(name, _layout.Scheme(name), entry.HostPort is { } port
-                        ? $"tls service, but this router serves no HTTPS (--https not set): reachable only on its host_port {port}"
-                        : "tls service, but this router serves no HTTPS (--https not set): not reachable here"));
+                    problems.Remove(name);
+                    if (snapshot.Services.TryGetValue(name, out var entry))
+                    {
+                        Check(name, entry, problems);
+                    }
                 }
             }
 
-            var current = problems.ToImmutable();
+            _byService = problems.ToImmutable();
+            if (ReferenceEquals(before, _byService) || (before.Count == 0 && _byService.Count == 0))
+            {
+                return;
+            }
+
+            var current = _byService.Values.ToImmutableArray();
             Volatile.Write(ref _current, current);
             _log.Report(Source, current);
+        }
+    }
+
+    private void Check(string name, ServiceEntry entry, ImmutableSortedDictionary<string, RegistryProblem>.Builder problems)
+    {
+        if (entry.Scheme == ServiceScheme.Https)
+        {
+            problems[name] = new RegistryProblem(name, _layout.Scheme(name), "https service, but this router serves no HTTPS (--https not set): plain requests get 503 instead of a redirect");
+        }
+        else if (entry.Scheme == ServiceScheme.Tls)
+        {
+            problems[name] = new RegistryProblem(name, _layout.Scheme(name), entry.HostPort is { } port
+                ? $"tls service, but this router serves no HTTPS (--https not set): reachable only on its host_port {port}"
+                : "tls service, but this router serves no HTTPS (--https not set): not reachable here");
         }
     }
 }

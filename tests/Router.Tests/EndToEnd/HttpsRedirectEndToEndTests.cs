@@ -149,7 +149,20 @@ public sealed class HttpsRedirectEndToEndTests(SharedEtcdFixture fixture) : ICla
         // The metric counts what /status lists, these two included.
         using var metrics = await router.AdminGetAsync("/metrics");
         Assert.Equal(problems.Count, MetricsText.Value(await metrics.Content.ReadAsStringAsync(), "router_registry_problems"));
+
+        // Live changes (a watch event looks only at the services it touched): a service turned https is listed,
+        // turned back to http it is resolved, and the others stay listed throughout.
+        await _etcd.PutAsync($"{_prefix}/late/hosts/1", "127.0.0.1:9");
+        await _etcd.PutAsync($"{_prefix}/late/scheme", "https");
+        await Wait.UntilAsync(async () => (await ProblemServicesAsync(router)).Contains("late"), "late's problem to be listed");
+        await _etcd.PutAsync($"{_prefix}/late/scheme", "http");
+        await Wait.UntilAsync(async () => !(await ProblemServicesAsync(router)).Contains("late"), "late's problem to be resolved");
+        Assert.Contains(router.Process.Output.Split('\n'), l => l.Contains("Problem resolved in service", StringComparison.Ordinal) && l.Contains("\"Service\":\"late\"", StringComparison.Ordinal));
+        Assert.Superset(new HashSet<string> { "secure", "mq" }, await ProblemServicesAsync(router));
     }
+
+    private static async Task<HashSet<string>> ProblemServicesAsync(RouterProcess router) =>
+        [.. (await router.StatusAsync()).GetProperty("problems").EnumerateArray().Select(p => p.GetProperty("service").GetString()!)];
 
     [Fact]
     public async Task HttpsServed_NoProblemReported()
