@@ -40,8 +40,11 @@ public sealed class TcpFloodEndToEndTests(SharedEtcdFixture fixture)
 
         var httpPort = Ports.FreeTcp();
         var adminPort = Ports.FreeTcp();
+        string[] command = RouterProcess.Executable.EndsWith(".dll", StringComparison.Ordinal)
+            ? ["dotnet", "exec", RouterProcess.Executable]
+            : [RouterProcess.Executable];
         await using var router = TestProcess.Start("prlimit", [
-            $"--nofile={OpenFiles}:{OpenFiles}", "dotnet", "exec", RouterProcess.Executable,
+            $"--nofile={OpenFiles}:{OpenFiles}", .. command,
             "--etcd", _etcd.Url, "--prefix", _prefix, "--http", $"127.0.0.1:{httpPort}", "--admin", $"127.0.0.1:{adminPort}",
             "--tcp-bind", "127.0.0.1", "--dns", "off",
         ], name: "router");
