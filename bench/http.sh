@@ -58,12 +58,13 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 # A new connection per request (Connection: close from the client), as a container calling web.local without
-# keep-alive: the accept, the request and the close, per CPU-second. The backend side stays pooled in both.
+# keep-alive: the accept, the request and the close, per CPU-second. The backend side stays pooled in all.
+# The second router (YARP, or BENCH_SECOND_DLL's build) runs too: connection set-up is where builds differ most.
 echo "== HTTP with a new connection per request (wrk -H 'Connection: close', $ROUNDS rounds)"
 : >"$OUT/http-close-runs.txt"
 WRK_HEADERS=(-H 'Connection: close')
 for round in $(seq 1 "$ROUNDS"); do
-  for who in router haproxy; do
+  for who in router router-yarp haproxy; do
     wait_quiet
     wrk_run "${url[$who]}" "$WARMUP" >/dev/null
     read -r rps p50 p99 n cpu err sys < <(wrk_run "${url[$who]}" "$SECONDS_PER_RUN" "${pid[$who]}")
@@ -75,13 +76,15 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 WRK_HEADERS=()
 close_col() { awk -v w="$1" -v c="$2" '$1 == w { print $c }' "$OUT/http-close-runs.txt" | median; }
-for who in router haproxy; do
-  result "http_close_${who}_rps" "$(close_col "$who" 2)"
-  result "http_close_${who}_req_per_cpu_s" "$(close_col "$who" 3)"
-  result "http_close_${who}_p99_ms" "$(close_col "$who" 5)"
-  result "http_close_${who}_errors" "$(close_col "$who" 7)"
+for who in router router-yarp haproxy; do
+  key="http_close_${who//-/_}"
+  result "${key}_rps" "$(close_col "$who" 2)"
+  result "${key}_req_per_cpu_s" "$(close_col "$who" 3)"
+  result "${key}_p99_ms" "$(close_col "$who" 5)"
+  result "${key}_errors" "$(close_col "$who" 7)"
 done
 result http_close_router_vs_haproxy_req_per_cpu_s "$(ratio "$(close_col router 3)" "$(close_col haproxy 3)")"
+result http_close_router_yarp_vs_haproxy_req_per_cpu_s "$(ratio "$(close_col router-yarp 3)" "$(close_col haproxy 3)")"
 
 col() { awk -v w="$1" -v c="$2" '$1 == w { print $c }' "$OUT/http-runs.txt" | median; }
 result http_nginx_direct_rps "$n_rps"

@@ -2,6 +2,7 @@
 # Where the router's CPU goes under the HTTP keep-alive load: perf (with the runtime's perf map, so JIT-ed
 # frames have names) and dotnet-counters (GC and allocation rate). Output in $OUT/profile-*.txt.
 #   BENCH_PROFILE_ENV: extra environment for the router (the default repeats what it sets itself)
+#   BENCH_PROFILE_CLOSE=1: a new connection per request (wrk -H 'Connection: close') instead of keep-alive
 source "$(dirname "$0")/lib.sh"
 
 ENVS="${BENCH_PROFILE_ENV:-DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0}"
@@ -21,7 +22,9 @@ pid=$ROUTER_PID
 wrk_run "http://127.0.0.1:$http/" 10 >/dev/null
 wait_quiet
 
-taskset -c "$LOAD_CPU" wrk -t1 -c32 -d25s -H 'Host: web.bench' "http://127.0.0.1:$http/" >"$OUT/profile-wrk.txt" &
+close=()
+[ "${BENCH_PROFILE_CLOSE:-0}" = 1 ] && close=(-H 'Connection: close')
+taskset -c "$LOAD_CPU" wrk -t1 -c32 -d25s -H 'Host: web.bench' "${close[@]}" "http://127.0.0.1:$http/" >"$OUT/profile-wrk.txt" &
 wrk_pid=$!; track "$wrk_pid"
 sleep 2
 perf record -q -F 999 -g -p "$pid" -o "$OUT/perf.data" -- sleep 8 2>/dev/null
