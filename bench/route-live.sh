@@ -16,7 +16,7 @@ taskset -c "$LOAD_CPU" dotnet "$BENCHTOOL_DLL" route-live --etcd "$ETCD_URL" --r
   --backend "127.0.0.1:$backend" --count "$CHANGES" >"$OUT/route-live.txt"
 while IFS== read -r key value; do
   case "$key" in
-    route_live_p50_ms|route_live_p99_ms|route_live_max_ms|route_live_count|route_live_failed|route_live_put_ack_p50_ms|route_live_put_ack_p99_ms)
+    route_live_p50_ms|route_live_p99_ms|route_live_max_ms|route_live_count|route_live_failed|route_live_put_ack_p50_ms|route_live_put_ack_p99_ms|route_live_put_ack_max_ms)
       result "$key" "$value" ;;
   esac
 done < <(sed -n 's/^RESULT //p' "$OUT/route-live.txt")
