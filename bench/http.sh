@@ -41,39 +41,33 @@ printf '  %-14s %8s req/s  p50 %7s ms  p99 %7s ms\n' "nginx direct" "$n_rps" "$n
 
 declare -A url=([router]="http://127.0.0.1:$r1/" [router-yarp]="http://127.0.0.1:$r2/" [haproxy]="http://127.0.0.1:$hap/")
 declare -A pid=([router]=$pid_default [router-yarp]=$pid_second [haproxy]=$HAPROXY_PID)
-: >"$OUT/http-runs.txt"
-for round in $(seq 1 "$ROUNDS"); do
-  for who in router router-yarp haproxy; do
-    wait_quiet
-    wrk_run "${url[$who]}" "$WARMUP" >/dev/null
-    read -r rps p50 p99 n cpu err sys < <(wrk_run "${url[$who]}" "$SECONDS_PER_RUN" "${pid[$who]}")
-    per_cpu="$(awk -v n="$n" -v c="$cpu" 'BEGIN { printf "%.0f", (c > 0 ? n / c : 0) }')"
-    # CPU per request, split into user space and kernel (µs).
-    usr_us="$(awk -v n="$n" -v c="$cpu" -v s="$sys" 'BEGIN { printf "%.1f", (n > 0 ? (c - s) * 1e6 / n : 0) }')"
-    sys_us="$(awk -v n="$n" -v s="$sys" 'BEGIN { printf "%.1f", (n > 0 ? s * 1e6 / n : 0) }')"
-    echo "$who $rps $per_cpu $p50 $p99 $cpu $err $OTHERS_BUSY $usr_us $sys_us" >>"$OUT/http-runs.txt"
-    printf '  round %d %-12s %8s req/s  %8s req/cpu-s  user %5s + kernel %5s µs/req  p50 %6s ms  p99 %7s ms  errors %s  others busy %s%%\n' \
-      "$round" "$who" "$rps" "$per_cpu" "$usr_us" "$sys_us" "$p50" "$p99" "$err" "$OTHERS_BUSY"
+# rounds FILE: ROUNDS alternating rounds of every proxy, one line per run in FILE (wrk's options: WRK_HEADERS).
+rounds() {
+  local file="$1" round who rps p50 p99 n cpu err sys per_cpu usr_us sys_us
+  : >"$file"
+  for round in $(seq 1 "$ROUNDS"); do
+    for who in router router-yarp haproxy; do
+      wait_quiet
+      wrk_run "${url[$who]}" "$WARMUP" >/dev/null
+      read -r rps p50 p99 n cpu err sys < <(wrk_run "${url[$who]}" "$SECONDS_PER_RUN" "${pid[$who]}")
+      per_cpu="$(awk -v n="$n" -v c="$cpu" 'BEGIN { printf "%.0f", (c > 0 ? n / c : 0) }')"
+      # CPU per request, split into user space and kernel (µs).
+      usr_us="$(awk -v n="$n" -v c="$cpu" -v s="$sys" 'BEGIN { printf "%.1f", (n > 0 ? (c - s) * 1e6 / n : 0) }')"
+      sys_us="$(awk -v n="$n" -v s="$sys" 'BEGIN { printf "%.1f", (n > 0 ? s * 1e6 / n : 0) }')"
+      echo "$who $rps $per_cpu $p50 $p99 $cpu $err $OTHERS_BUSY $usr_us $sys_us" >>"$file"
+      printf '  round %d %-12s %8s req/s  %8s req/cpu-s  user %5s + kernel %5s µs/req  p50 %6s ms  p99 %7s ms  errors %s  others busy %s%%\n' \
+        "$round" "$who" "$rps" "$per_cpu" "$usr_us" "$sys_us" "$p50" "$p99" "$err" "$OTHERS_BUSY"
+    done
   done
-done
+}
+rounds "$OUT/http-runs.txt"
 
 # A new connection per request (Connection: close from the client), as a container calling web.local without
 # keep-alive: the accept, the request and the close, per CPU-second. The backend side stays pooled in all.
 # The second router (YARP, or BENCH_SECOND_DLL's build) runs too: connection set-up is where builds differ most.
 echo "== HTTP with a new connection per request (wrk -H 'Connection: close', $ROUNDS rounds)"
-: >"$OUT/http-close-runs.txt"
 WRK_HEADERS=(-H 'Connection: close')
-for round in $(seq 1 "$ROUNDS"); do
-  for who in router router-yarp haproxy; do
-    wait_quiet
-    wrk_run "${url[$who]}" "$WARMUP" >/dev/null
-    read -r rps p50 p99 n cpu err sys < <(wrk_run "${url[$who]}" "$SECONDS_PER_RUN" "${pid[$who]}")
-    per_cpu="$(awk -v n="$n" -v c="$cpu" 'BEGIN { printf "%.0f", (c > 0 ? n / c : 0) }')"
-    echo "$who $rps $per_cpu $p50 $p99 $cpu $err $OTHERS_BUSY" >>"$OUT/http-close-runs.txt"
-    printf '  round %d %-12s %8s req/s  %8s req/cpu-s  p50 %6s ms  p99 %7s ms  errors %s  others busy %s%%\n' \
-      "$round" "$who" "$rps" "$per_cpu" "$p50" "$p99" "$err" "$OTHERS_BUSY"
-  done
-done
+rounds "$OUT/http-close-runs.txt"
 WRK_HEADERS=()
 close_col() { awk -v w="$1" -v c="$2" '$1 == w { print $c }' "$OUT/http-close-runs.txt" | median; }
 for who in router router-yarp haproxy; do

@@ -26,10 +26,13 @@ internal sealed partial class UdpResponder : IDisposable
     private readonly LogLimiter _errors = new(TimeSpan.FromSeconds(10));
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _thread;
+    private readonly bool _batched;
     private int _inFlight;
 
-    public UdpResponder(Socket socket, DnsProcessor processor, ClientFilter filter, ILogger logger)
+    /// <param name="batched">null: batches where the system has recvmmsg (Linux); false: one datagram at a time (tests).</param>
+    public UdpResponder(Socket socket, DnsProcessor processor, ClientFilter filter, ILogger logger, bool? batched = null)
     {
+        _batched = batched ?? UdpBatch.Supported;
         _socket = socket;
         _processor = processor;
         _filter = filter;
@@ -39,13 +42,17 @@ internal sealed partial class UdpResponder : IDisposable
 
     public void Start() => _thread.Start();
 
+    /// <summary>Whether the receiving thread is still alive (after <see cref="Dispose"/>: it did not wake up).</summary>
+    public bool Running => _thread.IsAlive;
+
     public void Dispose()
     {
         _stop.Cancel();
 
-        // Shutting the socket down wakes a thread blocked in recvmmsg, which is not .NET's own call and so is not
-        // woken by the close (an unbound UDP socket answers ENOTCONN, and wakes its readers all the same).
-        // Closing it wakes a blocked ReceiveFrom.
+        // Shutting the socket down wakes the thread blocked in recvmmsg or ReceiveFrom (an unconnected UDP socket
+        // answers ENOTCONN and wakes its readers all the same). Socket's close does it too while the descriptor is
+        // in use, as the batch loop holds it; done here explicitly, since the loop's exit depends on it.
+        // UdpResponderTests checks the thread ends.
         try
         {
             _socket.Shutdown(SocketShutdown.Both);
@@ -65,7 +72,7 @@ internal sealed partial class UdpResponder : IDisposable
 
     private void Run()
     {
-        if (UdpBatch.Supported)
+        if (_batched)
         {
             RunBatched();
         }
@@ -118,7 +125,10 @@ internal sealed partial class UdpResponder : IDisposable
                     try
                     {
                         batch.Sender(i, client);
-                        HandleInBatch(batch, i, client);
+                        if (Handle(batch.Query(i), batch.Answer(i), client) is > 0 and var length)
+                        {
+                            batch.Reply(i, length);
+                        }
                     }
                     catch (Exception e) when (e is not OutOfMemoryException)
                     {
@@ -139,31 +149,6 @@ internal sealed partial class UdpResponder : IDisposable
             {
                 handle!.DangerousRelease();
             }
-        }
-    }
-
-    private void HandleInBatch(UdpBatch batch, int index, SocketAddress client)
-    {
-        var query = batch.Query(index);
-        var answer = batch.Answer(index);
-        var result = _processor.Process(query, _filter.IsAllowed(client), overTcp: false, answer, out var length, out var parsed);
-        switch (result)
-        {
-            case ProcessResult.Respond:
-                batch.Reply(index, length);
-                break;
-            case ProcessResult.Forward when Interlocked.Increment(ref _inFlight) <= MaxInFlight:
-                var copy = new SocketAddress(client.Family, client.Size);
-                client.Buffer.Span[..client.Size].CopyTo(copy.Buffer.Span);
-                _ = ForwardAsync(query.ToArray(), parsed, copy);
-                break;
-            case ProcessResult.Forward:
-                Interlocked.Decrement(ref _inFlight);
-                _processor.Statistics.Answered(parsed.Question.Type, AnswerSource.Responder, DnsResponseCode.ServFail);
-                batch.Reply(index, ResponseWriter.WriteError(query, parsed, echoQuestion: true, DnsResponseCode.ServFail, answer));
-                break;
-            default:
-                break;
         }
     }
 
@@ -196,7 +181,10 @@ internal sealed partial class UdpResponder : IDisposable
 
             try
             {
-                Handle(query.AsSpan(0, received), response, client);
+                if (Handle(query.AsSpan(0, received), response, client) is > 0 and var length)
+                {
+                    SendTo(response.AsSpan(0, length), client);
+                }
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -206,26 +194,28 @@ internal sealed partial class UdpResponder : IDisposable
         }
     }
 
-    private void Handle(ReadOnlySpan<byte> query, byte[] response, SocketAddress client)
+    /// <summary>
+    /// One query: returns the length of the answer written to <paramref name="answer"/> to send now, or 0 when there
+    /// is none to send now (a packet not worth an answer, or a miss that answers from upstream later).
+    /// </summary>
+    private int Handle(ReadOnlySpan<byte> query, Span<byte> answer, SocketAddress client)
     {
-        var result = _processor.Process(query, _filter.IsAllowed(client), overTcp: false, response, out var length, out var parsed);
+        var result = _processor.Process(query, _filter.IsAllowed(client), overTcp: false, answer, out var length, out var parsed);
         switch (result)
         {
             case ProcessResult.Respond:
-                SendTo(response.AsSpan(0, length), client);
-                break;
+                return length;
             case ProcessResult.Forward when Interlocked.Increment(ref _inFlight) <= MaxInFlight:
                 var copy = new SocketAddress(client.Family, client.Size);
                 client.Buffer.Span[..client.Size].CopyTo(copy.Buffer.Span);
                 _ = ForwardAsync(query.ToArray(), parsed, copy);
-                break;
+                return 0;
             case ProcessResult.Forward:
                 Interlocked.Decrement(ref _inFlight);
                 _processor.Statistics.Answered(parsed.Question.Type, AnswerSource.Responder, DnsResponseCode.ServFail);
-                SendTo(response.AsSpan(0, ResponseWriter.WriteError(query, parsed, echoQuestion: true, DnsResponseCode.ServFail, response)), client);
-                break;
+                return ResponseWriter.WriteError(query, parsed, echoQuestion: true, DnsResponseCode.ServFail, answer);
             default:
-                break;
+                return 0;
         }
     }
 
