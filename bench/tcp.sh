@@ -41,14 +41,16 @@ HAPROXY_PID=$!
 wait_tcp "$haproxy_port"
 
 tool() { taskset -c "$LOAD_CPU" dotnet "$TCPBENCH_DLL" "$@"; }
-# measure NAME PID PORT MODE ARG: prints "figure per_cpu_second"
+# measure NAME PID PORT MODE ARG: prints "figure per_cpu_second user_us kernel_us" (CPU per unit of the figure,
+# split into user space and kernel: per connection for connrate).
 measure() {
-  local before after figure
-  before="$(cpu_ticks "$2")"
+  local before after sys_before sys_after figure
+  before="$(cpu_ticks "$2")"; sys_before="$(sys_ticks "$2")"
   figure="$(tool "$4" "$3" "$SECONDS_PER_RUN" "$5")"
-  after="$(cpu_ticks "$2")"
-  awk -v f="$figure" -v t=$((after - before)) -v tck="$CLK_TCK" -v s="$SECONDS_PER_RUN" \
-    'BEGIN { cpu = t / tck; printf "%.0f %.0f\n", f, (cpu > 0 ? f * s / cpu : 0) }'
+  after="$(cpu_ticks "$2")"; sys_after="$(sys_ticks "$2")"
+  awk -v f="$figure" -v t=$((after - before)) -v k=$((sys_after - sys_before)) -v tck="$CLK_TCK" -v s="$SECONDS_PER_RUN" \
+    'BEGIN { cpu = t / tck; sys = k / tck; n = f * s
+             printf "%.0f %.0f %.1f %.1f\n", f, (cpu > 0 ? n / cpu : 0), (n > 0 ? (cpu - sys) * 1e6 / n : 0), (n > 0 ? sys * 1e6 / n : 0) }'
 }
 
 # Warm-up: the router's JIT tiering (dynamic PGO) takes seconds of load per path — perf showed the JIT
@@ -61,9 +63,9 @@ for round in $(seq 1 "$ROUNDS"); do
   wait_quiet
   for proxy in router haproxy; do
     if [ "$proxy" = router ]; then pid=$ROUTER_PID; port=$router_port; else pid=$HAPROXY_PID; port=$haproxy_port; fi
-    read -r bps bps_cpu < <(measure "$proxy" "$pid" "$port" throughput 1)
-    read -r cps cps_cpu < <(measure "$proxy" "$pid" "$port" connrate 16)
-    echo "$round $proxy $bps $bps_cpu $cps $cps_cpu" | tee -a "$OUT/tcp-runs.txt"
+    read -r bps bps_cpu _ _ < <(measure "$proxy" "$pid" "$port" throughput 1)
+    read -r cps cps_cpu conn_user_us conn_kernel_us < <(measure "$proxy" "$pid" "$port" connrate 16)
+    echo "$round $proxy $bps $bps_cpu $cps $cps_cpu $conn_user_us $conn_kernel_us" | tee -a "$OUT/tcp-runs.txt"
   done
 done
 
@@ -80,3 +82,7 @@ result tcp_router_vs_haproxy_conn_rate "$(ratio "$r_cps" "$h_cps")"
 result tcp_router_conn_per_cpu_s "$r_cpc"
 result tcp_haproxy_conn_per_cpu_s "$h_cpc"
 result tcp_router_vs_haproxy_conn_per_cpu "$(ratio "$r_cpc" "$h_cpc")"
+result tcp_router_conn_user_us "$(col router 7)"
+result tcp_router_conn_kernel_us "$(col router 8)"
+result tcp_haproxy_conn_user_us "$(col haproxy 7)"
+result tcp_haproxy_conn_kernel_us "$(col haproxy 8)"
