@@ -12,4 +12,7 @@ public sealed record RegistryChange(long Revision, ImmutableArray<string> Added,
     public long ReceivedTimestamp { get; init; }
 
     public bool IsEmpty => Added.IsEmpty && Removed.IsEmpty && Changed.IsEmpty;
+
+    /// <summary>Every service this change added, removed or changed: what an incremental consumer looks at again.</summary>
+    public IEnumerable<string> Touched => Added.Concat(Removed).Concat(Changed);
 }

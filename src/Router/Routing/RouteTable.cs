@@ -39,7 +39,7 @@ internal sealed class RouteTable
     /// <summary>The table after one registry change: a full re-read rebuilds every route, an incremental change only the services it names.</summary>
     public RouteTable Apply(RegistrySnapshot snapshot, RegistryChange change) => change.FullReload
         ? Rebuild(snapshot)
-        : Update(snapshot, change.Added.Concat(change.Removed).Concat(change.Changed));
+        : Update(snapshot, change.Touched);
 
     /// <summary>The whole table from a snapshot, reusing destinations of this table where the host is the same.</summary>
     public RouteTable Rebuild(RegistrySnapshot snapshot)

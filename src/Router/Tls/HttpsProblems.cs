@@ -57,7 +57,7 @@ internal sealed class HttpsProblems
             }
             else
             {
-                foreach (var name in change.Added.Concat(change.Changed).Concat(change.Removed))
+                foreach (var name in change.Touched)
                 {
                     problems.Remove(name);
                     if (snapshot.Services.TryGetValue(name, out var entry))
