@@ -103,6 +103,13 @@ internal sealed partial class UdpResponder : IDisposable
                 {
                     count = batch.Receive(fd);
                 }
+                catch (SocketException e) when (e.SocketErrorCode == SocketError.WouldBlock && !_stop.IsCancellationRequested)
+                {
+                    // The descriptor is blocking unless an async call on the socket turned it non-blocking; then wait
+                    // for a datagram here rather than spin.
+                    _socket.Poll(TimeSpan.FromSeconds(1), SelectMode.SelectRead);
+                    continue;
+                }
                 catch (SocketException e) when (!_stop.IsCancellationRequested && e.SocketErrorCode != SocketError.OperationAborted)
                 {
                     // A refused earlier answer (ICMP port unreachable) and the like: the next datagram is another's.
