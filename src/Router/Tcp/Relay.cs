@@ -34,8 +34,8 @@ internal sealed class Relay(RelayEnd client, RelayEnd server, IPAddress? clientA
 
     public void Dispose()
     {
-        client.Release();
-        server.Release();
+        client.Dispose();
+        server.Dispose();
     }
 
     private async Task PumpAsync(RelayEnd from, RelayEnd to, bool fromClient)
@@ -43,10 +43,9 @@ internal sealed class Relay(RelayEnd client, RelayEnd server, IPAddress? clientA
         byte[]? buffer = null;
         try
         {
-            while (true)
+            // No buffer while waiting: an idle relay holds its two connections and this state only.
+            while (await from.WaitReadableAsync().ConfigureAwait(false))
             {
-                // No buffer while waiting: an idle relay holds its two connections and this state only.
-                await from.WaitReadableAsync().ConfigureAwait(false);
                 buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
                 int read;
                 do
@@ -59,6 +58,11 @@ internal sealed class Relay(RelayEnd client, RelayEnd server, IPAddress? clientA
                         return;
                     }
 
+                    if (read < 0)
+                    {
+                        break;
+                    }
+
                     Volatile.Write(ref _lastActivity, time.GetTimestamp());
                     if (fromClient)
                     {
@@ -69,7 +73,11 @@ internal sealed class Relay(RelayEnd client, RelayEnd server, IPAddress? clientA
                         counters.AddToClient(read);
                     }
 
-                    await to.WriteAsync(buffer.AsMemory(0, read)).ConfigureAwait(false);
+                    if (!await to.WriteAsync(buffer.AsMemory(0, read)).ConfigureAwait(false))
+                    {
+                        read = RelayEnd.Failed;
+                        break;
+                    }
                 }
 
                 // A full buffer means more is probably waiting: keep the buffer while data streams.
@@ -77,11 +85,18 @@ internal sealed class Relay(RelayEnd client, RelayEnd server, IPAddress? clientA
 
                 ArrayPool<byte>.Shared.Return(buffer);
                 buffer = null;
+                if (read < 0)
+                {
+                    break;
+                }
             }
+
+            // One side reset or the relay was aborted: end both directions.
+            Abort();
         }
         catch (Exception e) when (e is System.Net.Sockets.SocketException or ObjectDisposedException or IOException or OperationCanceledException)
         {
-            // One side reset or the relay was aborted: end both directions.
+            // The same, reported by an end that throws (a pipe), or a half-close on a connection already gone.
             Abort();
         }
         finally

@@ -10,12 +10,13 @@ namespace Router.Tls;
 /// </summary>
 internal sealed class PipeRelayEnd(ConnectionContext connection) : RelayEnd
 {
-    public override async ValueTask WaitReadableAsync()
+    public override async ValueTask<bool> WaitReadableAsync()
     {
         var result = await connection.Transport.Input.ReadAsync().ConfigureAwait(false);
 
         // Nothing consumed, nothing examined: the read that follows gets the same bytes at once.
         connection.Transport.Input.AdvanceTo(result.Buffer.Start);
+        return !result.IsCanceled;
     }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer)
@@ -24,7 +25,7 @@ internal sealed class PipeRelayEnd(ConnectionContext connection) : RelayEnd
         var result = await input.ReadAsync().ConfigureAwait(false);
         if (result.IsCanceled)
         {
-            throw new OperationCanceledException("the client connection's read was cancelled");
+            return Failed;
         }
 
         var data = result.Buffer;
@@ -34,13 +35,12 @@ internal sealed class PipeRelayEnd(ConnectionContext connection) : RelayEnd
         return count;
     }
 
-    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> data)
+    public override async ValueTask<bool> WriteAsync(ReadOnlyMemory<byte> data)
     {
         var flushed = await connection.Transport.Output.WriteAsync(data).ConfigureAwait(false);
-        if (flushed.IsCompleted || flushed.IsCanceled)
-        {
-            throw new IOException("the client connection is closed");
-        }
+
+        // Completed: the client connection is closed.
+        return !(flushed.IsCompleted || flushed.IsCanceled);
     }
 
     // Kestrel closes the sending side of the socket once the output is complete.
@@ -48,7 +48,7 @@ internal sealed class PipeRelayEnd(ConnectionContext connection) : RelayEnd
 
     public override void Abort() => connection.Abort(new ConnectionAbortedException("TLS passthrough relay ended"));
 
-    public override void Release()
+    public override void Dispose()
     {
         // A finished relay leaves the connection to Kestrel, which closes it when the middleware returns.
         connection.Transport.Input.Complete();
