@@ -14,6 +14,7 @@ internal sealed class Relay(RelayEnd client, RelayEnd server, IPAddress? clientA
     private const int BufferSize = 64 * 1024;
 
     private long _lastActivity = time.GetTimestamp();
+    private int _failed;
 
     public IPAddress? ClientAddress => clientAddress;
 
@@ -38,6 +39,20 @@ internal sealed class Relay(RelayEnd client, RelayEnd server, IPAddress? clientA
         server.Dispose();
     }
 
+    /// <summary>
+    /// Ends both directions after a failure (a reset, a failed write) without closing: the other direction's
+    /// pending read ends as an end of stream on the socket thread, and both connections close when the relay
+    /// is disposed. Timers and the registry end relays with <see cref="Abort"/>.
+    /// </summary>
+    private void Fail()
+    {
+        if (Interlocked.Exchange(ref _failed, 1) == 0)
+        {
+            client.Stop();
+            server.Stop();
+        }
+    }
+
     private async Task PumpAsync(RelayEnd from, RelayEnd to, bool fromClient)
     {
         byte[]? buffer = null;
@@ -53,8 +68,13 @@ internal sealed class Relay(RelayEnd client, RelayEnd server, IPAddress? clientA
                     read = await from.ReadAsync(buffer.AsMemory()).ConfigureAwait(false);
                     if (read == 0)
                     {
-                        // Half-close: the other side learns there is no more, and may still answer.
-                        to.ShutdownSend();
+                        // Half-close: the other side learns there is no more, and may still answer. After a
+                        // failure this end of stream is the stop, and the other side is gone already.
+                        if (Volatile.Read(ref _failed) == 0)
+                        {
+                            to.ShutdownSend();
+                        }
+
                         return;
                     }
 
@@ -92,7 +112,7 @@ internal sealed class Relay(RelayEnd client, RelayEnd server, IPAddress? clientA
             }
 
             // One side reset or the relay was aborted: end both directions.
-            Abort();
+            Fail();
         }
         catch (Exception e) when (e is System.Net.Sockets.SocketException or ObjectDisposedException or IOException or OperationCanceledException)
         {

@@ -27,6 +27,12 @@ internal abstract class RelayEnd : IDisposable
     /// <summary>Ends the connection now, both ways.</summary>
     public abstract void Abort();
 
+    /// <summary>
+    /// Ends both directions because the relay failed, without closing yet: a read waiting on this end ends as
+    /// at the end of the stream. Never throws. By default the same as <see cref="Abort"/>.
+    /// </summary>
+    public virtual void Stop() => Abort();
+
     /// <summary>Lets go of the connection once the relay is over (both directions ended).</summary>
     public abstract void Dispose();
 }

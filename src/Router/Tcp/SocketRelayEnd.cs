@@ -1,9 +1,10 @@
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 
 namespace Router.Tcp;
 
 /// <summary>A relay end on a connected socket; disposing it closes the socket. Resets and aborts come back as values, not exceptions.</summary>
-internal sealed class SocketRelayEnd(Socket socket) : RelayEnd
+internal sealed partial class SocketRelayEnd(Socket socket) : RelayEnd
 {
     private readonly SocketOperation _receive = new();
     private readonly SocketOperation _send = new();
@@ -36,6 +37,47 @@ internal sealed class SocketRelayEnd(Socket socket) : RelayEnd
 
     public override void Abort() => socket.Dispose();
 
+    /// <summary>
+    /// shutdown(2) both ways, its error ignored: the other end of a failed relay is often the reset one, where
+    /// <see cref="Socket.Shutdown"/> would throw. A read pending here then ends on the socket thread with an end
+    /// of stream; closing a socket with a read pending instead hands its completion to the thread pool, a
+    /// wake-up and a thread switch per connection.
+    /// </summary>
+    public override void Stop()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            Abort();
+            return;
+        }
+
+        var handle = socket.SafeHandle;
+        if (handle.IsClosed)
+        {
+            // Aborted (closed) already, the usual case after Abort: nothing is left to stop.
+            return;
+        }
+
+        var added = false;
+        try
+        {
+            // The reference keeps the descriptor from being closed (and its number reused) during the call.
+            handle.DangerousAddRef(ref added);
+            _ = ShutdownBoth((int)handle.DangerousGetHandle(), ShutdownReadWrite);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Closed since the check above.
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
     public override void Dispose()
     {
         socket.Dispose();
@@ -44,4 +86,9 @@ internal sealed class SocketRelayEnd(Socket socket) : RelayEnd
         _receive.Dispose();
         _send.Dispose();
     }
+
+    private const int ShutdownReadWrite = 2;
+
+    [LibraryImport("libc", EntryPoint = "shutdown")]
+    private static partial int ShutdownBoth(int socket, int how);
 }
