@@ -74,6 +74,9 @@ public class UdpResponderTests
             // Blocked in its receive: disposing must wake the thread and let it end, not leave it blocked after the join.
             responder.Dispose();
             Assert.False(responder.Running, "the UDP thread still runs after Dispose");
+
+            // The wake-up is not a packet: stopping writes no "packet could not be handled" line.
+            Assert.Empty(logger.Lines);
         }
     }
 }

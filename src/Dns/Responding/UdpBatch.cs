@@ -89,6 +89,9 @@ internal sealed unsafe partial class UdpBatch : IDisposable
     /// <summary>Datagram <paramref name="index"/> of the last <see cref="Receive"/>.</summary>
     public ReadOnlySpan<byte> Query(int index) => new(_queries + (index * BufferSize), (int)_received[index].Length);
 
+    /// <summary>Whether datagram <paramref name="index"/> came with a sender address (a shut-down socket's wake-up does not).</summary>
+    public bool HasSender(int index) => _received[index].Header.NameLength > 0;
+
     /// <summary>Copies the sender of datagram <paramref name="index"/> into <paramref name="client"/>.</summary>
     public void Sender(int index, System.Net.SocketAddress client)
     {

@@ -121,14 +121,20 @@ internal sealed partial class UdpResponder : IDisposable
                     return;
                 }
 
-                if (count == 0)
+                if (count == 0 || _stop.IsCancellationRequested)
                 {
-                    // Shut down (Dispose): an empty datagram would still count as one.
+                    // Shut down (Dispose): the wake-up comes as an empty "datagram" without a sender.
                     return;
                 }
 
                 for (var i = 0; i < count; i++)
                 {
+                    if (!batch.HasSender(i))
+                    {
+                        // No sender address, nobody to answer: not a datagram from a client.
+                        continue;
+                    }
+
                     try
                     {
                         batch.Sender(i, client);
@@ -183,6 +189,12 @@ internal sealed partial class UdpResponder : IDisposable
             }
             catch (SocketException)
             {
+                return;
+            }
+
+            if (_stop.IsCancellationRequested)
+            {
+                // Shut down (Dispose): the wake-up is an empty read without a sender, not a query.
                 return;
             }
 
