@@ -15,12 +15,17 @@ public sealed class ConfigApplyMetricsEndToEndTests(SharedEtcdFixture fixture) :
         var first = await ApplyHistogramAsync();
         Assert.True(first.Count >= 1, "the first full read is an observation");
 
+        // Each change waits for the one before to be observed: two puts in quick succession may reach the router in
+        // one watch answer, which is one apply and one observation (CI saw 2 observations for 3 changes that way).
         var web = Own(await TestBackend.StartAsync("web-1"));
         await Etcd.PutAsync($"{Prefix}/web/scheme", "http");
+        var count = await ObservedOnceMoreAsync(first.Count);
         await Etcd.PutAsync($"{Prefix}/web/hosts/1", web.Address);
         await Proxy.WaitRoutedAsync("web.example.com");
+        count = await ObservedOnceMoreAsync(count);
         await Etcd.DeleteAsync($"{Prefix}/web/hosts/1");
         await Proxy.WaitStatusAsync("web.example.com", "/", HttpStatusCode.ServiceUnavailable);
+        await ObservedOnceMoreAsync(count);
 
         var after = await ApplyHistogramAsync();
         Assert.Equal(first.Count + 3, after.Count);
@@ -33,6 +38,15 @@ public sealed class ConfigApplyMetricsEndToEndTests(SharedEtcdFixture fixture) :
         {
             Assert.True(after.Buckets[i].Count >= after.Buckets[i - 1].Count, $"bucket le={after.Buckets[i].Le} below the one before");
         }
+    }
+
+    // Waits until the histogram has grown past `before`, and checks it grew by exactly one: one change, one observation.
+    private async Task<long> ObservedOnceMoreAsync(long before)
+    {
+        long now = before;
+        await Wait.UntilAsync(async () => (now = (await ApplyHistogramAsync()).Count) > before, "the change to be observed in router_config_apply_seconds");
+        Assert.Equal(before + 1, now);
+        return now;
     }
 
     private async Task<(long Count, double Sum, IReadOnlyList<(string Le, long Count)> Buckets)> ApplyHistogramAsync()
