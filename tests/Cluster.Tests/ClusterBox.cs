@@ -121,6 +121,16 @@ public class ClusterBox : IAsyncLifetime
         return File.Exists(path) ? File.ReadAllText(path) : "";
     }
 
+    /// <summary>
+    /// The balancer's last node state changes (haproxy.log's "is UP" / "is DOWN" lines), for a failure message: a 503
+    /// under load is the balancer's own when it has no node UP.
+    /// </summary>
+    public string BalancerStateChanges()
+    {
+        var lines = StateFile("haproxy.log").Split('\n').Where(l => l.Contains(" is UP", StringComparison.Ordinal) || l.Contains(" is DOWN", StringComparison.Ordinal)).TakeLast(10).ToList();
+        return lines.Count == 0 ? "the balancer logged no node state change" : "the balancer's last node state changes:\n" + string.Join('\n', lines);
+    }
+
     /// <summary>The router's /status on node <paramref name="node"/>.</summary>
     public async Task<JsonElement> StatusAsync(int node)
     {

@@ -74,7 +74,7 @@ public sealed class ClusterTests(ClusterBox box, ITestOutputHelper output)
         await load.WaitForMoreOkAsync(300);
         var result = await load.StopAsync();
         output.WriteLine(result.ToString());
-        Assert.True(result.Failed == 0, result.ToString());
+        Assert.True(result.Failed == 0, $"{result}\n{box.BalancerStateChanges()}");
 
         // The balancer spread the load: every node's router forwarded some of it.
         for (var node = 1; node <= 3; node++)

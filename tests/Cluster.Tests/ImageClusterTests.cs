@@ -74,7 +74,7 @@ public sealed class ImageClusterTests(ImageClusterBox box, ITestOutputHelper out
         await load.WaitForMoreOkAsync(100);
         var result = await load.StopAsync();
         output.WriteLine(result.ToString());
-        Assert.True(result.Failed == 0, result.ToString());
+        Assert.True(result.Failed == 0, $"{result}\n{box.BalancerStateChanges()}");
     }
 
     [Fact]
@@ -99,7 +99,7 @@ public sealed class ImageClusterTests(ImageClusterBox box, ITestOutputHelper out
         await load.WaitForMoreOkAsync(300);
         var result = await load.StopAsync();
         output.WriteLine(result.ToString());
-        Assert.True(result.Failed == 0, result.ToString());
+        Assert.True(result.Failed == 0, $"{result}\n{box.BalancerStateChanges()}");
 
         // The balancer spread the load over every node's router.
         for (var node = 1; node <= 3; node++)
