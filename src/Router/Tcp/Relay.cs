@@ -80,7 +80,8 @@ internal sealed class Relay(RelayEnd client, RelayEnd server, IPAddress? clientA
 
                     if (read < 0)
                     {
-                        break;
+                        Fail();
+                        return;
                     }
 
                     Volatile.Write(ref _lastActivity, time.GetTimestamp());
@@ -95,8 +96,8 @@ internal sealed class Relay(RelayEnd client, RelayEnd server, IPAddress? clientA
 
                     if (!await to.WriteAsync(buffer.AsMemory(0, read)).ConfigureAwait(false))
                     {
-                        read = RelayEnd.Failed;
-                        break;
+                        Fail();
+                        return;
                     }
                 }
 
@@ -105,13 +106,9 @@ internal sealed class Relay(RelayEnd client, RelayEnd server, IPAddress? clientA
 
                 ArrayPool<byte>.Shared.Return(buffer);
                 buffer = null;
-                if (read < 0)
-                {
-                    break;
-                }
             }
 
-            // One side reset or the relay was aborted: end both directions.
+            // The wait found the connection failed (reset, aborted): end both directions, as a failed read or write does.
             Fail();
         }
         catch (Exception e) when (e is System.Net.Sockets.SocketException or ObjectDisposedException or IOException or OperationCanceledException)
