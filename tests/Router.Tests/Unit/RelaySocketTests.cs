@@ -129,11 +129,9 @@ public sealed class RelaySocketTests : IDisposable
     [Fact]
     public async Task Relay_EchoAndHalfClose_BothWaysThenEnds()
     {
-        var (client, clientSide) = await PairAsync();
-        var (serverSide, server) = await PairAsync();
         var counters = new TcpServiceCounters();
-        using var relay = new Relay(new SocketRelayEnd(clientSide), new SocketRelayEnd(serverSide), IPAddress.Loopback, counters, TimeProvider.System);
-        var run = Watched(relay.RunAsync);
+        var (client, server, relay, run) = await StartRelayAsync(counters);
+        using var _ = relay;
 
         await client.SendAsync("ping"u8.ToArray());
         client.Shutdown(SocketShutdown.Send);
@@ -151,10 +149,8 @@ public sealed class RelaySocketTests : IDisposable
     [Fact]
     public async Task Relay_ClientResets_ServerConnectionClosedWithoutAnException()
     {
-        var (client, clientSide) = await PairAsync();
-        var (serverSide, server) = await PairAsync();
-        using var relay = new Relay(new SocketRelayEnd(clientSide), new SocketRelayEnd(serverSide), IPAddress.Loopback, new TcpServiceCounters(), TimeProvider.System);
-        var run = Watched(relay.RunAsync);
+        var (client, server, relay, run) = await StartRelayAsync(new TcpServiceCounters());
+        using var _ = relay;
 
         await client.SendAsync("hello"u8.ToArray());
         var buffer = new byte[16];
@@ -169,10 +165,8 @@ public sealed class RelaySocketTests : IDisposable
     [Fact]
     public async Task Relay_Aborted_BothConnectionsClosed()
     {
-        var (client, clientSide) = await PairAsync();
-        var (serverSide, server) = await PairAsync();
-        using var relay = new Relay(new SocketRelayEnd(clientSide), new SocketRelayEnd(serverSide), IPAddress.Loopback, new TcpServiceCounters(), TimeProvider.System);
-        var run = Watched(relay.RunAsync);
+        var (client, server, relay, run) = await StartRelayAsync(new TcpServiceCounters());
+        using var _ = relay;
 
         relay.Abort();
 
@@ -180,6 +174,15 @@ public sealed class RelaySocketTests : IDisposable
         Assert.Equal(string.Empty, await ReadToEndAsync(client));
         Assert.Equal(string.Empty, await ReadToEndAsync(server));
         Assert.Equal(0, _exceptions);
+    }
+
+    // A relay between a client connection and a server connection, running in this test's watched flow.
+    private async Task<(Socket Client, Socket Server, Relay Relay, Task<int> Run)> StartRelayAsync(TcpServiceCounters counters)
+    {
+        var (client, clientSide) = await PairAsync();
+        var (serverSide, server) = await PairAsync();
+        var relay = new Relay(new SocketRelayEnd(clientSide), new SocketRelayEnd(serverSide), IPAddress.Loopback, counters, TimeProvider.System);
+        return (client, server, relay, Watched(relay.RunAsync));
     }
 
     // Runs the work in a flow marked as this test's, so that its first-chance exceptions are counted.
