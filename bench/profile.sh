@@ -3,9 +3,10 @@
 # frames have names) and dotnet-counters (GC and allocation rate). Output in $OUT/profile-*.txt.
 #   BENCH_PROFILE_ENV: extra environment for the router (the default repeats what it sets itself)
 #   BENCH_PROFILE_CLOSE=1: a new connection per request (wrk -H 'Connection: close') instead of keep-alive
-#   BENCH_PROFILE_TCP=1: the TCP host_port relay under tcpbench connrate (connect, 1-byte echo, close) instead
+#   BENCH_PROFILE_TCP=1: the TCP host_port relay under tcpbench connrate (connect, 1-byte echo, close) instead of HTTP
 source "$(dirname "$0")/lib.sh"
 
+TCP_MODE="${BENCH_PROFILE_TCP:-0}"
 ENVS="${BENCH_PROFILE_ENV:-DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0}"
 echo "== Profile of the router under wrk -t1 -c32 ($ENVS)"
 command -v perf >/dev/null || { echo "perf is missing (Debian: linux-perf)" >&2; exit 1; }
@@ -13,7 +14,7 @@ tools="$HOME/.dotnet/tools"
 [ -x "$tools/dotnet-counters" ] || dotnet tool install -g dotnet-counters >/dev/null
 start_etcd
 free_port backend; free_port http; free_port admin; free_port relay
-if [ "${BENCH_PROFILE_TCP:-0}" = 1 ]; then
+if [ "$TCP_MODE" = 1 ]; then
   TCPBENCH_DLL="$ROOT/bench/TcpBench/bin/Release/net10.0/tcpbench.dll"
   taskset -c "$LOAD_CPU" dotnet "$TCPBENCH_DLL" server "$backend" >"$OUT/tcpbench-server.log" 2>&1 &
   track $!
@@ -29,7 +30,7 @@ etcdput /services/web/hosts/1 "127.0.0.1:$backend"
 # W^X off: with it on, JIT-ed code runs from a double-mapped memfd that perf cannot match to the perf map.
 start_router profile "$http" "$admin" $ENVS DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
 pid=$ROUTER_PID
-if [ "${BENCH_PROFILE_TCP:-0}" = 1 ]; then
+if [ "$TCP_MODE" = 1 ]; then
   wait_tcp "$relay"
   taskset -c "$LOAD_CPU" dotnet "$TCPBENCH_DLL" connrate "$relay" 15 16 >/dev/null
   wait_quiet
@@ -55,7 +56,7 @@ perf report -i "$OUT/perf.data" --children --sort sym --stdio -g none --percent-
   | grep -v '^#' | grep -v '^$' | head -80 >"$OUT/profile-inclusive.txt" || true
 echo "  by library:"; sed 's/^/    /' "$OUT/profile-dso.txt" | head -12
 echo "  top functions (self):"; sed 's/^/    /' "$OUT/profile-symbols.txt" | head -30
-if [ "${BENCH_PROFILE_TCP:-0}" = 1 ]; then
+if [ "$TCP_MODE" = 1 ]; then
   sed 's/^/  under profile, connections per second: /' "$OUT/profile-wrk.txt"
 else
   grep -a 'Requests/sec' "$OUT/profile-wrk.txt" | sed 's/^/  under profile: /'
