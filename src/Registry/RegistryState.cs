@@ -17,6 +17,12 @@ public sealed class RegistryState
     private ImmutableDictionary<string, ImmutableArray<RegistryProblem>> _folderProblems =
         ImmutableDictionary<string, ImmutableArray<RegistryProblem>>.Empty;
 
+    /// <summary>
+    /// The services that name a host_port, kept as changes come: settling the port claims then reads these few,
+    /// not every service, so a change costs the same with ten thousand services as with ten.
+    /// </summary>
+    private readonly Dictionary<string, ServiceEntry> _claimants = new(StringComparer.Ordinal);
+
     public RegistryState(RegistryLayout layout)
     {
         _layout = layout;
@@ -79,6 +85,12 @@ public sealed class RegistryState
 
         _folderProblems = problems.ToImmutable();
         var after = services.ToImmutable();
+        _claimants.Clear();
+        foreach (var (group, entry) in after)
+        {
+            Claim(group, entry);
+        }
+
         Publish(after, revision);
 
         var added = after.Keys.Where(k => !before.ContainsKey(k)).Order(StringComparer.Ordinal).ToImmutableArray();
@@ -138,6 +150,7 @@ public sealed class RegistryState
                 problems[group] = folderProblems;
             }
 
+            Claim(group, entry);
             var had = services.TryGetValue(group, out var old);
             if (entry is null)
             {
@@ -180,34 +193,45 @@ public sealed class RegistryState
         return ServiceParser.Parse(folderName!, byRest, out problems);
     }
 
+    private void Claim(string group, ServiceEntry? entry)
+    {
+        if (entry?.HostPort is null)
+        {
+            _claimants.Remove(group);
+        }
+        else
+        {
+            _claimants[group] = entry;
+        }
+    }
+
     private void Publish(ImmutableDictionary<string, ServiceEntry> services, long revision)
     {
-        // host_port claims: the key with the lower create revision keeps a port, on every node alike.
+        // host_port claims: the key with the lower create revision keeps a port, on every node alike. Winners
+        // first, then the losers, so that each loser's problem names the service that kept the port whatever
+        // order the claimants are read in.
         var owners = new SortedDictionary<int, ServiceEntry>();
         var conflicts = ImmutableArray.CreateBuilder<RegistryProblem>();
-        foreach (var service in services.Values)
+        foreach (var service in _claimants.Values)
         {
-            if (service.HostPort is not { } port)
-            {
-                continue;
-            }
-
+            var port = service.HostPort!.Value;
             if (_layout.ReservedPorts.TryGetValue(port, out var option))
             {
                 conflicts.Add(new RegistryProblem(service.Name, _layout.HostPort(service.Name), $"host_port {port} is the router's own port ({option}); not served"));
-                continue;
             }
-
-            if (!owners.TryGetValue(port, out var owner))
+            else if (!owners.TryGetValue(port, out var owner) || Older(service, owner))
             {
                 owners[port] = service;
-                continue;
             }
+        }
 
-            var (winner, loser) = Older(owner, service) ? (owner, service) : (service, owner);
-            owners[port] = winner;
-            conflicts.Add(new RegistryProblem(loser.Name, _layout.HostPort(loser.Name),
-                $"host_port {port} is already claimed by service '{winner.Name}' (older key); host_port ignored"));
+        foreach (var service in _claimants.Values)
+        {
+            if (owners.TryGetValue(service.HostPort!.Value, out var owner) && !ReferenceEquals(owner, service))
+            {
+                conflicts.Add(new RegistryProblem(service.Name, _layout.HostPort(service.Name),
+                    $"host_port {owner.HostPort} is already claimed by service '{owner.Name}' (older key); host_port ignored"));
+            }
         }
 
         var allProblems = ImmutableArray.CreateBuilder<RegistryProblem>();
