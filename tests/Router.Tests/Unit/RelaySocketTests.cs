@@ -146,6 +146,40 @@ public sealed class RelaySocketTests : IDisposable
         Assert.Equal(0, _exceptions);
     }
 
+    /// <summary>
+    /// Messages of sizes around the relay's buffer, each answered before the next is sent: a relay that held
+    /// bytes back for more to come would never pass one on. Sizes that fill the buffer exactly are where that
+    /// would happen. Every byte must arrive, in order, both ways.
+    /// </summary>
+    [Fact]
+    public async Task Relay_MessagesAroundTheBufferSizes_EachPassedOnWhole()
+    {
+        var counters = new TcpServiceCounters();
+        var (client, server, relay, run) = await StartRelayAsync(counters);
+        using var _ = relay;
+        int[] sizes = [1, 511, 512, 513, 1, 1024, 65535, 65536, 65537, 3, 200_000, 512, 7];
+        long total = 0;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        foreach (var (size, index) in sizes.Select((s, i) => (s, i)))
+        {
+            var message = new byte[size];
+            new Random(index).NextBytes(message);
+            await client.SendAsync(message, SocketFlags.None, timeout.Token);
+            Assert.Equal(message, await ReceiveExactlyAsync(server, size, timeout.Token));
+            await server.SendAsync(message, SocketFlags.None, timeout.Token);
+            Assert.Equal(message, await ReceiveExactlyAsync(client, size, timeout.Token));
+            total += size;
+        }
+
+        client.Shutdown(SocketShutdown.Send);
+        Assert.Equal(string.Empty, await ReadToEndAsync(server));
+        server.Shutdown(SocketShutdown.Send);
+        Assert.Equal(string.Empty, await ReadToEndAsync(client));
+        await run.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal((total, total), (counters.BytesFromClients, counters.BytesToClients));
+        Assert.Equal(0, _exceptions);
+    }
+
     [Fact]
     public async Task Relay_ClientResets_ServerConnectionClosedWithoutAnException()
     {
@@ -239,6 +273,20 @@ public sealed class RelaySocketTests : IDisposable
         }
 
         return text.ToString();
+    }
+
+    private static async Task<byte[]> ReceiveExactlyAsync(Socket socket, int count, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[count];
+        var received = 0;
+        while (received < count)
+        {
+            var read = await socket.ReceiveAsync(buffer.AsMemory(received), SocketFlags.None, cancellationToken);
+            Assert.True(read > 0, $"the connection ended after {received} of {count} bytes");
+            received += read;
+        }
+
+        return buffer;
     }
 
     private async Task<(Socket Near, Socket Far)> PairAsync()
