@@ -151,6 +151,25 @@ public sealed class RequestHeadTests
     }
 
     [Fact]
+    public void Parse_PlainAndNotPlainHeads_AllocateNothing()
+    {
+        // It runs for every request on the fast path.
+        var plain = Encoding.Latin1.GetBytes((string)PlainHeads.First()[0]);
+        var notPlain = Encoding.Latin1.GetBytes("GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: b\r\n\r\n");
+        RequestHead.Parse(plain, MaxLength, out _);
+        RequestHead.Parse(notPlain, MaxLength, out _);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+        {
+            RequestHead.Parse(plain, MaxLength, out _);
+            RequestHead.Parse(notPlain, MaxLength, out _);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void Parse_EmptyBuffer_Incomplete()
     {
         Assert.Equal(HeadVerdict.Incomplete, RequestHead.Parse([], MaxLength, out _));
