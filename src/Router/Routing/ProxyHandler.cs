@@ -17,7 +17,7 @@ internal sealed partial class ProxyHandler
     public const string HealthPath = "/_router/healthz";
 
     /// <summary>Connect failures tried per request before giving up: enough to pass a few dead hosts, bounded.</summary>
-    private const int MaxAttempts = 4;
+    internal const int MaxAttempts = 4;
 
     private readonly RouteTableHolder _routes;
     private readonly IHttpForwarder _forwarder;
@@ -172,8 +172,7 @@ internal sealed partial class ProxyHandler
                     return;
                 }
 
-                // A warning when the host starts failing, not for every request that finds it still down.
-                Log.ConnectFailed(_logger, destination.ReportConnectFailure(_time) ? LogLevel.Warning : LogLevel.Debug, route.Name, destination.Host.Authority, result.Reason);
+                ConnectFailed(_logger, _time, route, destination, result.Reason);
             }
 
             // Every host tried failed to connect, or none was usable (all set aside, or none registered).
@@ -228,13 +227,20 @@ internal sealed partial class ProxyHandler
     }
 
     /// <summary>The host was reached: usable again, and one line when that ends a run of failures (the warning's pair).</summary>
-    private void Reached(ServiceRoute route, Destination destination)
+    private void Reached(ServiceRoute route, Destination destination) => Reached(_logger, route, destination);
+
+    /// <summary><see cref="Reached(ServiceRoute, Destination)"/> for the connection-level path, which shares these lines.</summary>
+    internal static void Reached(ILogger logger, ServiceRoute route, Destination destination)
     {
         if (destination.ReportSuccess())
         {
-            Log.HostAnsweringAgain(_logger, route.Name, destination.Host.Authority);
+            Log.HostAnsweringAgain(logger, route.Name, destination.Host.Authority);
         }
     }
+
+    /// <summary>A connect to the host failed: it is set aside, with a warning when it starts failing, not for every request that finds it still down.</summary>
+    internal static void ConnectFailed(ILogger logger, TimeProvider time, ServiceRoute route, Destination destination, string? reason) =>
+        Log.ConnectFailed(logger, destination.ReportConnectFailure(time) ? LogLevel.Warning : LogLevel.Debug, route.Name, destination.Host.Authority, reason);
 
     private static Task Plain(HttpContext context, int status, string text)
     {

@@ -200,17 +200,10 @@ internal sealed partial class DirectForwarder : DirectPath, IDisposable
         }
 
         var writer = context.Response.BodyWriter;
-        switch (head.Framing)
+        var sink = new KestrelResponseSink(writer);
+        if (!await ResponseBody.CopyAsync(sink, connection, head).ConfigureAwait(false))
         {
-            case BodyFraming.Length:
-                await CopyAsync(writer, connection, head.ContentLength).ConfigureAwait(false);
-                break;
-            case BodyFraming.Chunked:
-                await CopyChunkedAsync(writer, connection).ConfigureAwait(false);
-                break;
-            case BodyFraming.UntilClose:
-                await CopyUntilCloseAsync(writer, connection).ConfigureAwait(false);
-                return false;
+            return false;
         }
 
         // A response that fits the first read goes out whole when the request ends (one send with the
@@ -218,7 +211,7 @@ internal sealed partial class DirectForwarder : DirectPath, IDisposable
         // is flushed too: measured here, a 20,000-byte body arrived 3,819 bytes short without this.
         if (context.Response.HasStarted)
         {
-            await FlushAsync(writer, connection).ConfigureAwait(false);
+            await sink.FlushAsync(connection).ConfigureAwait(false);
         }
 
         // Bytes after the response are not an answer to anything: such a backend gets a new connection.
@@ -283,160 +276,6 @@ internal sealed partial class DirectForwarder : DirectPath, IDisposable
             }
         }
     }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private static async ValueTask CopyAsync(PipeWriter writer, BackendConnection connection, long count)
-    {
-        while (count > 0)
-        {
-            if (connection.Buffered.IsEmpty)
-            {
-                await FlushAsync(writer, connection).ConfigureAwait(false);
-                if (!await connection.FillAsync().ConfigureAwait(false))
-                {
-                    throw new IOException("the backend closed the connection before the end of the body");
-                }
-            }
-
-            var take = (int)Math.Min(connection.Buffered.Length, count);
-            Pass(writer, connection, take);
-            count -= take;
-        }
-    }
-
-    /// <summary>Decodes a chunked body (RFC 9112 section 7.1); Kestrel chunks it again for the client. Trailers are dropped.</summary>
-    private static async ValueTask CopyChunkedAsync(PipeWriter writer, BackendConnection connection)
-    {
-        while (true)
-        {
-            var length = await ReadLineAsync(writer, connection).ConfigureAwait(false);
-            if (!ResponseHead.TryParseChunkSize(TrimLine(connection.Buffered[..length]), out var size))
-            {
-                throw new BackendProtocolException("a chunk size line is not hexadecimal");
-            }
-
-            connection.Consume(length);
-            if (size == 0)
-            {
-                // Trailer section: lines up to an empty one.
-                var trailers = 0;
-                while (true)
-                {
-                    length = await ReadLineAsync(writer, connection).ConfigureAwait(false);
-                    var empty = TrimLine(connection.Buffered[..length]).IsEmpty;
-                    connection.Consume(length);
-                    trailers += length;
-                    if (empty)
-                    {
-                        return;
-                    }
-
-                    if (trailers > BackendConnection.MaxHeadSize)
-                    {
-                        throw new BackendProtocolException("the chunked body's trailer section is too large");
-                    }
-                }
-            }
-
-            await CopyAsync(writer, connection, size).ConfigureAwait(false);
-            length = await ReadLineAsync(writer, connection).ConfigureAwait(false);
-            if (!TrimLine(connection.Buffered[..length]).IsEmpty)
-            {
-                throw new BackendProtocolException("a chunk is longer than its size");
-            }
-
-            connection.Consume(length);
-        }
-    }
-
-    private static async ValueTask CopyUntilCloseAsync(PipeWriter writer, BackendConnection connection)
-    {
-        while (true)
-        {
-            Pass(writer, connection, connection.Buffered.Length);
-
-            await FlushAsync(writer, connection).ConfigureAwait(false);
-            if (!await connection.FillAsync().ConfigureAwait(false))
-            {
-                return;
-            }
-        }
-    }
-
-    /// <summary>Waits until a whole line is buffered; returns its length with the line end.</summary>
-    private static async ValueTask<int> ReadLineAsync(PipeWriter writer, BackendConnection connection)
-    {
-        while (true)
-        {
-            var end = connection.Buffered.IndexOf((byte)'\n');
-            if (end >= 0)
-            {
-                return end + 1;
-            }
-
-            if (connection.Buffered.Length > 8192)
-            {
-                throw new BackendProtocolException("a line of the chunked body is too long");
-            }
-
-            await FlushAsync(writer, connection).ConfigureAwait(false);
-            if (!await connection.FillAsync().ConfigureAwait(false))
-            {
-                throw new IOException("the backend closed the connection in the middle of a chunked body");
-            }
-        }
-    }
-
-    /// <summary>Sends what was copied so far before waiting on the backend, so the client is never kept waiting by the router.</summary>
-    private static async ValueTask FlushAsync(PipeWriter writer, BackendConnection connection)
-    {
-        if (!connection.ClientUnflushed)
-        {
-            return;
-        }
-
-        connection.ClientUnflushed = false;
-
-        // Waiting on the client is not waiting on the backend: the backend's deadline stops here and starts
-        // again with the next read from it. A client that stops reading is Kestrel's to cut
-        // (MinResponseDataRate); it is then counted as the client's, not as a backend timeout.
-        connection.Idle();
-        FlushResult result;
-        try
-        {
-            result = await writer.FlushAsync().ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
-        {
-            result = new FlushResult(isCanceled: true, isCompleted: true);
-        }
-
-        if (result.IsCanceled || result.IsCompleted)
-        {
-            connection.Abort(AbortReason.ClientGone);
-            throw new IOException("the client went away");
-        }
-    }
-
-    /// <summary>Hands the first <paramref name="count"/> buffered bytes to the client's response, unflushed.</summary>
-    private static void Pass(PipeWriter writer, BackendConnection connection, int count)
-    {
-        // Room is asked for each time: a pipe may hand out none without a size hint.
-        var bytes = connection.Buffered[..count];
-        while (!bytes.IsEmpty)
-        {
-            var room = writer.GetSpan(Math.Min(bytes.Length, 4096));
-            var take = Math.Min(room.Length, bytes.Length);
-            bytes[..take].CopyTo(room);
-            writer.Advance(take);
-            bytes = bytes[take..];
-        }
-
-        connection.Consume(count);
-        connection.ClientUnflushed |= count > 0;
-    }
-
-    private static ReadOnlySpan<byte> TrimLine(ReadOnlySpan<byte> line) => line.TrimEnd("\r\n"u8);
 
     private static bool IsFailure(Exception e) =>
         e is IOException or SocketException or ObjectDisposedException or BackendProtocolException;
@@ -547,7 +386,7 @@ internal sealed partial class DirectForwarder : DirectPath, IDisposable
         head.Append("\r\n"u8);
     }
 
-    private static BackendPool NewPool() => new();
+    internal static BackendPool NewPool() => new();
 
     private void Sweep()
     {
@@ -560,7 +399,8 @@ internal sealed partial class DirectForwarder : DirectPath, IDisposable
         }
     }
 
-    private static partial class Log
+    /// <summary>Shared with <see cref="PlainConnectionHandler"/>: one event id, one message, whichever side forwarded.</summary>
+    internal static partial class Log
     {
         [LoggerMessage(EventIds.DirectBackendFailed, LogLevel.Warning, "Forwarding to {Host} failed: {Reason}")]
         public static partial void BackendFailed(ILogger logger, string host, string? reason);

@@ -1,0 +1,198 @@
+using System.IO.Pipelines;
+
+namespace Router.Routing.Direct;
+
+/// <summary>Where a backend's response body goes: the client, through Kestrel's response or straight onto its connection.</summary>
+internal interface IResponseSink
+{
+    /// <summary>Hands the first <paramref name="count"/> buffered bytes of <paramref name="connection"/> to the client, unflushed, and consumes them.</summary>
+    void Pass(BackendConnection connection, int count);
+
+    /// <summary>Sends what was passed so far; throws <see cref="IOException"/> when the client went away.</summary>
+    ValueTask FlushAsync(BackendConnection connection);
+}
+
+/// <summary>
+/// Copies a backend's response body by its framing (RFC 9112 section 6.3), for both direct paths. Whatever
+/// was passed is flushed before each wait on the backend, so the client is never kept waiting by the router.
+/// </summary>
+internal static class ResponseBody
+{
+    /// <summary>Copies the body; true when it ended where its framing said (the connection may be reused), false when the backend closed to end it.</summary>
+    public static async ValueTask<bool> CopyAsync<TSink>(TSink sink, BackendConnection connection, ResponseHead head)
+        where TSink : IResponseSink
+    {
+        switch (head.Framing)
+        {
+            case BodyFraming.Length:
+                await CopyLengthAsync(sink, connection, head.ContentLength).ConfigureAwait(false);
+                return true;
+            case BodyFraming.Chunked:
+                await CopyChunkedAsync(sink, connection).ConfigureAwait(false);
+                return true;
+            case BodyFraming.UntilClose:
+                await CopyUntilCloseAsync(sink, connection).ConfigureAwait(false);
+                return false;
+            default:
+                return true;
+        }
+    }
+
+    private static async ValueTask CopyLengthAsync<TSink>(TSink sink, BackendConnection connection, long count)
+        where TSink : IResponseSink
+    {
+        while (count > 0)
+        {
+            if (connection.Buffered.IsEmpty)
+            {
+                await sink.FlushAsync(connection).ConfigureAwait(false);
+                if (!await connection.FillAsync().ConfigureAwait(false))
+                {
+                    throw new IOException("the backend closed the connection before the end of the body");
+                }
+            }
+
+            var take = (int)Math.Min(connection.Buffered.Length, count);
+            sink.Pass(connection, take);
+            count -= take;
+        }
+    }
+
+    /// <summary>Decodes a chunked body (RFC 9112 section 7.1); the sink frames it again for the client. Trailers are dropped.</summary>
+    private static async ValueTask CopyChunkedAsync<TSink>(TSink sink, BackendConnection connection)
+        where TSink : IResponseSink
+    {
+        while (true)
+        {
+            var length = await ReadLineAsync(sink, connection).ConfigureAwait(false);
+            if (!ResponseHead.TryParseChunkSize(TrimLine(connection.Buffered[..length]), out var size))
+            {
+                throw new BackendProtocolException("a chunk size line is not hexadecimal");
+            }
+
+            connection.Consume(length);
+            if (size == 0)
+            {
+                // Trailer section: lines up to an empty one.
+                var trailers = 0;
+                while (true)
+                {
+                    length = await ReadLineAsync(sink, connection).ConfigureAwait(false);
+                    var empty = TrimLine(connection.Buffered[..length]).IsEmpty;
+                    connection.Consume(length);
+                    trailers += length;
+                    if (empty)
+                    {
+                        return;
+                    }
+
+                    if (trailers > BackendConnection.MaxHeadSize)
+                    {
+                        throw new BackendProtocolException("the chunked body's trailer section is too large");
+                    }
+                }
+            }
+
+            await CopyLengthAsync(sink, connection, size).ConfigureAwait(false);
+            length = await ReadLineAsync(sink, connection).ConfigureAwait(false);
+            if (!TrimLine(connection.Buffered[..length]).IsEmpty)
+            {
+                throw new BackendProtocolException("a chunk is longer than its size");
+            }
+
+            connection.Consume(length);
+        }
+    }
+
+    private static async ValueTask CopyUntilCloseAsync<TSink>(TSink sink, BackendConnection connection)
+        where TSink : IResponseSink
+    {
+        while (true)
+        {
+            sink.Pass(connection, connection.Buffered.Length);
+            await sink.FlushAsync(connection).ConfigureAwait(false);
+            if (!await connection.FillAsync().ConfigureAwait(false))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Waits until a whole line is buffered; returns its length with the line end.</summary>
+    private static async ValueTask<int> ReadLineAsync<TSink>(TSink sink, BackendConnection connection)
+        where TSink : IResponseSink
+    {
+        while (true)
+        {
+            var end = connection.Buffered.IndexOf((byte)'\n');
+            if (end >= 0)
+            {
+                return end + 1;
+            }
+
+            if (connection.Buffered.Length > 8192)
+            {
+                throw new BackendProtocolException("a line of the chunked body is too long");
+            }
+
+            await sink.FlushAsync(connection).ConfigureAwait(false);
+            if (!await connection.FillAsync().ConfigureAwait(false))
+            {
+                throw new IOException("the backend closed the connection in the middle of a chunked body");
+            }
+        }
+    }
+
+    private static ReadOnlySpan<byte> TrimLine(ReadOnlySpan<byte> line) => line.TrimEnd("\r\n"u8);
+}
+
+/// <summary>The body into Kestrel's response (the direct path for requests Kestrel parsed); Kestrel frames it for the client.</summary>
+internal readonly struct KestrelResponseSink(PipeWriter writer) : IResponseSink
+{
+    public void Pass(BackendConnection connection, int count)
+    {
+        // Room is asked for each time: a pipe may hand out none without a size hint.
+        var bytes = connection.Buffered[..count];
+        while (!bytes.IsEmpty)
+        {
+            var room = writer.GetSpan(Math.Min(bytes.Length, 4096));
+            var take = Math.Min(room.Length, bytes.Length);
+            bytes[..take].CopyTo(room);
+            writer.Advance(take);
+            bytes = bytes[take..];
+        }
+
+        connection.Consume(count);
+        connection.ClientUnflushed |= count > 0;
+    }
+
+    public async ValueTask FlushAsync(BackendConnection connection)
+    {
+        if (!connection.ClientUnflushed)
+        {
+            return;
+        }
+
+        connection.ClientUnflushed = false;
+
+        // Waiting on the client is not waiting on the backend: the backend's deadline stops here and starts
+        // again with the next read from it. A client that stops reading is Kestrel's to cut
+        // (MinResponseDataRate); it is then counted as the client's, not as a backend timeout.
+        connection.Idle();
+        FlushResult result;
+        try
+        {
+            result = await writer.FlushAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            result = new FlushResult(isCanceled: true, isCompleted: true);
+        }
+
+        if (result.IsCanceled || result.IsCompleted)
+        {
+            connection.Abort(AbortReason.ClientGone);
+            throw new IOException("the client went away");
+        }
+    }
+}
