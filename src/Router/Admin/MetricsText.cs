@@ -65,6 +65,8 @@ internal static class MetricsText
 
         Header(text, "router_direct_requests_total", "counter", "Requests forwarded on the direct HTTP/1.1 path (the rest go through YARP).");
         text.Append(CultureInfo.InvariantCulture, $"router_direct_requests_total {metrics.Direct.Forwarded}\n");
+        Header(text, "router_direct_connection_level_requests_total", "counter", "Of those, plain GET and HEAD requests taken at the connection, below Kestrel's HTTP layer.");
+        text.Append(CultureInfo.InvariantCulture, $"router_direct_connection_level_requests_total {metrics.Direct.ConnectionLevel}\n");
         Header(text, "router_direct_stale_retries_total", "counter", "Requests sent again because the backend had closed a kept-alive connection.");
         text.Append(CultureInfo.InvariantCulture, $"router_direct_stale_retries_total {metrics.Direct.StaleRetries}\n");
         Header(text, "router_direct_backend_errors_total", "counter", "Direct-path requests a backend failed: a broken response, a connection closed or broken, silence past --backend-timeout.");

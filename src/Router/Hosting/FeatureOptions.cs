@@ -14,6 +14,8 @@ internal static class FeatureOptions
     {
         BackendTimeout = options.BackendTimeout,
         DirectForwarding = options.DirectForwarding,
+        // The access log's record is filled in Kestrel's request pipeline: with it on, every request goes there.
+        ConnectionLevel = options.ConnectionLevel && options.AccessLog is null,
         Https = options.Https,
     };
 

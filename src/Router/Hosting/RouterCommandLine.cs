@@ -47,8 +47,10 @@ internal static class RouterCommandLine
                                          back to the system once the process grew this much [16]
           --state-file PATH           last good table, for a start while etcd is away [off]
           --backend-timeout SECONDS   longest silence of a backend in a request [100]
-          --http-forwarder direct|yarp  requests without a body: the router's own
-                                      HTTP/1.1 path, or YARP for all          [direct]
+          --http-forwarder direct|kestrel|yarp  requests without a body: the router's
+                                      own HTTP/1.1 path (plain GET/HEAD taken below
+                                      Kestrel's HTTP layer), the same path behind
+                                      Kestrel only, or YARP for all           [direct]
           --etcd-ca FILE --etcd-cert FILE --etcd-key FILE --etcd-user USER
                                       etcd TLS and auth; the password comes from ROUTER_ETCD_PASSWORD
                                       or --etcd-password-file FILE, never from the command line
@@ -228,11 +230,17 @@ internal static class RouterCommandLine
         {
             switch (forwarder.Text.Trim().ToLowerInvariant())
             {
-                case "direct" or "yarp":
-                    options = options with { DirectForwarding = forwarder.Text.Trim().Equals("direct", StringComparison.OrdinalIgnoreCase) };
+                case "direct":
+                    options = options with { DirectForwarding = true, ConnectionLevel = true };
+                    break;
+                case "kestrel":
+                    options = options with { DirectForwarding = true, ConnectionLevel = false };
+                    break;
+                case "yarp":
+                    options = options with { DirectForwarding = false, ConnectionLevel = false };
                     break;
                 default:
-                    reader.Fail(forwarder, "is not direct or yarp");
+                    reader.Fail(forwarder, "is not direct, kestrel or yarp");
                     break;
             }
         }

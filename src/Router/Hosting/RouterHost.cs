@@ -57,6 +57,10 @@ internal static class RouterHost
             kestrel.Listen(options.Http, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1;
+
+                // Plain GET and HEAD requests are taken here, below Kestrel's HTTP layer; from the first
+                // request that is not plain on, the connection goes on through Kestrel.
+                listen.Use(next => listen.ApplicationServices.GetRequiredService<PlainConnectionHandler>().Wrap(next));
                 listen.Use(ConnectionHeader.Middleware);
             });
             kestrel.Listen(options.Admin, listen => listen.Protocols = HttpProtocols.Http1);

@@ -73,6 +73,13 @@ internal sealed record RouterOptions
     /// </summary>
     public bool DirectForwarding { get; init; } = true;
 
+    /// <summary>
+    /// With <see cref="DirectForwarding"/>: plain GET and HEAD requests on the shared HTTP port are taken at
+    /// the connection, below Kestrel's HTTP layer (true, <c>--http-forwarder direct</c>), or every request
+    /// goes through Kestrel first (false, <c>--http-forwarder kestrel</c>).
+    /// </summary>
+    public bool ConnectionLevel { get; init; } = true;
+
     /// <summary>Largest request body accepted, in bytes (413 beyond it); null: no limit, bodies are streamed.</summary>
     public long? MaxRequestBodySize { get; init; }
 

@@ -11,6 +11,7 @@ internal sealed class DirectPathCounters
     private long _forwarded;
     private long _staleRetries;
     private long _clientGone;
+    private long _connectionLevel;
 
     /// <summary>Requests the direct path took (the rest went through YARP).</summary>
     public long Forwarded => Interlocked.Read(ref _forwarded);
@@ -23,6 +24,11 @@ internal sealed class DirectPathCounters
 
     /// <summary>Requests whose client went away or stopped reading (Kestrel cut it) while the backend answered: the client's failure, not the backend's.</summary>
     public long ClientGone => Interlocked.Read(ref _clientGone);
+
+    /// <summary>Requests of <see cref="Forwarded"/> taken at the connection, below Kestrel's HTTP layer (plain GET and HEAD).</summary>
+    public long ConnectionLevel => Interlocked.Read(ref _connectionLevel);
+
+    public void CountConnectionLevel() => Interlocked.Increment(ref _connectionLevel);
 
     public void CountClientGone() => Interlocked.Increment(ref _clientGone);
 

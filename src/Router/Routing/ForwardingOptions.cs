@@ -11,6 +11,9 @@ internal sealed record ForwardingOptions
     /// <summary>Requests without a body take the router's own HTTP/1.1 path (true), or all go through YARP.</summary>
     public bool DirectForwarding { get; init; } = true;
 
+    /// <summary>With the direct path: plain GET and HEAD requests on the shared port are taken below Kestrel's HTTP layer (off while the access log is on).</summary>
+    public bool ConnectionLevel { get; init; } = true;
+
     /// <summary>The HTTPS listener, where plain requests to https services are redirected; null without <c>--https</c>.</summary>
     public IPEndPoint? Https { get; init; }
 }

@@ -123,6 +123,26 @@ public sealed class ForwardingPolicyTests
     public void NamesOtherHeaders_OnlyCloseAndKeepAliveCostNothing(string value, bool expected) =>
         Assert.Equal(expected, ConnectionHeader.NamesOtherHeaders(Encoding.Latin1.GetBytes(value)));
 
+    [Theory]
+    [InlineData("/web/a?q")]
+    [InlineData("/web/a/b/")]
+    [InlineData("/web?q=1/2")]
+    [InlineData("/web")]
+    [InlineData("/web/")]
+    [InlineData("/web/?")]
+    [InlineData("/w")]
+    [InlineData("//x")]
+    [InlineData("/web//x?y?z")]
+    public void StripFirstSegment_ConnectionLevelPath_SameTargetAsTheKestrelSide(string target)
+    {
+        Assert.True(ForwardingPolicy.TryGetTarget(Context("GET", target), stripFirstSegment: true, out var expected));
+        var query = target.IndexOf('?', StringComparison.Ordinal);
+        var stripped = Encoding.Latin1.GetString(Router.Routing.Direct.PlainConnectionHandler.StripFirstSegment(Encoding.Latin1.GetBytes(target), query < 0 ? target.Length : query));
+
+        // Both paths write "/" before a target that stripping left empty or as a query alone.
+        Assert.Equal(ForwardingPolicy.StripsToRoot(expected) ? "/" + expected.ToString() : expected.ToString(), ForwardingPolicy.StripsToRoot(stripped) ? "/" + stripped : stripped);
+    }
+
     private static DefaultHttpContext Context(string method, string rawTarget, string from = "127.0.0.1")
     {
         var context = new DefaultHttpContext();

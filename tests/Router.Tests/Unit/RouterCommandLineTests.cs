@@ -22,6 +22,7 @@ public sealed class RouterCommandLineTests
         Assert.Equal("local", options.DnsZone);
         Assert.Equal(2, options.DnsUpstream.Count);
         Assert.True(options.DirectForwarding);
+        Assert.True(options.ConnectionLevel);
         Assert.Equal(TimeSpan.FromSeconds(100), options.BackendTimeout);
     }
 
@@ -179,11 +180,15 @@ public sealed class RouterCommandLineTests
     }
 
     [Theory]
-    [InlineData("yarp", false)]
-    [InlineData("YARP", false)]
-    [InlineData("direct", true)]
-    public void Parse_HttpForwarder_Read(string value, bool direct) =>
-        Assert.Equal(direct, Parse(["--http-forwarder", value]).Options!.DirectForwarding);
+    [InlineData("yarp", false, false)]
+    [InlineData("YARP", false, false)]
+    [InlineData("direct", true, true)]
+    [InlineData("kestrel", true, false)]
+    public void Parse_HttpForwarder_Read(string value, bool direct, bool connectionLevel)
+    {
+        var options = Parse(["--http-forwarder", value]).Options!;
+        Assert.Equal((direct, connectionLevel), (options.DirectForwarding, options.ConnectionLevel));
+    }
 
     [Theory]
     [InlineData(null, Serilog.Events.LogEventLevel.Information)]

@@ -6,5 +6,6 @@ namespace Router.Routing.Direct;
 internal static class DirectServiceCollectionExtensions
 {
     public static IServiceCollection AddDirectForwarding(this IServiceCollection services) =>
-        services.AddSingleton<DirectPath, DirectForwarder>();
+        services.AddSingleton<DirectPath, DirectForwarder>()
+            .AddSingleton<PlainConnectionHandler>();
 }

@@ -6,8 +6,11 @@ namespace Router.Tests.Differential;
 /// <summary>A peer that forwards the suite's requests to the scripted backend.</summary>
 public enum Peer
 {
-    /// <summary>The router with its default forwarding (the direct path for requests without a body).</summary>
+    /// <summary>The router with its default forwarding (the direct path for requests without a body; plain GET and HEAD taken at the connection).</summary>
     Direct,
+
+    /// <summary>The router with <c>--http-forwarder kestrel</c>: the direct path, every request parsed by Kestrel first.</summary>
+    Kestrel,
 
     /// <summary>The router with <c>--http-forwarder yarp</c>.</summary>
     Yarp,
@@ -48,7 +51,7 @@ public sealed class DifferentialPeers : IAsyncLifetime
             var prefix = EtcdFixture.NewPrefix();
             await etcd.PutAsync($"{prefix}/web/scheme", "http");
             await etcd.PutAsync($"{prefix}/web/hosts/1", backend.Address);
-            foreach (var (peer, args) in new[] { (Peer.Direct, Array.Empty<string>()), (Peer.Yarp, ["--http-forwarder", "yarp"]) })
+            foreach (var (peer, args) in new[] { (Peer.Direct, Array.Empty<string>()), (Peer.Kestrel, ["--http-forwarder", "kestrel"]), (Peer.Yarp, ["--http-forwarder", "yarp"]) })
             {
                 var router = await RouterProcess.StartAsync(etcd.Url, prefix, args);
                 _owned.Add(router);

@@ -4,7 +4,8 @@ using Router.Testing;
 namespace Router.Tests.Differential;
 
 /// <summary>
-/// The same raw requests and scripted raw responses through the router's direct path, its YARP path and a
+/// The same raw requests and scripted raw responses through the router's direct path (plain GET and HEAD
+/// taken at the connection, and behind Kestrel's HTTP layer with <c>--http-forwarder kestrel</c>), its YARP path and a
 /// real HAProxy: the router must do what HAProxy does, except for the intended differences each case
 /// declares, and every one of those is documented in docs/routing.md.
 /// </summary>
@@ -23,10 +24,14 @@ public sealed partial class DifferentialTests(SharedEtcdFixture fixture, Differe
         var @case = DifferentialCases.Named(name);
         var haproxy = await peers.RunAsync(@case, Peer.Haproxy);
         var direct = await peers.RunAsync(@case, Peer.Direct);
+        var kestrel = await peers.RunAsync(@case, Peer.Kestrel);
         var yarp = await peers.RunAsync(@case, Peer.Yarp);
-        var report = $"case {name}\nHAProxy:\n{haproxy}\ndirect:\n{direct}\nyarp:\n{yarp}";
+        var report = $"case {name}\nHAProxy:\n{haproxy}\ndirect:\n{direct}\ndirect behind Kestrel:\n{kestrel}\nyarp:\n{yarp}";
 
         AssertOnlyIntended(direct, haproxy, @case.Both, "direct", report);
+
+        // The connection-level path and the direct path behind Kestrel's HTTP layer do exactly the same.
+        Assert.True(direct.DiffersFrom(kestrel).Count == 0, $"the direct path differs with and without Kestrel's HTTP layer in {string.Join(", ", direct.DiffersFrom(kestrel))}\n{report}");
         AssertOnlyIntended(yarp, haproxy, [.. @case.Both, .. @case.YarpOnly], "yarp", report);
 
         // The two router paths agree with each other wherever no YARP-only difference is declared.
@@ -35,7 +40,7 @@ public sealed partial class DifferentialTests(SharedEtcdFixture fixture, Differe
             Assert.True(direct.DiffersFrom(yarp).Count == 0, $"the router's two paths differ in {string.Join(", ", direct.DiffersFrom(yarp))}\n{report}");
         }
 
-        foreach (var observation in new[] { direct, yarp })
+        foreach (var observation in new[] { direct, kestrel, yarp })
         {
             @case.Check?.Invoke(observation);
 
