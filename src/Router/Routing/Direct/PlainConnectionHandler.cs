@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Text;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.IO.Pipelines;
@@ -386,7 +387,9 @@ internal sealed class PlainConnectionHandler : IDisposable
         if (response.ContentLength >= 0 && response.StatusCode != 204)
         {
             head.Append("Content-Length: "u8);
-            head.Append(response.ContentLength.ToString(CultureInfo.InvariantCulture));
+            Span<byte> digits = stackalloc byte[20];
+            Utf8Formatter.TryFormat(response.ContentLength, digits, out var written);
+            head.Append(digits[..written]);
             head.Append("\r\n"u8);
         }
         else if (response.Framing is BodyFraming.Chunked or BodyFraming.UntilClose)
