@@ -164,40 +164,10 @@ internal sealed partial class DirectForwarder : DirectPath, IDisposable
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private static async ValueTask<bool> ExchangeAsync(HttpContext context, BackendConnection connection, bool isHead)
     {
-        connection.BeginRequest();
-        await connection.SendHeadAsync().ConfigureAwait(false);
         var head = connection.Response;
-        while (true)
-        {
-            var status = head.TryParse(connection.Buffered, isHead, out var consumed);
-            if (status == ParseStatus.Invalid)
-            {
-                throw new BackendProtocolException(head.Error!);
-            }
-
-            if (status == ParseStatus.Incomplete)
-            {
-                if (!await connection.FillAsync(BackendConnection.MaxHeadSize).ConfigureAwait(false))
-                {
-                    throw new IOException(connection.ReceivedAny
-                        ? "the backend closed the connection in the middle of the response head"
-                        : "the backend closed the connection without answering");
-                }
-
-                continue;
-            }
-
-            if (head.StatusCode < 200)
-            {
-                // An interim response (100 Continue, 103 Early Hints): the client gets the final one only.
-                connection.Consume(consumed);
-                continue;
-            }
-
-            CopyResponseHead(context, connection, head);
-            connection.Consume(consumed);
-            break;
-        }
+        var consumed = await ResponseBody.ExchangeHeadAsync(connection, isHead).ConfigureAwait(false);
+        CopyResponseHead(context, connection, head);
+        connection.Consume(consumed);
 
         var writer = context.Response.BodyWriter;
         var sink = new KestrelResponseSink(writer);

@@ -281,40 +281,10 @@ internal sealed class PlainConnectionHandler : IDisposable
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ExchangeAsync(PlainClient client, BackendConnection connection, PlainHead head)
     {
-        connection.BeginRequest();
-        await connection.SendHeadAsync().ConfigureAwait(false);
         var response = connection.Response;
-        while (true)
-        {
-            var status = response.TryParse(connection.Buffered, head.IsHead, out var consumed);
-            if (status == ParseStatus.Invalid)
-            {
-                throw new BackendProtocolException(response.Error!);
-            }
-
-            if (status == ParseStatus.Incomplete)
-            {
-                if (!await connection.FillAsync(BackendConnection.MaxHeadSize).ConfigureAwait(false))
-                {
-                    throw new IOException(connection.ReceivedAny
-                        ? "the backend closed the connection in the middle of the response head"
-                        : "the backend closed the connection without answering");
-                }
-
-                continue;
-            }
-
-            if (response.StatusCode < 200)
-            {
-                // An interim response (100 Continue, 103 Early Hints): the client gets the final one only.
-                connection.Consume(consumed);
-                continue;
-            }
-
-            StageResponseHead(client, connection, response, close: head.Close || client.CloseRequested);
-            connection.Consume(consumed);
-            break;
-        }
+        var consumed = await ResponseBody.ExchangeHeadAsync(connection, head.IsHead).ConfigureAwait(false);
+        StageResponseHead(client, connection, response, close: head.Close || client.CloseRequested);
+        connection.Consume(consumed);
 
         var sink = new PlainResponseSink(client);
         var ended = await ResponseBody.CopyAsync(sink, connection, response).ConfigureAwait(false);

@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 
 namespace Router.Routing.Direct;
 
@@ -18,6 +19,48 @@ internal interface IResponseSink
 /// </summary>
 internal static class ResponseBody
 {
+    /// <summary>
+    /// Sends the request head written on <paramref name="connection"/> and reads the final response head into
+    /// its <see cref="BackendConnection.Response"/>, interim (1xx) responses skipped; returns the head's length,
+    /// left buffered for the caller to copy from before it consumes it.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public static async ValueTask<int> ExchangeHeadAsync(BackendConnection connection, bool headRequest)
+    {
+        connection.BeginRequest();
+        await connection.SendHeadAsync().ConfigureAwait(false);
+        var head = connection.Response;
+        while (true)
+        {
+            var status = head.TryParse(connection.Buffered, headRequest, out var consumed);
+            if (status == ParseStatus.Invalid)
+            {
+                throw new BackendProtocolException(head.Error!);
+            }
+
+            if (status == ParseStatus.Incomplete)
+            {
+                if (!await connection.FillAsync(BackendConnection.MaxHeadSize).ConfigureAwait(false))
+                {
+                    throw new IOException(connection.ReceivedAny
+                        ? "the backend closed the connection in the middle of the response head"
+                        : "the backend closed the connection without answering");
+                }
+
+                continue;
+            }
+
+            if (head.StatusCode < 200)
+            {
+                // An interim response (100 Continue, 103 Early Hints): the client gets the final one only.
+                connection.Consume(consumed);
+                continue;
+            }
+
+            return consumed;
+        }
+    }
+
     /// <summary>Copies the body; true when it ended where its framing said (the connection may be reused), false when the backend closed to end it.</summary>
     public static async ValueTask<bool> CopyAsync<TSink>(TSink sink, BackendConnection connection, ResponseHead head)
         where TSink : IResponseSink
