@@ -259,17 +259,4 @@ public sealed class ConnectionLevelEndToEndTests(SharedEtcdFixture fixture) : Ro
         var line = (await scrape.Content.ReadAsStringAsync()).Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal));
         return long.Parse(line[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
     }
-
-    private async Task<RawHttpBackend> StartAsync(string service, Func<RawExchange, Task> handler)
-    {
-        var backend = Own(RawHttpBackend.Start(handler));
-        await Etcd.PutAsync($"{Prefix}/{service}/scheme", "http");
-        await Etcd.PutAsync($"{Prefix}/{service}/hosts/1", backend.Address);
-        await Wait.UntilAsync(async () =>
-        {
-            var status = await Proxy.StatusAsync();
-            return status.GetProperty("services").EnumerateArray().Any(s => s.GetProperty("name").GetString() == service && s.GetProperty("hosts").GetArrayLength() == 1);
-        }, $"{service} to be routed");
-        return backend;
-    }
 }

@@ -489,20 +489,6 @@ public abstract class ForwardingEndToEndTests(SharedEtcdFixture fixture, bool di
         Assert.Equal("/never", Assert.Single(backend.Requests).Target);
     }
 
-    /// <summary>Starts a scripted backend as the only host of <paramref name="service"/> and waits until it is routed.</summary>
-    private protected async Task<RawHttpBackend> StartAsync(string service, Func<RawExchange, Task> handler, TimeSpan? idleClose = null)
-    {
-        var backend = Own(RawHttpBackend.Start(handler, idleClose));
-        await Etcd.PutAsync($"{Prefix}/{service}/scheme", "http");
-        await Etcd.PutAsync($"{Prefix}/{service}/hosts/1", backend.Address);
-        await Wait.UntilAsync(async () =>
-        {
-            var status = await Proxy.StatusAsync();
-            return status.GetProperty("services").EnumerateArray().Any(s => s.GetProperty("name").GetString() == service && s.GetProperty("hosts").GetArrayLength() == 1);
-        }, $"{service} to be routed");
-        return backend;
-    }
-
     private protected async Task<HttpResponseMessage> GetAsync(string host, string path)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, path);

@@ -186,20 +186,6 @@ public abstract class ForwardingSafetyEndToEndTests(SharedEtcdFixture fixture, b
         Assert.Equal("HTTP/1.1 404 Not Found", standard.StartLine);
     }
 
-    /// <summary>Starts a scripted backend as the only host of <paramref name="service"/> and waits until it is routed.</summary>
-    private protected async Task<RawHttpBackend> StartAsync(string service, Func<RawExchange, Task> handler)
-    {
-        var backend = Own(RawHttpBackend.Start(handler));
-        await Etcd.PutAsync($"{Prefix}/{service}/scheme", "http");
-        await Etcd.PutAsync($"{Prefix}/{service}/hosts/1", backend.Address);
-        await Wait.UntilAsync(async () =>
-        {
-            var status = await Proxy.StatusAsync();
-            return status.GetProperty("services").EnumerateArray().Any(s => s.GetProperty("name").GetString() == service && s.GetProperty("hosts").GetArrayLength() == 1);
-        }, $"{service} to be routed");
-        return backend;
-    }
-
     private protected static string Request(string method, string host, string target, params string[] headers) =>
         $"{method} {target} HTTP/1.1\r\nHost: {host}\r\n" + string.Concat(headers.Select(h => h + "\r\n")) + "\r\n";
 

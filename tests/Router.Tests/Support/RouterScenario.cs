@@ -47,6 +47,20 @@ public abstract class RouterScenario(SharedEtcdFixture fixture, params string[] 
     protected async Task<T> Own<T>(Task<T> start)
         where T : IAsyncDisposable => Own(await start);
 
+    /// <summary>Starts a scripted raw backend as the only host of <paramref name="service"/> and waits until it is routed.</summary>
+    private protected async Task<RawHttpBackend> StartAsync(string service, Func<RawExchange, Task> handler, TimeSpan? idleClose = null)
+    {
+        var backend = Own(RawHttpBackend.Start(handler, idleClose));
+        await Etcd.PutAsync($"{Prefix}/{service}/scheme", "http");
+        await Etcd.PutAsync($"{Prefix}/{service}/hosts/1", backend.Address);
+        await Wait.UntilAsync(async () =>
+        {
+            var status = await Proxy.StatusAsync();
+            return status.GetProperty("services").EnumerateArray().Any(s => s.GetProperty("name").GetString() == service && s.GetProperty("hosts").GetArrayLength() == 1);
+        }, $"{service} to be routed");
+        return backend;
+    }
+
     protected static Task WaitListeningAsync(int port) =>
         Wait.UntilAsync(async () =>
         {
