@@ -170,7 +170,9 @@ public sealed class ConnectionLevelEndToEndTests(SharedEtcdFixture fixture) : Ro
 
         using var client = await RawHttpClient.OpenAsync(Proxy.HttpPort);
         await client.SendAsync("GET /split HTTP/1.1\r\nHo");
-        await Task.Delay(200);
+
+        // The stimulus: the router reads the first part alone (it reads as bytes arrive).
+        await Task.Delay(1000);
         await client.SendAsync("st: web.example.com\r\n\r\n");
         var response = await client.ReadResponseAsync();
 
@@ -211,15 +213,18 @@ public sealed class ConnectionLevelEndToEndTests(SharedEtcdFixture fixture) : Ro
     public async Task ClientLeavesWhileTheBackendThinks_BackendConnectionClosedAndCountedAsTheClients()
     {
         var backendSawClose = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await StartAsync("web", async e => backendSawClose.TrySetResult(await e.WaitPeerClosedAsync(TimeSpan.FromSeconds(20))));
+        var backend = await StartAsync("web", async e => backendSawClose.TrySetResult(await e.WaitPeerClosedAsync(TimeSpan.FromSeconds(20))));
 
         using (var socket = await ConnectAsync())
         {
             await socket.SendAsync(Encoding.ASCII.GetBytes("GET /slow HTTP/1.1\r\nHost: web.example.com\r\n\r\n"));
-            await Wait.UntilAsync(async () => await CounterAsync(Taken) == 1, "the request to be taken");
+
+            // The client leaves once the backend has the request (earlier, the router would not even connect).
+            await Wait.UntilAsync(() => backend.Requests.Count == 1, "the request to reach the backend");
         }
 
-        Assert.True(await backendSawClose.Task, "the router kept the backend connection open after its client left");
+        Assert.True(await backendSawClose.Task.WaitAsync(TimeSpan.FromSeconds(30)), "the router kept the backend connection open after its client left");
+        Assert.Equal(1, await CounterAsync(Taken));
         await Wait.UntilAsync(async () => await CounterAsync("router_direct_client_aborts_total") == 1, "the client's abort to be counted");
     }
 
