@@ -58,6 +58,23 @@ internal sealed class BackendPool : DestinationPool
         }
     }
 
+    /// <summary>
+    /// Ends a request on <paramref name="connection"/>: back to the pool when its response ended cleanly
+    /// (<paramref name="reuse"/>) and nothing cut it, otherwise closed.
+    /// </summary>
+    public void Release(BackendConnection connection, bool reuse)
+    {
+        connection.Idle();
+        if (reuse && connection.AbortedBy == AbortReason.None)
+        {
+            Return(connection);
+        }
+        else
+        {
+            connection.Dispose();
+        }
+    }
+
     /// <summary>Takes back a connection whose last response ended exactly at the end of what was received.</summary>
     public void Return(BackendConnection connection)
     {

@@ -231,28 +231,7 @@ internal sealed class PlainClient
 /// <summary>A backend's body straight onto a <see cref="PlainClient"/>'s connection.</summary>
 internal readonly struct PlainResponseSink(PlainClient client) : IResponseSink
 {
-    public void Pass(BackendConnection connection, int count)
-    {
-        client.WriteBody(connection.Buffered[..count]);
-        connection.Consume(count);
-        connection.ClientUnflushed |= count > 0;
-    }
+    public void Write(ReadOnlySpan<byte> bytes) => client.WriteBody(bytes);
 
-    public async ValueTask FlushAsync(BackendConnection connection)
-    {
-        if (!connection.ClientUnflushed)
-        {
-            return;
-        }
-
-        connection.ClientUnflushed = false;
-
-        // Waiting on the client is not waiting on the backend (as on the Kestrel-hosted path).
-        connection.Idle();
-        if (!await client.FlushAsync().ConfigureAwait(false))
-        {
-            connection.Abort(AbortReason.ClientGone);
-            throw new IOException("the client went away");
-        }
-    }
+    public ValueTask<bool> TryFlushAsync() => client.FlushAsync();
 }

@@ -239,15 +239,7 @@ internal sealed class PlainConnectionHandler : IDisposable
             {
                 gone.Unregister();
                 retired.Unregister();
-                connection.Idle();
-                if (reuse && connection.AbortedBy == AbortReason.None)
-                {
-                    pool.Return(connection);
-                }
-                else
-                {
-                    connection.Dispose();
-                }
+                pool.Release(connection, reuse);
             }
 
             (connection, var failure) = await ConnectAsync(client, destination).ConfigureAwait(false);

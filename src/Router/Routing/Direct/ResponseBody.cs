@@ -6,11 +6,11 @@ namespace Router.Routing.Direct;
 /// <summary>Where a backend's response body goes: the client, through Kestrel's response or straight onto its connection.</summary>
 internal interface IResponseSink
 {
-    /// <summary>Hands the first <paramref name="count"/> buffered bytes of <paramref name="connection"/> to the client, unflushed, and consumes them.</summary>
-    void Pass(BackendConnection connection, int count);
+    /// <summary>Hands body bytes to the client, unflushed.</summary>
+    void Write(ReadOnlySpan<byte> bytes);
 
-    /// <summary>Sends what was passed so far; throws <see cref="IOException"/> when the client went away.</summary>
-    ValueTask FlushAsync(BackendConnection connection);
+    /// <summary>Sends what was written; false when the client went away or stopped reading for too long.</summary>
+    ValueTask<bool> TryFlushAsync();
 }
 
 /// <summary>
@@ -88,7 +88,7 @@ internal static class ResponseBody
         {
             if (connection.Buffered.IsEmpty)
             {
-                await sink.FlushAsync(connection).ConfigureAwait(false);
+                await FlushAsync(sink, connection).ConfigureAwait(false);
                 if (!await connection.FillAsync().ConfigureAwait(false))
                 {
                     throw new IOException("the backend closed the connection before the end of the body");
@@ -96,7 +96,7 @@ internal static class ResponseBody
             }
 
             var take = (int)Math.Min(connection.Buffered.Length, count);
-            sink.Pass(connection, take);
+            Pass(sink, connection, take);
             count -= take;
         }
     }
@@ -152,8 +152,8 @@ internal static class ResponseBody
     {
         while (true)
         {
-            sink.Pass(connection, connection.Buffered.Length);
-            await sink.FlushAsync(connection).ConfigureAwait(false);
+            Pass(sink, connection, connection.Buffered.Length);
+            await FlushAsync(sink, connection).ConfigureAwait(false);
             if (!await connection.FillAsync().ConfigureAwait(false))
             {
                 return;
@@ -178,7 +178,7 @@ internal static class ResponseBody
                 throw new BackendProtocolException("a line of the chunked body is too long");
             }
 
-            await sink.FlushAsync(connection).ConfigureAwait(false);
+            await FlushAsync(sink, connection).ConfigureAwait(false);
             if (!await connection.FillAsync().ConfigureAwait(false))
             {
                 throw new IOException("the backend closed the connection in the middle of a chunked body");
@@ -186,30 +186,18 @@ internal static class ResponseBody
         }
     }
 
-    private static ReadOnlySpan<byte> TrimLine(ReadOnlySpan<byte> line) => line.TrimEnd("\r\n"u8);
-}
-
-/// <summary>The body into Kestrel's response (the direct path for requests Kestrel parsed); Kestrel frames it for the client.</summary>
-internal readonly struct KestrelResponseSink(PipeWriter writer) : IResponseSink
-{
-    public void Pass(BackendConnection connection, int count)
+    /// <summary>Hands the first <paramref name="count"/> buffered bytes to the client, unflushed, and consumes them.</summary>
+    public static void Pass<TSink>(TSink sink, BackendConnection connection, int count)
+        where TSink : IResponseSink
     {
-        // Room is asked for each time: a pipe may hand out none without a size hint.
-        var bytes = connection.Buffered[..count];
-        while (!bytes.IsEmpty)
-        {
-            var room = writer.GetSpan(Math.Min(bytes.Length, 4096));
-            var take = Math.Min(room.Length, bytes.Length);
-            bytes[..take].CopyTo(room);
-            writer.Advance(take);
-            bytes = bytes[take..];
-        }
-
+        sink.Write(connection.Buffered[..count]);
         connection.Consume(count);
         connection.ClientUnflushed |= count > 0;
     }
 
-    public async ValueTask FlushAsync(BackendConnection connection)
+    /// <summary>Sends what was passed so far, if anything; throws <see cref="IOException"/> when the client went away.</summary>
+    public static async ValueTask FlushAsync<TSink>(TSink sink, BackendConnection connection)
+        where TSink : IResponseSink
     {
         if (!connection.ClientUnflushed)
         {
@@ -219,23 +207,46 @@ internal readonly struct KestrelResponseSink(PipeWriter writer) : IResponseSink
         connection.ClientUnflushed = false;
 
         // Waiting on the client is not waiting on the backend: the backend's deadline stops here and starts
-        // again with the next read from it. A client that stops reading is Kestrel's to cut
-        // (MinResponseDataRate); it is then counted as the client's, not as a backend timeout.
+        // again with the next read from it. A client cut for reading too slowly is counted as the client's,
+        // not as a backend timeout.
         connection.Idle();
-        FlushResult result;
-        try
-        {
-            result = await writer.FlushAsync().ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
-        {
-            result = new FlushResult(isCanceled: true, isCompleted: true);
-        }
-
-        if (result.IsCanceled || result.IsCompleted)
+        if (!await sink.TryFlushAsync().ConfigureAwait(false))
         {
             connection.Abort(AbortReason.ClientGone);
             throw new IOException("the client went away");
+        }
+    }
+
+    private static ReadOnlySpan<byte> TrimLine(ReadOnlySpan<byte> line) => line.TrimEnd("\r\n"u8);
+}
+
+/// <summary>The body into Kestrel's response (the direct path for requests Kestrel parsed); Kestrel frames it for the client.</summary>
+internal readonly struct KestrelResponseSink(PipeWriter writer) : IResponseSink
+{
+    public void Write(ReadOnlySpan<byte> bytes)
+    {
+        // Room is asked for each time: a pipe may hand out none without a size hint.
+        while (!bytes.IsEmpty)
+        {
+            var room = writer.GetSpan(Math.Min(bytes.Length, 4096));
+            var take = Math.Min(room.Length, bytes.Length);
+            bytes[..take].CopyTo(room);
+            writer.Advance(take);
+            bytes = bytes[take..];
+        }
+    }
+
+    public async ValueTask<bool> TryFlushAsync()
+    {
+        // A client that stops reading is Kestrel's to cut (MinResponseDataRate).
+        try
+        {
+            var result = await writer.FlushAsync().ConfigureAwait(false);
+            return !result.IsCanceled && !result.IsCompleted;
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            return false;
         }
     }
 }
