@@ -269,7 +269,7 @@ internal sealed class PlainConnectionHandler : IDisposable
         }
     }
 
-    /// <summary>Sends the head, skips interim responses, relays the final one: (whether the backend connection can be reused, the status sent).</summary>
+    /// <summary>Sends the head, skips interim responses, relays the final one; true when the backend connection can be reused.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ExchangeAsync(PlainClient client, BackendConnection connection, PlainHead head)
     {
@@ -282,7 +282,6 @@ internal sealed class PlainConnectionHandler : IDisposable
         var ended = await ResponseBody.CopyAsync(sink, connection, response).ConfigureAwait(false);
         if (client.Chunked)
         {
-            client.WriteBody([]);
             WriteLastChunk(client);
         }
 
