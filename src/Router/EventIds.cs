@@ -23,6 +23,7 @@ internal static class EventIds
     // DirectForwarder
     public const int DirectBackendFailed = 3310;
     public const int DirectClientGone = 3311;
+    public const int DirectClientLeftDuringConnect = 3312;
 
     // TcpProxyListener
     public const int TcpRelayConnectFailed = 3400;

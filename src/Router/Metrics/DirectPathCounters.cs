@@ -22,7 +22,7 @@ internal sealed class DirectPathCounters
     /// <summary>Requests a backend failed for this reason (not a stale retry); 0 for a reason never counted.</summary>
     public long Failures(string reason) => _failures.TryGetValue(reason, out var count) ? Interlocked.Read(ref count.Value) : 0;
 
-    /// <summary>Requests whose client went away or stopped reading (Kestrel cut it) while the backend answered: the client's failure, not the backend's.</summary>
+    /// <summary>Requests whose client went away or stopped reading (Kestrel cut it) while the router connected or the backend answered: the client's failure, not the backend's.</summary>
     public long ClientGone => Interlocked.Read(ref _clientGone);
 
     /// <summary>Requests of <see cref="Forwarded"/> taken at the connection, below Kestrel's HTTP layer (plain GET and HEAD).</summary>

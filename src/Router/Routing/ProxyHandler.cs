@@ -194,7 +194,7 @@ internal sealed partial class ProxyHandler
     private async ValueTask<AttemptResult> ForwardDirectAsync(HttpContext context, ServiceRoute route, Destination destination, bool stripFirstSegment)
     {
         var result = await _direct!.ForwardAsync(context, destination, stripFirstSegment).ConfigureAwait(false);
-        if (!result.ConnectFailed)
+        if (result.Outcome == AttemptOutcome.Reached)
         {
             // Only a connect proves a host alive or dead; what it answered is the client's business.
             Reached(route, destination);

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Router.Routing;
+using Router.Testing;
 
 namespace Router.Tests;
 
@@ -49,20 +50,11 @@ public sealed class BackendSocketTests
     public async Task ConnectAsync_BackendNeverAccepts_SocketExceptionTimedOut()
     {
         // A full accept queue makes Linux drop the SYN, so the connect hangs as to a host that vanished.
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen(0);
-        var fillers = await FillAcceptQueueAsync(listener.LocalEndPoint!);
-        try
-        {
-            var e = await Assert.ThrowsAsync<SocketException>(() => BackendSocket.ConnectAsync(listener.LocalEndPoint!, CancellationToken.None).AsTask());
+        using var stuck = await StuckListener.StartAsync();
 
-            Assert.Equal(SocketError.TimedOut, e.SocketErrorCode);
-        }
-        finally
-        {
-            fillers.ForEach(f => f.Dispose());
-        }
+        var e = await Assert.ThrowsAsync<SocketException>(() => BackendSocket.ConnectAsync(stuck.EndPoint, CancellationToken.None).AsTask());
+
+        Assert.Equal(SocketError.TimedOut, e.SocketErrorCode);
     }
 
     [Fact]
@@ -81,28 +73,5 @@ public sealed class BackendSocketTests
         using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         return (IPEndPoint)probe.LocalEndPoint!;
-    }
-
-    /// <summary>Connects until one connect does not complete: from then on the listener's queue is full.</summary>
-    private static async Task<List<Socket>> FillAcceptQueueAsync(EndPoint endPoint)
-    {
-        var fillers = new List<Socket>();
-        for (var i = 0; i < 64; i++)
-        {
-            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            fillers.Add(socket);
-            using var probe = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            try
-            {
-                await socket.ConnectAsync(endPoint, probe.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                return fillers;
-            }
-        }
-
-        fillers.ForEach(f => f.Dispose());
-        throw new InvalidOperationException("the accept queue never filled");
     }
 }

@@ -146,9 +146,12 @@ internal sealed partial class DirectForwarder : DirectPath, IDisposable
         }
         catch (OperationCanceledException)
         {
-            // The client left while the router was connecting: nobody to answer.
+            // The client left while the router was connecting: nobody to answer, and the connect that
+            // was cut short says nothing of the host, so it is reported neither reached nor failed.
+            _counters.CountClientGone();
+            Log.ClientLeftDuringConnect(_logger, destination.Host.Authority);
             context.Abort();
-            return (null, AttemptResult.Done);
+            return (null, AttemptResult.ClientLeft);
         }
     }
 
@@ -369,5 +372,8 @@ internal sealed partial class DirectForwarder : DirectPath, IDisposable
 
         [LoggerMessage(EventIds.DirectClientGone, LogLevel.Debug, "The client went away or stopped reading while {Host} was answering; the backend connection is closed")]
         public static partial void ClientGone(ILogger logger, string host);
+
+        [LoggerMessage(EventIds.DirectClientLeftDuringConnect, LogLevel.Debug, "The client went away while the router was connecting to {Host}; the connect is dropped and the host counted neither up nor down")]
+        public static partial void ClientLeftDuringConnect(ILogger logger, string host);
     }
 }

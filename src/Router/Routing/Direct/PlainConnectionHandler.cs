@@ -170,7 +170,11 @@ internal sealed class PlainConnectionHandler : IDisposable
             outcome = await ForwardToAsync(client, head, destination, strip).ConfigureAwait(false);
             if (outcome.Kind != OutcomeKind.ConnectFailed)
             {
-                ProxyHandler.Reached(_logger, route, destination);
+                if (outcome.Kind != OutcomeKind.ClientLeft)
+                {
+                    ProxyHandler.Reached(_logger, route, destination);
+                }
+
                 break;
             }
 
@@ -185,7 +189,7 @@ internal sealed class PlainConnectionHandler : IDisposable
             _ => false,
         };
 
-        if (outcome.Kind == OutcomeKind.Gone)
+        if (outcome.Kind is OutcomeKind.Gone or OutcomeKind.ClientLeft)
         {
             // The client went away, or its response was cut part way: nothing more can be said.
             client.Connection.Abort();
@@ -264,8 +268,11 @@ internal sealed class PlainConnectionHandler : IDisposable
         }
         catch (OperationCanceledException)
         {
-            // The client left while the router was connecting: nobody to answer.
-            return (null, Outcome.Gone);
+            // The client left while the router was connecting: nobody to answer, and the host neither
+            // reached nor failed.
+            _counters.CountClientGone();
+            DirectForwarder.Log.ClientLeftDuringConnect(_logger, destination.Host.Authority);
+            return (null, Outcome.ClientLeft);
         }
     }
 
@@ -546,6 +553,9 @@ internal sealed class PlainConnectionHandler : IDisposable
 
         /// <summary>Nothing reached this host: the next one is tried.</summary>
         ConnectFailed,
+
+        /// <summary>The client left while the router was connecting: the connection is closed, and the host counts neither way.</summary>
+        ClientLeft,
     }
 
     /// <summary>How one forwarding attempt ended.</summary>
@@ -554,6 +564,8 @@ internal sealed class PlainConnectionHandler : IDisposable
         public static readonly Outcome Answered = new(OutcomeKind.Answered);
 
         public static readonly Outcome Gone = new(OutcomeKind.Gone);
+
+        public static readonly Outcome ClientLeft = new(OutcomeKind.ClientLeft);
 
         /// <summary>Every host failed to connect, or none was usable.</summary>
         public static readonly Outcome NoHost = new(OutcomeKind.Failed, BackendFailures.StatusCode(BackendFailure.ConnectFailed));
