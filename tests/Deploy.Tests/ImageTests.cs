@@ -25,9 +25,9 @@ public sealed class ImageTests(ImageFixture images, ITestOutputHelper output)
         await etcd.PutAsync($"{prefix}/web/scheme", "http");
         await etcd.PutAsync($"{prefix}/web/hosts/1", backend.Address);
         // Port 80 and 53 as on a node, so the non-root router needs its NET_BIND_SERVICE; on an
-        // address of 127/8 of its own, where nothing else on this machine listens.
+        // address of 127/8 of its own, where nothing else on this machine listens. The admin port too:
+        // a free port of 127.0.0.1 picked here could be taken by another test before the container binds it.
         var address = LoopbackAddress();
-        var admin = Ports.FreeTcp();
         var state = await StateFolderAsync();
         var name = "router-" + Guid.NewGuid().ToString("N")[..8];
         try
@@ -42,7 +42,7 @@ public sealed class ImageTests(ImageFixture images, ITestOutputHelper output)
                 $"router:{ImageFixture.Tag}",
                 "--etcd", etcd.Url, "--prefix", prefix,
                 "--http", $"{address}:80",
-                "--admin", $"127.0.0.1:{admin}",
+                "--admin", $"{address}:9090",
                 "--dns", $"{address}:53", "--dns-answer", "127.0.0.9",
                 "--dns-upstream", $"127.0.0.1:{Ports.FreeTcpAndUdp()}",
                 "--shutdown-delay", "1", "--drain-timeout", "2",
@@ -60,7 +60,7 @@ public sealed class ImageTests(ImageFixture images, ITestOutputHelper output)
 
             Assert.Equal("127.0.0.9", await DigAsync(address, "web.local"));
 
-            // The HEALTHCHECK probes --admin (here not the default 9090), so the container turns healthy.
+            // The HEALTHCHECK probes --admin (here not the default 127.0.0.1:9090), so the container turns healthy.
             await WithLogsAsync(name, () => Wait.UntilAsync(async () => await InspectAsync(name, "{{.State.Health.Status}}") == "healthy",
                 "the container's HEALTHCHECK to pass", TimeSpan.FromSeconds(60)));
 
@@ -99,7 +99,7 @@ public sealed class ImageTests(ImageFixture images, ITestOutputHelper output)
                 "run", "-d", "--name", name, "--network", "host",
                 "--cap-drop", "ALL", "--cap-add", "NET_BIND_SERVICE", "--security-opt", "no-new-privileges",
                 $"router:{ImageFixture.Tag}",
-                "--etcd", "http://127.0.0.1:1", "--http", $"{address}:80", "--admin", $"127.0.0.1:{Ports.FreeTcp()}",
+                "--etcd", "http://127.0.0.1:1", "--http", $"{address}:80", "--admin", $"{address}:9090",
                 "--dns", $"{address}:53", "--dns-upstream", "127.0.0.1:1",
             ], DockerTimeout);
 
