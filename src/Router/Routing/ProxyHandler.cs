@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Router.AccessLog;
 using Router.Metrics;
@@ -15,6 +16,8 @@ namespace Router.Routing;
 internal sealed partial class ProxyHandler
 {
     public const string HealthPath = "/_router/healthz";
+
+    private const string FragmentRefused = "a request target cannot hold a fragment ('#'); send it as %23 if it belongs to the path\n";
 
     /// <summary>Connect failures tried per request before giving up: enough to pass a few dead hosts, bounded.</summary>
     internal const int MaxAttempts = 4;
@@ -61,6 +64,11 @@ internal sealed partial class ProxyHandler
     public Task HandleAsync(HttpContext context)
     {
         ConnectionHeader.BeginRequest();
+        if (HasFragment(context))
+        {
+            return Plain(context, StatusCodes.Status400BadRequest, FragmentRefused);
+        }
+
         var request = context.Request;
         var match = RouteMatcher.Match(_routes.Current, request.Host.Value, request.Path.Value);
         if (match.Route is not { } route)
@@ -84,6 +92,11 @@ internal sealed partial class ProxyHandler
     public Task HandleServiceAsync(HttpContext context, string service)
     {
         ConnectionHeader.BeginRequest();
+        if (HasFragment(context))
+        {
+            return Plain(context, StatusCodes.Status400BadRequest, FragmentRefused);
+        }
+
         if (!_routes.Current.TryGet(service, out var route))
         {
             return Plain(context, StatusCodes.Status404NotFound, "no such service\n");
@@ -91,6 +104,14 @@ internal sealed partial class ProxyHandler
 
         return ServeAsync(context, route, stripFirstSegment: false);
     }
+
+    /// <summary>
+    /// A '#' in the target as sent. A request target has no fragment (RFC 9112 §3.2), and Kestrel passes one
+    /// on: a backend or a rule behind the router could read the path as ending there, where the route was
+    /// chosen by all of it. HAProxy refuses it too. A '#' sent encoded (<c>%23</c>) is part of the path.
+    /// </summary>
+    private static bool HasFragment(HttpContext context) =>
+        context.Features.Get<IHttpRequestFeature>()?.RawTarget.Contains('#', StringComparison.Ordinal) == true;
 
     private Task ServeAsync(HttpContext context, ServiceRoute route, bool stripFirstSegment)
     {

@@ -208,6 +208,15 @@ public sealed class HostPortEndToEndTests(SharedEtcdFixture fixture) : RouterSce
         Assert.Equal("web-1", echo.Name);
         Assert.Equal("/any/path", echo.Path);
         Assert.Equal("whatever.example.com", echo.Host);
+
+        // A fragment is refused here as on the shared port; sent encoded, it is part of the path.
+        using var raw = await RawHttpClient.OpenAsync(port);
+        var fragment = await raw.ExchangeAsync("GET /any#path HTTP/1.1\r\nHost: whatever.example.com\r\n\r\n");
+        var encoded = await raw.ExchangeAsync("GET /any%23path HTTP/1.1\r\nHost: whatever.example.com\r\n\r\n");
+        Assert.Equal(400, fragment.Status);
+        Assert.Contains("fragment", fragment.BodyText, StringComparison.Ordinal);
+        Assert.Equal(200, encoded.Status);
+        Assert.Equal("/any#path", BackendEcho.Parse(encoded.BodyText).Path);
     }
 
     [Fact]

@@ -5,7 +5,8 @@ namespace Router.Tests.Differential;
 /// <summary>
 /// The cases, one line each where possible: the §5 list of issue 12, headers named in Connection both ways,
 /// the hop-by-hop set, bodies chunked and by length both ways, HEAD, interim responses and Expect, long and
-/// folded headers, duplicate Host, absolute form, dot segments, raw UTF-8 header bytes, and
+/// folded headers, duplicate Host (unequal and equal), a fragment and other odd characters in the target,
+/// a Host with port 0, absolute form, dot segments, raw UTF-8 header bytes, and
 /// Transfer-Encoding with Content-Length (request smuggling: never forwarded both).
 /// </summary>
 public static class DifferentialCases
@@ -125,6 +126,20 @@ public static class DifferentialCases
         {
             Check = o => Assert.Equal(0, o.BackendCount),
         },
+        new("duplicate-host-same", Get("/", $"Host: {Host}"), Ok("ok"))
+        {
+            Both = [IntendedDifference.RepeatedHost],
+            Check = o => Assert.Equal(("400 (the peer's own answer)", 0), (o.ClientStatus, o.BackendCount)),
+        },
+        new("fragment-in-target", Get("/a#b"), Ok("ok"))
+        {
+            // A request target has no fragment (RFC 9112 §3.2); a backend could read the path as ending at '#'.
+            Check = o => Assert.Equal(0, o.BackendCount),
+        },
+        new("backslash-in-target", Get("/a\\b"), Ok("ok")),
+        new("quote-in-target", Get("/a\"b"), Ok("ok")),
+        new("brackets-in-target", Get("/a[b]"), Ok("ok")),
+        new("host-port-zero", Request("GET", "/").Replace($"Host: {Host}", $"Host: {Host}:0", StringComparison.Ordinal), Ok("ok")),
         new("absolute-form-target", $"GET http://{Host}/abs?q=1 HTTP/1.1\r\nHost: {Host}\r\nX-Case: {{case}}\r\n\r\n", Ok("ok"))
         {
             Both = [IntendedDifference.AbsoluteForm],

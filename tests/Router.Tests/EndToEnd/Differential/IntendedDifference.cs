@@ -26,6 +26,9 @@ public sealed record IntendedDifference(string Id, params Aspect[] Aspects)
     /// <summary>A request header folded over lines (obs-fold) is refused with 400 (Kestrel; RFC 9112 §5.2 allows it), where HAProxy joins the lines.</summary>
     public static readonly IntendedDifference ObsFoldRequest = new("obs-fold-request", Aspect.BackendCount, Aspect.BackendRequestLine, Aspect.BackendHeaders, Aspect.ClientStatus, Aspect.ClientHeaders, Aspect.ClientBody);
 
+    /// <summary>A request with the same Host line twice is refused with 400 (Kestrel; RFC 9112 §3.2 requires it), where HAProxy drops the copy and forwards.</summary>
+    public static readonly IntendedDifference RepeatedHost = new("repeated-host", Aspect.BackendCount, Aspect.BackendRequestLine, Aspect.BackendHeaders, Aspect.ClientStatus, Aspect.ClientHeaders, Aspect.ClientBody);
+
     /// <summary>Through YARP (requests with a body, or --http-forwarder yarp), <c>OPTIONS *</c> goes out as <c>OPTIONS /</c>: .NET's HttpClient has no asterisk form.</summary>
     public static readonly IntendedDifference YarpOptionsStar = new("yarp-options-star", Aspect.BackendRequestLine);
 
@@ -34,7 +37,7 @@ public sealed record IntendedDifference(string Id, params Aspect[] Aspects)
 
     /// <summary>Every id, for the check against docs/routing.md.</summary>
     public static IReadOnlyList<IntendedDifference> All { get; } =
-        [ConnectionNamed, HopByHop, DotSegments, AbsoluteForm, InterimDropped, ObsFoldRequest, YarpOptionsStar, YarpRepeatedContentLength];
+        [ConnectionNamed, HopByHop, DotSegments, AbsoluteForm, InterimDropped, ObsFoldRequest, RepeatedHost, YarpOptionsStar, YarpRepeatedContentLength];
 
     public override string ToString() => Id;
 }
