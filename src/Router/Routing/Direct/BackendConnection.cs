@@ -86,7 +86,7 @@ internal sealed class BackendConnection : IDisposable
     /// Receives more bytes after those buffered, within the activity timeout; false at the end of the
     /// stream. Fails when the buffered bytes already reach <paramref name="limit"/>.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     public async ValueTask<bool> FillAsync(int limit = BufferSize)
     {
         if (_start == _end)

@@ -67,7 +67,7 @@ internal sealed partial class DirectForwarder : DirectPath, IDisposable
 
     public override bool Takes(HttpContext context) => CanForward(context);
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     public override async ValueTask<AttemptResult> ForwardAsync(HttpContext context, Destination destination, bool stripFirstSegment)
     {
         var pool = (BackendPool)destination.Pool(NewPool);
@@ -156,7 +156,7 @@ internal sealed partial class DirectForwarder : DirectPath, IDisposable
     }
 
     /// <summary>Sends the request head, skips interim responses, copies the final one; true when the connection can be reused.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     private static async ValueTask<bool> ExchangeAsync(HttpContext context, BackendConnection connection, bool isHead)
     {
         var head = connection.Response;

@@ -159,6 +159,7 @@ internal sealed class PlainConnectionHandler : IDisposable
     }
 
     /// <summary>Forwards one request, trying the route's hosts in turn on a connect failure; false when the client connection ends.</summary>
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     private async ValueTask<bool> ForwardAsync(PlainClient client, PlainHead head, ServiceRoute route, bool strip)
     {
         var started = _time.GetTimestamp();
@@ -199,7 +200,7 @@ internal sealed class PlainConnectionHandler : IDisposable
         return keep;
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     private async ValueTask<Outcome> ForwardToAsync(PlainClient client, PlainHead head, Destination destination, bool strip)
     {
         var pool = (BackendPool)destination.Pool(DirectForwarder.NewPool);
@@ -277,7 +278,7 @@ internal sealed class PlainConnectionHandler : IDisposable
     }
 
     /// <summary>Sends the head, skips interim responses, relays the final one; true when the backend connection can be reused.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     private async ValueTask<bool> ExchangeAsync(PlainClient client, BackendConnection connection, PlainHead head)
     {
         var response = connection.Response;

@@ -24,7 +24,7 @@ internal static class ResponseBody
     /// its <see cref="BackendConnection.Response"/>, interim (1xx) responses skipped; returns the head's length,
     /// left buffered for the caller to copy from before it consumes it.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     public static async ValueTask<int> ExchangeHeadAsync(BackendConnection connection, bool headRequest)
     {
         connection.BeginRequest();
