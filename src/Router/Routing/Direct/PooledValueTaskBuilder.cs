@@ -17,7 +17,9 @@ namespace Router.Routing.Direct;
 /// suspension allocated its box (≈ 800 bytes per request, eight gen0 collections a second). A pool of up to
 /// <see cref="PoolCapacity"/> boxes per method holds as many as there are requests in flight.
 /// Semantics are the standard builder's: the execution context flows across awaits, a continuation runs
-/// inline, and a result can be read once.
+/// inline, and a result can be read once. One difference, unseen by callers that await: an exception thrown
+/// before the first await, an <see cref="OperationCanceledException"/> included, makes a faulted task, not a
+/// cancelled one.
 /// </remarks>
 [StructLayout(LayoutKind.Auto)]
 [SuppressMessage("Design", "CA1000", Justification = "The compiler calls the static Create of an async method builder.")]
