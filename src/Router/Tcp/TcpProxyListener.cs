@@ -134,6 +134,8 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
 
     private async Task AcceptLoopAsync()
     {
+        // Off the caller's thread from the start: a connection already queued is handled here, not inside Start.
+        await Task.Yield();
         var backoff = NewAcceptBackoff();
         while (!_stopping.IsCancellationRequested)
         {
