@@ -15,6 +15,7 @@ internal static class EventIds
     public const int RouteTableSwapped = 3200;
     public const int RouteFailed = 3201;
     public const int RouteRecovered = 3202;
+    public const int HeapSettled = 3203;
 
     // ProxyHandler
     public const int ProxyConnectFailed = 3300;

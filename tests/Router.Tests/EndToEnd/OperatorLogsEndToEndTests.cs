@@ -83,6 +83,27 @@ public sealed class OperatorLogsEndToEndTests(SharedEtcdFixture fixture) : Route
         Assert.DoesNotContain("Application started", quiet.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task FirstTableFromEtcd_HeapCompactedOnceNotOnChanges()
+    {
+        // The router's own etcd read happened before the test wrote anything: the first table had no service.
+        await Wait.UntilAsync(() => HeapSettled().Count == 1, "the heap-settled line");
+        Assert.Equal(0, HeapSettled()[0].GetProperty("Services").GetInt32());
+        Assert.True(HeapSettled()[0].GetProperty("HeapMb").GetDouble() > 0);
+
+        var web = Own(await TestBackend.StartAsync("web-1"));
+        await Etcd.PutAsync($"{Prefix}/web/scheme", "http");
+        await Etcd.PutAsync($"{Prefix}/web/hosts/1", web.Address);
+        await WaitChangeAsync($"web: +host 1={web.Address}");
+        await Etcd.DeleteAsync($"{Prefix}/web/hosts/1");
+        await WaitChangeAsync($"web: -host 1={web.Address}");
+
+        Assert.Single(HeapSettled());
+    }
+
+    private List<JsonElement> HeapSettled() =>
+        [.. Events().Where(e => e.TryGetProperty("EventId", out var id) && id.GetProperty("Id").GetInt32() == 3203)];
+
     private Task WaitChangeAsync(string expected) =>
         Wait.UntilAsync(() => Events().Any(e => Template(e).StartsWith("Registry change at revision", StringComparison.Ordinal)
             && e.GetProperty("Changes").GetString() == expected), $"the change line '{expected}'");
