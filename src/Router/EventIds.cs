@@ -16,6 +16,7 @@ internal static class EventIds
     public const int RouteFailed = 3201;
     public const int RouteRecovered = 3202;
     public const int HeapSettled = 3203;
+    public const int ChangePathWarmupFailed = 3204;
 
     // ProxyHandler
     public const int ProxyConnectFailed = 3300;

@@ -28,6 +28,20 @@ internal sealed partial class RouteTableHolder
         _layout = layout;
         _drainTimeout = options.DrainTimeout;
         registry.Changed += OnChanged;
+
+        // Beside the start-up's I/O waits (etcd's connect and read), never in a change's way.
+        _ = Task.Run(() =>
+        {
+            try
+            {
+                ChangePathWarmup.Run(layout);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Costs the first change its speed, nothing else: the real path reports its own failures.
+                Log.WarmupFailed(_logger, e);
+            }
+        });
         lock (_gate)
         {
             _current = _current.Rebuild(registry.Current);
@@ -150,6 +164,9 @@ internal sealed partial class RouteTableHolder
     {
         [LoggerMessage(EventIds.RouteTableSwapped, LogLevel.Debug, "Route table at revision {Revision}: {Count} services ({Failed} not rebuilt), swapped in {ElapsedMs:F2} ms")]
         public static partial void TableSwapped(ILogger logger, long revision, int count, int failed, double elapsedMs);
+
+        [LoggerMessage(EventIds.ChangePathWarmupFailed, LogLevel.Debug, "Warming the change path up failed; the first registry change compiles it")]
+        public static partial void WarmupFailed(ILogger logger, Exception exception);
 
         [LoggerMessage(EventIds.HeapSettled, LogLevel.Information, "First table from etcd ({Services} services): heap compacted to {HeapMb:F1} MB in {ElapsedMs:F1} ms")]
         public static partial void HeapSettled(ILogger logger, int services, double heapMb, double elapsedMs);
