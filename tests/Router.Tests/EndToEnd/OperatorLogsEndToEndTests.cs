@@ -102,7 +102,7 @@ public sealed class OperatorLogsEndToEndTests(SharedEtcdFixture fixture) : Route
     }
 
     private List<JsonElement> HeapSettled() =>
-        [.. Events().Where(e => e.TryGetProperty("EventId", out var id) && id.GetProperty("Id").GetInt32() == 3203)];
+        [.. Events().Where(e => e.TryGetProperty("EventId", out var id) && id.GetProperty("Id").GetInt32() == EventIds.HeapSettled)];
 
     private Task WaitChangeAsync(string expected) =>
         Wait.UntilAsync(() => Events().Any(e => Template(e).StartsWith("Registry change at revision", StringComparison.Ordinal)
