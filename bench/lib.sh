@@ -156,16 +156,26 @@ router_command() {
 
 # start_router NAME HTTP_PORT ADMIN_PORT [VAR=VALUE…]: the router on the proxy CPU with extra environment.
 # BENCH_SECOND_DLL, read by the sections that start two routers, names the second one's build.
+# BENCH_ROUTER_EXTRA adds options to its command line, for a look inside (--log-level debug).
 start_router() {
   local name="$1" http="$2" admin="$3" dll="${START_ROUTER_DLL:-$ROUTER_DLL}"
   shift 3
-  # shellcheck disable=SC2046 # the command is one or two words, paths without spaces
+  # shellcheck disable=SC2046,SC2086 # the command is one or two words, paths without spaces; the extra options split
   env "$@" taskset -c "$PROXY_CPU" $(router_command "$dll") --etcd "$ETCD_URL" --prefix /services \
-    --http "127.0.0.1:$http" --admin "127.0.0.1:$admin" --dns off --tcp-bind 127.0.0.1 \
+    --http "127.0.0.1:$http" --admin "127.0.0.1:$admin" --dns off --tcp-bind 127.0.0.1 ${BENCH_ROUTER_EXTRA:-} \
     >"$OUT/router-$name.log" 2>&1 &
   track $!
   ROUTER_PID=$!
   wait_http "http://127.0.0.1:$admin/readyz"
+}
+
+# warm_request_paths PORT HOST: one routed request on each of the router's two HTTP/1.1 paths, as a router in
+# service has served many (the first request on each compiles it: 25-40 ms on this machine, a start-up cost).
+# A plain GET on a new connection is taken at the connection level; after a 404, Kestrel's HTTP layer serves
+# the rest of that connection, and the GET after it goes to the backend from there.
+warm_request_paths() {
+  curl -s -o /dev/null -H "Host: $2" "http://127.0.0.1:$1/"
+  curl -s -o /dev/null -H "Host: warm-up-unrouted.bench" "http://127.0.0.1:$1/" --next -s -o /dev/null -H "Host: $2" "http://127.0.0.1:$1/"
 }
 
 # Busy percentage of the whole machine over half a second, from /proc/stat.

@@ -11,6 +11,7 @@ etcdput /services/web/scheme http
 etcdput /services/web/hosts/1 "127.0.0.1:$backend"
 start_nginx "$backend"
 start_router route-live "$http" "$admin"
+warm_request_paths "$http" web.bench
 wait_quiet
 taskset -c "$LOAD_CPU" dotnet "$BENCHTOOL_DLL" route-live --etcd "$ETCD_URL" --router "127.0.0.1:$http" \
   --backend "127.0.0.1:$backend" --count "$CHANGES" >"$OUT/route-live.txt"

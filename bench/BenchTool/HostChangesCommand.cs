@@ -20,6 +20,10 @@ internal static class HostChangesCommand
 
         var routed = new List<double>(count);
         var failed = 0;
+        await etcd.WarmUpAsync($"/bench-warm-up/{tag}");
+
+        // Opens the probe's kept-alive connection: the first timed GET must not pay for a connect.
+        await probe.GetAsync("warm-up.bench");
         for (var i = 0; i < count; i++)
         {
             var service = $"{tag}{first + i:D5}";

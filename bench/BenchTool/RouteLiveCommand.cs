@@ -2,7 +2,8 @@ namespace BenchTool;
 
 /// <summary>
 /// <c>route-live --etcd URL --router ADDR --backend ADDR [--count 100]</c>: puts a new service (scheme and one
-/// host, one transaction) and times put → first routed 200, <c>count</c> times; then deletes them.
+/// host, one transaction) and times put → first routed 200, <c>count</c> times; then deletes them. Each sample is
+/// printed (<c>SAMPLE</c> lines) so a maximum can be traced to its change.
 /// </summary>
 internal static class RouteLiveCommand
 {
@@ -20,6 +21,7 @@ internal static class RouteLiveCommand
         var routed = new List<double>(count);
         var acked = new List<double>(count);
         var failed = 0;
+        await etcd.WarmUpAsync($"/bench-warm-up/{tag}");
         try
         {
             for (var i = 0; i < count; i++)
@@ -32,6 +34,7 @@ internal static class RouteLiveCommand
                     throw new InvalidOperationException($"service {service} is already routed");
                 }
 
+                var startedAt = DateTime.UtcNow;
                 var result = await probe.MeasureAsync(
                     () => etcd.PutAllAsync([($"{prefix}/{service}/scheme", "http"), ($"{prefix}/{service}/hosts/1", backend)]),
                     host);
@@ -39,6 +42,7 @@ internal static class RouteLiveCommand
                 {
                     routed.Add(r.RoutedMs);
                     acked.Add(r.PutMs);
+                    Console.WriteLine($"SAMPLE {i} started={startedAt:HH:mm:ss.ffffff} routed_ms={r.RoutedMs:F3} put_ack_ms={r.PutMs:F3}");
                 }
                 else
                 {
