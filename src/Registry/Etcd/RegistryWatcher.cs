@@ -259,13 +259,7 @@ internal sealed partial class RegistryWatcher : BackgroundService, IRegistrySour
             }
 
             var started = Stopwatch.GetTimestamp();
-            events.Clear();
-            foreach (var e in response.Events)
-            {
-                events.Add(new RegistryEvent(e.Type == Mvccpb.Event.Types.EventType.Delete, ToKeyValue(e.Kv)));
-                revision = Math.Max(revision, e.Kv.ModRevision);
-            }
-
+            revision = Decode(response, events, revision);
             var change = _state.Apply(events, revision);
             Publish(change, started, revision);
             advanced(revision);
@@ -354,6 +348,19 @@ internal sealed partial class RegistryWatcher : BackgroundService, IRegistrySour
             Ready = ready ?? old.Ready,
             LastSync = connected ? _time.GetUtcNow() : old.LastSync,
         };
+    }
+
+    /// <summary>The response's events as registry events, in place of what <paramref name="events"/> held; returns the revision they bring the watch to.</summary>
+    internal static long Decode(WatchResponse response, List<RegistryEvent> events, long revision)
+    {
+        events.Clear();
+        foreach (var e in response.Events)
+        {
+            events.Add(new RegistryEvent(e.Type == Mvccpb.Event.Types.EventType.Delete, ToKeyValue(e.Kv)));
+            revision = Math.Max(revision, e.Kv.ModRevision);
+        }
+
+        return revision;
     }
 
     internal static RegistryKeyValue ToKeyValue(Mvccpb.KeyValue kv) =>
