@@ -31,6 +31,13 @@ public sealed class PublishTests
             // The base has no libicu: the runtime must not look for it.
             var runtimeConfig = await File.ReadAllTextAsync(Path.Combine(app, image + ".runtimeconfig.json"));
             Assert.Contains("\"System.Globalization.Invariant\": true", runtimeConfig, StringComparison.Ordinal);
+            if (image == "router")
+            {
+                // The router's runtimeconfig names the segments GC (Router.csproj): it must be in the folder, or
+                // the runtime refuses to start.
+                Assert.Contains("\"System.GC.Name\": \"libclrgc.so\"", runtimeConfig, StringComparison.Ordinal);
+                Assert.True(File.Exists(Path.Combine(app, "libclrgc.so")), "libclrgc.so is not in the app folder");
+            }
         }
         finally
         {
