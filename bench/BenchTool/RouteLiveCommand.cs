@@ -42,7 +42,7 @@ internal static class RouteLiveCommand
                 {
                     routed.Add(r.RoutedMs);
                     acked.Add(r.PutMs);
-                    Console.WriteLine($"SAMPLE {i} started={startedAt:HH:mm:ss.ffffff} routed_ms={r.RoutedMs:F3} put_ack_ms={r.PutMs:F3}");
+                    Console.WriteLine($"SAMPLE {i} started={startedAt:HH:mm:ss.ffffff} routed_ms={r.RoutedMs:F3} put_ack_ms={r.PutMs:F3} probe_gc_ms={r.ProbeGcMs:F3}");
                 }
                 else
                 {
