@@ -187,24 +187,15 @@ internal sealed partial class HostPortManager : BackgroundService
 
             try
             {
-                if (want.Kind == "tcp")
+                IPortListener? http = want.Kind == "tcp"
+                    ? null
+                    : await HttpPortListener.StartAsync(_options.Bind, port, want.Service, _proxy, _services, _loggerFactory, cancellationToken).ConfigureAwait(false);
+                lock (_active)
                 {
-                    // Bound and recorded under the lock /status reads: a client that got through to the port
-                    // finds it listed when it asks next.
-                    lock (_active)
-                    {
-                        _active[port] = TcpProxyListener.Start(_options.Bind, port, want.Service, _routes, _internalNetworks, _limits, _time, _loggerFactory.CreateLogger<TcpProxyListener>());
-                        _failures.Remove(port);
-                    }
-                }
-                else
-                {
-                    var listener = await HttpPortListener.StartAsync(_options.Bind, port, want.Service, _proxy, _services, _loggerFactory, cancellationToken).ConfigureAwait(false);
-                    lock (_active)
-                    {
-                        _active[port] = listener;
-                        _failures.Remove(port);
-                    }
+                    // A TCP listener is bound here, under the lock /status reads: a client that got through to
+                    // the port finds it listed when it asks next.
+                    _active[port] = http ?? TcpProxyListener.Start(_options.Bind, port, want.Service, _routes, _internalNetworks, _limits, _time, _loggerFactory.CreateLogger<TcpProxyListener>());
+                    _failures.Remove(port);
                 }
 
                 Log.Opened(_logger, port, want.Service, want.Kind);
