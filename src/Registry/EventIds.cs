@@ -17,6 +17,7 @@ internal static class EventIds
     public const int RegistryCompacted = 1006;
     public const int RegistryHandlerFailed = 1007;
     public const int RegistryWatcherDied = 1008;
+    public const int RegistryWarmupFailed = 1009;
 
     // RegistryStateSaver
     public const int SavedRegistrySeeded = 1020;

@@ -60,6 +60,8 @@ internal sealed partial class RegistryWatcher : BackgroundService, IRegistrySour
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Beside etcd's connect and first read, never in a change's way.
+        _ = Task.Run(WarmUp, CancellationToken.None);
         try
         {
             await RunAsync(stoppingToken).ConfigureAwait(false);
@@ -350,6 +352,19 @@ internal sealed partial class RegistryWatcher : BackgroundService, IRegistrySour
         };
     }
 
+    private void WarmUp()
+    {
+        try
+        {
+            WatchPathWarmup.Run(_layout);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Costs the first change its speed, nothing else: the real path reports its own failures.
+            Log.WarmupFailed(_logger, e);
+        }
+    }
+
     /// <summary>The response's events as registry events, in place of what <paramref name="events"/> held; returns the revision they bring the watch to.</summary>
     internal static long Decode(WatchResponse response, List<RegistryEvent> events, long revision)
     {
@@ -396,6 +411,9 @@ internal sealed partial class RegistryWatcher : BackgroundService, IRegistrySour
 
         [LoggerMessage(EventIds.RegistryHandlerFailed, LogLevel.Error, "A registry change handler failed")]
         public static partial void HandlerFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventIds.RegistryWarmupFailed, LogLevel.Debug, "Warming the watch path up failed; the first registry change compiles it")]
+        public static partial void WarmupFailed(ILogger logger, Exception exception);
 
         [LoggerMessage(EventIds.RegistryWatcherDied, LogLevel.Critical, "The registry watcher stopped unexpectedly; stopping the host")]
         public static partial void WatcherDied(ILogger logger, Exception exception);

@@ -5,14 +5,14 @@ using Router.Registry.Model;
 namespace Router.Registry.Etcd;
 
 /// <summary>
-/// Runs the watcher's own steps for one watch event once, on a throwaway registry, while the router starts:
+/// Runs the watcher's own steps for one watch event once, on a throwaway registry, as the watcher starts:
 /// etcd's answer decoded from its wire bytes, its events turned into registry events
 /// (<see cref="RegistryWatcher.Decode"/>), applied, and the change put in words for the log. Without it the
 /// first registry change after start compiled them, on the core that serves requests: about 8 ms of the
 /// first change's 25–40 ms in bench/route-live.sh (later changes: 3–7 ms). Nothing here touches etcd or the
 /// router's registry.
 /// </summary>
-public static class WatchPathWarmup
+internal static class WatchPathWarmup
 {
     /// <summary>Runs the steps; returns the change as the log would word it.</summary>
     public static string Run(RegistryLayout layout)

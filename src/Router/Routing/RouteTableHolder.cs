@@ -3,7 +3,6 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Router.Metrics;
 using Router.Registry;
-using Router.Registry.Etcd;
 using Router.Registry.Model;
 
 namespace Router.Routing;
@@ -35,7 +34,6 @@ internal sealed partial class RouteTableHolder
         {
             try
             {
-                WatchPathWarmup.Run(layout);
                 ChangePathWarmup.Run(layout);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
