@@ -93,6 +93,8 @@ public sealed class OperatorLogsEndToEndTests(SharedEtcdFixture fixture) : Route
 
         var web = Own(await TestBackend.StartAsync("web-1"));
         await Etcd.PutAsync($"{Prefix}/web/scheme", "http");
+        // Waited for, so the host below is a change of its own and not part of one "web added" line.
+        await WaitChangeAsync("web added (http, 0 hosts)");
         await Etcd.PutAsync($"{Prefix}/web/hosts/1", web.Address);
         await WaitChangeAsync($"web: +host 1={web.Address}");
         await Etcd.DeleteAsync($"{Prefix}/web/hosts/1");
