@@ -13,7 +13,7 @@ public sealed class QuickstartTests
     [Fact]
     public async Task ScriptsRun_EveryPrintedCommandWorks_CtrlCStopsEverything()
     {
-        var etcd = Ports.FreeTcpForRestarts();
+        var etcd = Ports.FreeTcp();
         var environment = new Dictionary<string, string?>
         {
             ["ETCD_PORT"] = etcd.ToString(CultureInfo.InvariantCulture),

@@ -93,7 +93,7 @@ public class DnsReportTests
     {
         // Below the ephemeral range: once the blocker lets go, the responder needs the port for TCP as well, and
         // an ephemeral one can meanwhile be the local port of any process's outgoing connection.
-        var port = Ports.FreeTcpAndUdpForRestarts();
+        var port = Ports.FreeTcpAndUdp();
         var blocker = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         blocker.Bind(new IPEndPoint(IPAddress.Loopback, port));
         await using var responder = new DnsResponder(

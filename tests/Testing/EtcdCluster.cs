@@ -35,8 +35,8 @@ public sealed class EtcdCluster : IAsyncDisposable
         _members = [.. Enumerable.Range(0, size).Select(i => new Member(
             $"{_token}-{i}",
             Directory.CreateTempSubdirectory("router-etcd-cluster-").FullName,
-            $"{scheme}://127.0.0.1:{Ports.FreeTcpForRestarts()}",
-            $"http://127.0.0.1:{Ports.FreeTcpForRestarts()}"))];
+            $"{scheme}://127.0.0.1:{Ports.FreeTcp()}",
+            $"http://127.0.0.1:{Ports.FreeTcp()}"))];
         if (tls is not null)
         {
             _trust = [];

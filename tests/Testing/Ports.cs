@@ -1,59 +1,117 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 
 namespace Router.Testing;
 
 /// <summary>
-/// Free loopback ports, found by binding port 0 and releasing it. A port is handed out once per test process:
-/// the kernel may give a just-released port to the next bind, and classes running in parallel would then
-/// start two servers on it.
+/// Free loopback ports for servers a test starts later, all below Linux's ephemeral range. A port from that
+/// range (what a bind to port 0 returns) can be taken, between the test picking it and its server binding
+/// it, as the local port of any outgoing TCP connection or UDP query on the machine: the router's DNS relay
+/// alone opens a socket with a port from that range per query. Below it the kernel never picks on its own.
+/// <para>
+/// The test processes of one run (and of runs side by side on one machine) each claim blocks of ports with a
+/// lock file, held until the process ends, and hand out each port of a block once, after checking that nothing
+/// listens on it: two processes, or two classes in one process, never get the same port for two servers.
+/// </para>
 /// </summary>
 public static class Ports
 {
-    private static readonly ConcurrentDictionary<int, bool> HandedOut = new();
+    private const int First = 15000;
+    private const int BlockSize = 100;
+    private static readonly string LockDirectory = Path.Combine(Path.GetTempPath(), "router-test-ports");
+    private static readonly Lock Gate = new();
+    private static readonly List<FileStream> Claims = [];
+    private static int _next;
+    private static int _blockEnd;
 
-    public static int FreeTcp()
+    /// <summary>A port nothing listens on for TCP.</summary>
+    public static int FreeTcp() => Next(udpToo: false);
+
+    /// <summary>A port free for both TCP and UDP (DNS listens on both).</summary>
+    public static int FreeTcpAndUdp() => Next(udpToo: true);
+
+    private static int Next(bool udpToo)
     {
-        for (var attempt = 0; attempt < 1000; attempt++)
+        lock (Gate)
         {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            if (HandedOut.TryAdd(port, true))
+            for (var attempt = 0; attempt < 10 * BlockSize; attempt++)
             {
-                return port;
-            }
-        }
+                if (_next >= _blockEnd)
+                {
+                    ClaimBlock();
+                }
 
-        throw new InvalidOperationException("no free port on 127.0.0.1 that this process has not handed out before");
-    }
-
-    /// <summary>
-    /// A free port below Linux's ephemeral range (32768–60999 by default), for a server that must restart on
-    /// the same port (an etcd member whose URL is in the cluster's configuration): a port from the ephemeral
-    /// range can be taken meanwhile as the local port of any process's outgoing connection.
-    /// </summary>
-    public static int FreeTcpForRestarts()
-    {
-        for (var attempt = 0; attempt < 200; attempt++)
-        {
-            var port = Random.Shared.Next(20000, 32768);
-            try
-            {
-                using var listener = new TcpListener(IPAddress.Loopback, port);
-                listener.Start();
-                if (HandedOut.TryAdd(port, true))
+                var port = _next++;
+                if (Free(port, udpToo))
                 {
                     return port;
                 }
             }
-            catch (SocketException)
+        }
+
+        throw new InvalidOperationException($"no free port on 127.0.0.1 in {10 * BlockSize} tries below the ephemeral range");
+    }
+
+    /// <summary>Takes the lock file of a block no other process holds, and moves on to its ports.</summary>
+    private static void ClaimBlock()
+    {
+        var blocks = (EphemeralStart() - First) / BlockSize;
+        Directory.CreateDirectory(LockDirectory);
+        foreach (var block in Enumerable.Range(0, blocks).OrderBy(_ => Random.Shared.Next()))
+        {
+            try
             {
+                // FileShare.None takes an exclusive flock(2): the kernel drops it when this process ends.
+                Claims.Add(new FileStream(Path.Combine(LockDirectory, $"{First + block * BlockSize}.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
+                _next = First + block * BlockSize;
+                _blockEnd = _next + BlockSize;
+                return;
+            }
+            catch (IOException)
+            {
+                // Another test process holds this block.
             }
         }
 
-        throw new InvalidOperationException("no free port between 20000 and 32767 on 127.0.0.1");
+        throw new InvalidOperationException($"every block of {BlockSize} ports from {First} to the ephemeral range is held by a test process (lock files in {LockDirectory})");
+    }
+
+    /// <summary>The lowest port Linux draws from on its own (32768 unless configured).</summary>
+    private static int EphemeralStart()
+    {
+        try
+        {
+            var range = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
+            var low = int.Parse(range[0], System.Globalization.CultureInfo.InvariantCulture);
+            if (low >= First + BlockSize)
+            {
+                return Math.Min(low, 65536);
+            }
+        }
+        catch (IOException)
+        {
+        }
+
+        throw new InvalidOperationException($"the ephemeral port range must start above {First + BlockSize}: /proc/sys/net/ipv4/ip_local_port_range");
+    }
+
+    private static bool Free(int port, bool udpToo)
+    {
+        try
+        {
+            using var tcp = new TcpListener(IPAddress.Loopback, port);
+            tcp.Start();
+            if (udpToo)
+            {
+                using var udp = new UdpClient(new IPEndPoint(IPAddress.Loopback, port));
+            }
+
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 
     /// <summary>A TCP listener on 127.0.0.1 and a port the system picked, already listening.</summary>
@@ -63,46 +121,5 @@ public static class Ports
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         listener.Listen(128);
         return listener;
-    }
-
-    /// <summary>
-    /// A port free for both TCP and UDP below the ephemeral range, for a DNS listener that must bind it later
-    /// (after something else let it go): see <see cref="FreeTcpForRestarts"/>.
-    /// </summary>
-    public static int FreeTcpAndUdpForRestarts()
-    {
-        for (var attempt = 0; attempt < 50; attempt++)
-        {
-            var port = FreeTcpForRestarts();
-            try
-            {
-                using var udp = new UdpClient(new IPEndPoint(IPAddress.Loopback, port));
-                return port;
-            }
-            catch (SocketException)
-            {
-            }
-        }
-
-        throw new InvalidOperationException("no port below the ephemeral range free for both TCP and UDP on 127.0.0.1");
-    }
-
-    /// <summary>A port free for both TCP and UDP (DNS listens on both).</summary>
-    public static int FreeTcpAndUdp()
-    {
-        for (var attempt = 0; attempt < 50; attempt++)
-        {
-            var port = FreeTcp();
-            try
-            {
-                using var udp = new UdpClient(new IPEndPoint(IPAddress.Loopback, port));
-                return port;
-            }
-            catch (SocketException)
-            {
-            }
-        }
-
-        throw new InvalidOperationException("no port free for both TCP and UDP on 127.0.0.1");
     }
 }

@@ -25,7 +25,7 @@ public sealed class HostHealthLogEndToEndTests(SharedEtcdFixture fixture) : ICla
     [InlineData("yarp")]
     public async Task HttpHostGoneAndBack_OneWarningAndOneRecoveryLine(string forwarder)
     {
-        var port = Ports.FreeTcpForRestarts();
+        var port = Ports.FreeTcp();
         var address = $"127.0.0.1:{port}";
         var backend = await TestBackend.StartAsync("web-1", port);
         await _etcd.PutAsync($"{_prefix}/web/scheme", "http");
@@ -62,7 +62,7 @@ public sealed class HostHealthLogEndToEndTests(SharedEtcdFixture fixture) : ICla
     [Fact]
     public async Task TcpHostGoneAndBack_OneWarningAndOneRecoveryLine()
     {
-        var backendPort = Ports.FreeTcpForRestarts();
+        var backendPort = Ports.FreeTcp();
         var address = $"127.0.0.1:{backendPort}";
         var hostPort = Ports.FreeTcp();
         await using var router = await RouterProcess.StartAsync(_etcd.Url, _prefix);
