@@ -234,17 +234,22 @@ public sealed class RoutingEndToEndTests(SharedEtcdFixture fixture) : RouterScen
     {
         var web = await Own(TestBackend.StartAsync("web-1"));
         await RegisterAsync("web", web);
+        const string requests = "router_service_requests_total{service=\"web\",code=\"200\",method=\"GET\"}";
+        const string durations = "router_service_request_duration_seconds_count{service=\"web\"}";
         await Proxy.WaitRoutedAsync("web.example.com");
-        var before = await MetricAsync("router_service_requests_total{service=\"web\",code=\"200\",method=\"GET\"}");
 
+        // A request is counted once its response has gone out, so a client can read /metrics a moment before
+        // its own request is in them: each count is waited for, and must then be exact.
+        await Wait.UntilAsync(async () => await MetricAsync(requests) == 1 && await MetricAsync(durations) == 1, "the routed check's request to be counted");
         for (var i = 0; i < 3; i++)
         {
             await Proxy.EchoAsync("web.example.com", "/");
         }
 
-        Assert.Equal(before + 3, await MetricAsync("router_service_requests_total{service=\"web\",code=\"200\",method=\"GET\"}"));
+        await Wait.UntilAsync(async () => await MetricAsync(requests) >= 4 && await MetricAsync(durations) >= 4, "the three requests to be counted");
+        Assert.Equal(4, await MetricAsync(requests));
+        Assert.Equal(4, await MetricAsync(durations));
         Assert.Equal(1, await MetricAsync("router_service_server_up{service=\"web\",instance=\"1\"}"));
-        Assert.True(await MetricAsync("router_service_request_duration_seconds_count{service=\"web\"}") >= before + 3);
         Assert.True(await MetricAsync("router_registry_revision") > 0);
         Assert.Equal(1, await MetricAsync("router_registry_connected"));
     }
