@@ -59,7 +59,11 @@ internal sealed class PlainClient
     public ReadOnlySpan<byte> Head => _head;
 
     /// <summary>The response head for the current request, until it goes to the connection.</summary>
-    public RequestHeadWriter Staged { get; } = new();
+    /// <remarks>
+    /// Every client connection holds one, idle ones included; a backend's response head is a few hundred bytes
+    /// (nginx's: 240), and a longer one grows it by doubling.
+    /// </remarks>
+    public RequestHeadWriter Staged { get; } = new(512);
 
     /// <summary>Bytes of the current response reached the connection: a failure now can only cut it.</summary>
     public bool Started { get; private set; }

@@ -3,10 +3,10 @@ using System.Text;
 
 namespace Router.Routing.Direct;
 
-/// <summary>Builds an HTTP/1.1 request head as bytes in a buffer that is reused from request to request.</summary>
-internal sealed class RequestHeadWriter
+/// <summary>Builds an HTTP/1.1 message head as bytes in a buffer that is reused from request to request and grows as needed.</summary>
+internal sealed class RequestHeadWriter(int capacity = 4096)
 {
-    private byte[] _buffer = new byte[4096];
+    private byte[] _buffer = new byte[capacity];
     private int _length;
 
     public ReadOnlyMemory<byte> Written => _buffer.AsMemory(0, _length);
