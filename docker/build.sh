@@ -65,6 +65,8 @@ router_app() {
   if [ "${AOT:-0}" = 1 ]; then
     publish src/Router/Router.csproj "$1" -p:PublishAot=true
     rm -f "$1"/*.dbg "$1"/*.pdb
+    # The image names this library in DOTNET_GCName; a native binary whose GC library is missing exits silently.
+    [ -f "$1/libclrgc.so" ] || { echo "the AOT publish has no libclrgc.so (Router.csproj, CopySegmentsGc)" >&2; exit 1; }
   else
     publish src/Router/Router.csproj "$1"
   fi
@@ -78,7 +80,9 @@ router() {
   local context=$staging/router
   router_app "$context/app"
   cp docker/router-healthcheck "$context/"
-  $docker build --network none -f docker/router.Dockerfile --build-arg BASE="$base_image" -t "router:$tag" "$context"
+  local gc=""
+  [ "${AOT:-0}" = 1 ] && gc=libclrgc.so
+  $docker build --network none -f docker/router.Dockerfile --build-arg BASE="$base_image" --build-arg GC_NAME="$gc" -t "router:$tag" "$context"
 }
 
 announcer() {

@@ -25,6 +25,12 @@ RUN ["/sbin/setcap", "cap_net_bind_service=+ep", "/app/router"]
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD ["/usr/local/bin/router-healthcheck"]
 
+# The garbage collector: docker/build.sh passes GC_NAME=libclrgc.so (the runtime's segments GC, beside the binary)
+# for the native AOT build (AOT=1), which reads it from DOTNET_GCName. Empty for the JIT build, whose
+# router.runtimeconfig.json names the same library; an empty DOTNET_GCName leaves that as it is.
+ARG GC_NAME=
+ENV DOTNET_GCName=${GC_NAME}
+
 WORKDIR /app
 USER 1654:1654
 

@@ -69,6 +69,20 @@ public sealed class DockerfileTests
     }
 
     [Fact]
+    public void RouterDockerfile_GcName_FromBuildArgEmptyByDefault()
+    {
+        var final = Dockerfile.Load("router.Dockerfile").Final;
+
+        // Empty for the JIT build (its runtimeconfig names the GC; an empty DOTNET_GCName leaves that choice),
+        // libclrgc.so from docker/build.sh for the AOT build, which ships the library beside the binary.
+        Assert.Contains("GC_NAME=", final.Arguments("ARG"));
+        Assert.Contains("DOTNET_GCName=${GC_NAME}", final.Arguments("ENV"));
+        var build = File.ReadAllText(Path.Combine(RepoPaths.Root, "docker", "build.sh"));
+        Assert.Contains("--build-arg GC_NAME=\"$gc\"", build, StringComparison.Ordinal);
+        Assert.Contains("[ -f \"$1/libclrgc.so\" ]", build, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void AnnouncerDockerfile_Capability_IsNone()
     {
         var text = File.ReadAllText(Dockerfile.PathOf("announcer.Dockerfile"));
