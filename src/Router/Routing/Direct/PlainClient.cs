@@ -60,8 +60,8 @@ internal sealed class PlainClient
 
     /// <summary>The response head for the current request, until it goes to the connection.</summary>
     /// <remarks>
-    /// Every client connection holds one, idle ones included; a backend's response head is a few hundred bytes
-    /// (nginx's: 240), and a longer one grows it by doubling.
+    /// Every client connection holds one, idle ones included (bench/idle-memory.sh); a backend's response head is
+    /// usually a few hundred bytes, and a longer one grows it by doubling.
     /// </remarks>
     public RequestHeadWriter Staged { get; } = new(512);
 
