@@ -13,7 +13,8 @@ public sealed class QuickstartTests
     [Fact]
     public async Task ScriptsRun_EveryPrintedCommandWorks_CtrlCStopsEverything()
     {
-        var etcd = Ports.FreeTcp();
+        // scripts/run gives etcd's peer the port after ETCD_PORT.
+        var etcd = Ports.FreeTcpPair();
         var environment = new Dictionary<string, string?>
         {
             ["ETCD_PORT"] = etcd.ToString(CultureInfo.InvariantCulture),

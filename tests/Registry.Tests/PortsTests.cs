@@ -34,6 +34,20 @@ public sealed class PortsTests
     }
 
     [Fact]
+    public void FreeTcpPair_BothPortsFreeAndNeitherHandedOutAgain()
+    {
+        var handed = Enumerable.Range(0, 150).Select(_ => Ports.FreeTcpPair()).ToList();
+        var after = Enumerable.Range(0, 150).Select(_ => Ports.FreeTcp()).ToList();
+
+        var all = handed.Concat(handed.Select(p => p + 1)).Concat(after).ToList();
+        Assert.Equal(all.Count, all.Distinct().Count());
+        using var first = new TcpListener(IPAddress.Loopback, handed[^1]);
+        first.Start();
+        using var second = new TcpListener(IPAddress.Loopback, handed[^1] + 1);
+        second.Start();
+    }
+
+    [Fact]
     public void FreeTcp_BlockLockedAgainstOtherProcesses()
     {
         var port = Ports.FreeTcp();

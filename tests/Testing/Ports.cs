@@ -30,6 +30,33 @@ public static class Ports
     /// <summary>A port free for both TCP and UDP (DNS listens on both).</summary>
     public static int FreeTcpAndUdp() => Next(udpToo: true);
 
+    /// <summary>
+    /// A port <c>p</c> where <c>p</c> and <c>p + 1</c> are both free for TCP and both handed out, for a program
+    /// that takes the next port itself (scripts/run gives etcd's peer <c>ETCD_PORT + 1</c>).
+    /// </summary>
+    public static int FreeTcpPair()
+    {
+        lock (Gate)
+        {
+            for (var attempt = 0; attempt < 10 * BlockSize; attempt++)
+            {
+                if (_next + 1 >= _blockEnd)
+                {
+                    ClaimBlock();
+                }
+
+                var port = _next++;
+                if (Free(port, udpToo: false) && Free(port + 1, udpToo: false))
+                {
+                    _next++;
+                    return port;
+                }
+            }
+        }
+
+        throw new InvalidOperationException($"no two adjacent free ports on 127.0.0.1 in {10 * BlockSize} tries below the ephemeral range");
+    }
+
     private static int Next(bool udpToo)
     {
         lock (Gate)
