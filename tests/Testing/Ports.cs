@@ -25,58 +25,39 @@ public static class Ports
     private static int _blockEnd;
 
     /// <summary>A port nothing listens on for TCP.</summary>
-    public static int FreeTcp() => Next(udpToo: false);
+    public static int FreeTcp() => Next(count: 1, udpToo: false);
 
     /// <summary>A port free for both TCP and UDP (DNS listens on both).</summary>
-    public static int FreeTcpAndUdp() => Next(udpToo: true);
+    public static int FreeTcpAndUdp() => Next(count: 1, udpToo: true);
 
     /// <summary>
     /// A port <c>p</c> where <c>p</c> and <c>p + 1</c> are both free for TCP and both handed out, for a program
     /// that takes the next port itself (scripts/run gives etcd's peer <c>ETCD_PORT + 1</c>).
     /// </summary>
-    public static int FreeTcpPair()
+    public static int FreeTcpPair() => Next(count: 2, udpToo: false);
+
+    /// <summary>The first of <paramref name="count"/> adjacent free ports, all handed out.</summary>
+    private static int Next(int count, bool udpToo)
     {
         lock (Gate)
         {
             for (var attempt = 0; attempt < 10 * BlockSize; attempt++)
             {
-                if (_next + 1 >= _blockEnd)
+                if (_next + count > _blockEnd)
                 {
                     ClaimBlock();
                 }
 
                 var port = _next++;
-                if (Free(port, udpToo: false) && Free(port + 1, udpToo: false))
+                if (Enumerable.Range(port, count).All(p => Free(p, udpToo)))
                 {
-                    _next++;
+                    _next = port + count;
                     return port;
                 }
             }
         }
 
-        throw new InvalidOperationException($"no two adjacent free ports on 127.0.0.1 in {10 * BlockSize} tries below the ephemeral range");
-    }
-
-    private static int Next(bool udpToo)
-    {
-        lock (Gate)
-        {
-            for (var attempt = 0; attempt < 10 * BlockSize; attempt++)
-            {
-                if (_next >= _blockEnd)
-                {
-                    ClaimBlock();
-                }
-
-                var port = _next++;
-                if (Free(port, udpToo))
-                {
-                    return port;
-                }
-            }
-        }
-
-        throw new InvalidOperationException($"no free port on 127.0.0.1 in {10 * BlockSize} tries below the ephemeral range");
+        throw new InvalidOperationException($"no {count} adjacent free port(s) on 127.0.0.1 in {10 * BlockSize} tries below the ephemeral range");
     }
 
     /// <summary>Takes the lock file of a block no other process holds, and moves on to its ports.</summary>
