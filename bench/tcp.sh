@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # host_port TCP relay vs HAProxy 2.6 in mode tcp (issue 3): throughput on one stream and connection rate,
-# each proxy pinned to CPU 0 with the load tool and the sink on CPU 1, alternating runs.
+# each proxy pinned to CPU 0 with the load tool and the sink on CPU 1, alternating runs. A third relay, the probe
+# `ceiling epoll-relay` (bench/Ceiling: the same relay on Linux's system calls with one epoll thread, without .NET's
+# socket engine and without the router's limits, timeouts and metrics), shows how much of the gap is that engine.
 source "$(dirname "$0")/lib.sh"
 TCPBENCH_DLL="$ROOT/bench/TcpBench/bin/Release/net10.0/tcpbench.dll"
+CEILING_DLL="$ROOT/bench/Ceiling/bin/Release/net10.0/ceiling.dll"
 ROUNDS="${BENCH_TCP_ROUNDS:-3}"
 SECONDS_PER_RUN="${BENCH_TCP_SECONDS:-5}"
 echo "== TCP relay: router host_port vs HAProxy mode tcp ($ROUNDS rounds of ${SECONDS_PER_RUN}s)"
 
-free_port sink; free_port router_port; free_port haproxy_port; free_port http; free_port admin
+free_port sink; free_port router_port; free_port haproxy_port; free_port epoll_port; free_port http; free_port admin
 taskset -c "$LOAD_CPU" dotnet "$TCPBENCH_DLL" server "$sink" >"$OUT/tcpbench-server.log" 2>&1 &
 track $!
 wait_tcp "$sink"
@@ -39,6 +42,10 @@ taskset -c "$PROXY_CPU" haproxy -db -f "$dir/haproxy.cfg" >"$OUT/haproxy-tcp.log
 track $!
 HAPROXY_PID=$!
 wait_tcp "$haproxy_port"
+taskset -c "$PROXY_CPU" dotnet "$CEILING_DLL" epoll-relay "$epoll_port" "$sink" >"$OUT/ceiling-epoll-relay.log" 2>&1 &
+track $!
+EPOLL_PID=$!
+wait_tcp "$epoll_port"
 
 tool() { taskset -c "$LOAD_CPU" dotnet "$TCPBENCH_DLL" "$@"; }
 # measure NAME PID PORT MODE ARG: prints "figure per_cpu_second user_us kernel_us" (CPU per unit of the figure,
@@ -57,12 +64,17 @@ measure() {
 # still at 6 % of its CPU 5 s into the connection load — while HAProxy needs none.
 tool throughput "$router_port" 5 1 >/dev/null; tool throughput "$haproxy_port" 2 1 >/dev/null
 tool connrate "$router_port" 15 16 >/dev/null; tool connrate "$haproxy_port" 2 16 >/dev/null
+tool throughput "$epoll_port" 5 1 >/dev/null; tool connrate "$epoll_port" 15 16 >/dev/null
 
 : >"$OUT/tcp-runs.txt"
 for round in $(seq 1 "$ROUNDS"); do
   wait_quiet
-  for proxy in router haproxy; do
-    if [ "$proxy" = router ]; then pid=$ROUTER_PID; port=$router_port; else pid=$HAPROXY_PID; port=$haproxy_port; fi
+  for proxy in router haproxy epoll; do
+    case "$proxy" in
+      router) pid=$ROUTER_PID; port=$router_port ;;
+      haproxy) pid=$HAPROXY_PID; port=$haproxy_port ;;
+      epoll) pid=$EPOLL_PID; port=$epoll_port ;;
+    esac
     read -r bps bps_cpu _ _ < <(measure "$proxy" "$pid" "$port" throughput 1)
     read -r cps cps_cpu conn_user_us conn_kernel_us < <(measure "$proxy" "$pid" "$port" connrate 16)
     echo "$round $proxy $bps $bps_cpu $cps $cps_cpu $conn_user_us $conn_kernel_us" | tee -a "$OUT/tcp-runs.txt"
@@ -86,3 +98,8 @@ result tcp_router_conn_user_us "$(col router 7)"
 result tcp_router_conn_kernel_us "$(col router 8)"
 result tcp_haproxy_conn_user_us "$(col haproxy 7)"
 result tcp_haproxy_conn_kernel_us "$(col haproxy 8)"
+result tcp_epoll_probe_conn_per_cpu_s "$(col epoll 6)"
+result tcp_epoll_probe_vs_haproxy_conn_per_cpu "$(ratio "$(col epoll 6)" "$h_cpc")"
+result tcp_epoll_probe_conn_user_us "$(col epoll 7)"
+result tcp_epoll_probe_conn_kernel_us "$(col epoll 8)"
+result tcp_epoll_probe_vs_haproxy_throughput_per_cpu "$(ratio "$(col epoll 4)" "$h_bpc")"

@@ -10,21 +10,29 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-// ceiling connection|kestrel PORT BACKEND_PORT
+// ceiling connection|kestrel|epoll|epoll-relay PORT BACKEND_PORT
 //   connection: a Kestrel connection handler reads each request head off the transport and relays it, as sent plus
 //               one X-Forwarded-For line, on a backend connection of its own; the answer goes back byte for byte.
 //   kestrel:    Kestrel's HTTP/1.1 layer parses the request; the same backend exchange writes a request head from
 //               the parsed one and answers with the backend's status, Content-Type and body.
+//   epoll:      the connection probe's work on Linux's system calls, without .NET's socket engine (EpollProbe.cs).
+//   epoll-relay: a plain TCP relay on the same system calls, for bench/tcp.sh.
 // The router's settings that matter here are the same: completions inline on the socket thread.
 Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
-if (args.Length != 3 || args[0] is not ("connection" or "kestrel"))
+if (args.Length != 3 || args[0] is not ("connection" or "kestrel" or "epoll" or "epoll-relay"))
 {
-    Console.Error.WriteLine("usage: ceiling connection|kestrel PORT BACKEND_PORT");
+    Console.Error.WriteLine("usage: ceiling connection|kestrel|epoll|epoll-relay PORT BACKEND_PORT");
     return 2;
 }
 
 var port = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
-var backend = new IPEndPoint(IPAddress.Loopback, int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
+var backendPort = int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
+if (args[0] is "epoll" or "epoll-relay")
+{
+    return Router.Bench.Ceiling.EpollProbe.Run(port, backendPort, relay: args[0] == "epoll-relay");
+}
+
+var backend = new IPEndPoint(IPAddress.Loopback, backendPort);
 var connectionLevel = args[0] == "connection";
 var builder = WebApplication.CreateSlimBuilder();
 builder.Logging.ClearProviders();
