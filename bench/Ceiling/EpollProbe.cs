@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Buffers.Text;
 using System.Runtime.InteropServices;
 
 namespace Router.Bench.Ceiling;
@@ -282,25 +281,18 @@ internal static unsafe partial class EpollProbe
 
         private bool SendRequest()
         {
-            while (_connected && _requestSent < _requestLength)
+            if (!_connected || _closed)
             {
-                var sent = (int)Send(server, RequestBuffer + _requestSent, _requestLength - _requestSent, MsgNoSignal);
-                if (sent > 0)
-                {
-                    _requestSent += sent;
-                }
-                else if (sent < 0 && Marshal.GetLastPInvokeError() == EAgain)
-                {
-                    return true;
-                }
-                else
-                {
-                    Shut(poolServer: false);
-                    return false;
-                }
+                return !_closed;
             }
 
-            return !_closed;
+            if (SendRest(server, RequestBuffer, ref _requestSent, _requestLength) < 0)
+            {
+                Shut(poolServer: false);
+                return false;
+            }
+
+            return true;
         }
 
         private void FinishAnswer()
@@ -363,27 +355,23 @@ internal static unsafe partial class EpollProbe
         /// <summary>Sends what is left of the reply; false once the pair is shut.</summary>
         private bool SendReply()
         {
-            while (_replySent < _replyLength)
+            if (_closed)
             {
-                var sent = (int)Send(client, ReplyBuffer + _replySent, _replyLength - _replySent, MsgNoSignal);
-                if (sent > 0)
-                {
-                    _replySent += sent;
-                }
-                else if (sent < 0 && Marshal.GetLastPInvokeError() == EAgain)
-                {
-                    return true;
-                }
-                else
-                {
-                    Shut(poolServer: false);
-                    return false;
-                }
+                return false;
             }
 
-            if (_replyLength == 0 || _closed)
+            switch (SendRest(client, ReplyBuffer, ref _replySent, _replyLength))
             {
-                return !_closed;
+                case < 0:
+                    Shut(poolServer: false);
+                    return false;
+                case 0:
+                    return true;
+            }
+
+            if (_replyLength == 0)
+            {
+                return true;
             }
 
             _inFlight = false;
@@ -421,18 +409,30 @@ internal static unsafe partial class EpollProbe
             Blocks.Return(BlockSize, _block);
         }
 
-        private static int ContentLength(ReadOnlySpan<byte> head)
+        /// <summary>
+        /// Sends <paramref name="buffer"/> from <paramref name="sent"/> up to <paramref name="length"/>: 1 once all is
+        /// out, 0 when the socket is full (its next edge says when to go on), -1 on an error.
+        /// </summary>
+        private static int SendRest(int descriptor, byte* buffer, ref int sent, int length)
         {
-            var at = head.IndexOf("\r\nContent-Length:"u8);
-            if (at < 0)
+            while (sent < length)
             {
-                throw new IOException("the probe only takes answers with a Content-Length");
+                var count = (int)Send(descriptor, buffer + sent, length - sent, MsgNoSignal);
+                if (count > 0)
+                {
+                    sent += count;
+                }
+                else
+                {
+                    return count < 0 && Marshal.GetLastPInvokeError() == EAgain ? 0 : -1;
+                }
             }
 
-            var value = head[(at + 17)..];
-            value = value[..value.IndexOf("\r\n"u8)].Trim((byte)' ');
-            return Utf8Parser.TryParse(value, out int length, out _) ? length : throw new IOException("bad Content-Length");
+            return 1;
         }
+
+        private static int ContentLength(ReadOnlySpan<byte> head) =>
+            checked((int)Backend.ContentLength(head));
     }
 
     /// <summary>

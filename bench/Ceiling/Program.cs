@@ -178,7 +178,8 @@ internal sealed class Backend(Socket socket) : IDisposable
 
     private static int Status(ReadOnlySpan<byte> head) => Utf8Parser.TryParse(head.Slice(9, 3), out int status, out _) ? status : 502;
 
-    private static long ContentLength(ReadOnlySpan<byte> head)
+    /// <summary>The Content-Length of an answer's head (the epoll probe reads it too); anything else throws.</summary>
+    internal static long ContentLength(ReadOnlySpan<byte> head)
     {
         var at = head.IndexOf("\r\nContent-Length:"u8);
         if (at < 0)
