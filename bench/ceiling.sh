@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Where the HTTP keep-alive gap to HAProxy lies (issue 22): the router as shipped, HAProxy, and two probes that
-# forward the same GET to the same nginx with nothing else to do (bench/Ceiling): one on a Kestrel connection
-# handler (no HTTP layer), one as a minimal Kestrel app, and the connection handler's work on Linux's system calls
-# with one epoll thread (no .NET socket engine). Each pinned to the proxy CPU in alternating rounds;
-# requests per CPU-second and the ratio of each to HAProxy.
+# Where the HTTP gap to HAProxy lies (issue 22): the router as shipped, HAProxy, and three probes that forward the
+# same GET to the same nginx with nothing else to do (bench/Ceiling): one on a Kestrel connection handler (no HTTP
+# layer), one as a minimal Kestrel app, and the connection handler's work on Linux's system calls with one epoll
+# thread (no .NET socket engine). Each pinned to the proxy CPU in alternating rounds; requests per CPU-second and
+# the ratio of each to HAProxy, kept alive and then with a new connection per request.
 #   BENCH_ROUNDS (3)  BENCH_SECONDS (8)  BENCH_WARMUP (3)
 source "$(dirname "$0")/lib.sh"
 
@@ -21,8 +21,8 @@ start_nginx "$backend"
 start_haproxy "$hap" "$backend"
 start_router ceiling "$router" "$admin"
 pid_router=$ROUTER_PID
+declare -A mode_port=([connection]=$conn [kestrel]=$kes [epoll]=$raw)
 for mode in connection kestrel epoll; do
-  declare -A mode_port=([connection]=$conn [kestrel]=$kes [epoll]=$raw)
   port=${mode_port[$mode]}
   taskset -c "$PROXY_CPU" dotnet "$CEILING_DLL" "$mode" "$port" "$backend" >"$OUT/ceiling-$mode.log" 2>&1 &
   track $!
