@@ -252,13 +252,15 @@ public sealed class TlsPassthroughEndToEndTests(SharedEtcdFixture fixture) : Rou
     public async Task IdleRelay_ClosedAfterTheTcpIdleTimeout_ABusyOneKept()
     {
         var port = Ports.FreeTcp();
-        var router = Own(await StartRouterAsync(["--https", $"127.0.0.1:{port}", "--tcp-idle-timeout", "1"]));
+        // 3 s, not 1: on a loaded machine this test process has stalled for more than the 700 ms a 1 s timeout
+        // left between the busy relay's exchanges, and the router rightly closed it as idle (CI at 68bed35).
+        var router = Own(await StartRouterAsync(["--https", $"127.0.0.1:{port}", "--tcp-idle-timeout", "3"]));
         await router.WaitRoutedAsync("web.example.com");
         await using var idle = await ConnectRelayedAsync(port, "mq.example.com");
         await using var busy = await ConnectRelayedAsync(port, "mq.example.com");
         Assert.Equal("mq-1: first", await ExchangeLineAsync(idle, "first"));
 
-        // The busy relay talks every 300 ms, well inside the 1 s timeout, while the idle one stays silent.
+        // The busy relay talks every 300 ms, well inside the 3 s timeout, while the idle one stays silent.
         var sw = System.Diagnostics.Stopwatch.StartNew();
         using var idleRead = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         var idleEnded = ReadUntilClosedAsync(idle, idleRead.Token);
