@@ -139,10 +139,6 @@ internal static unsafe partial class EpollProbe
         private const int BlockSize = InCapacity + InCapacity + 64 + OutCapacity + OutCapacity + 64;
 
         private readonly byte* _block = Blocks.Take(BlockSize);
-        private byte* InBuffer => _block;
-        private byte* RequestBuffer => _block + InCapacity;
-        private byte* OutBuffer => _block + InCapacity + InCapacity + 64;
-        private byte* ReplyBuffer => _block + InCapacity + InCapacity + 64 + OutCapacity;
         private bool _connected = connected;
         private bool _closed;
         private bool _inFlight;
@@ -154,6 +150,15 @@ internal static unsafe partial class EpollProbe
         private int _answerLength = -1;
         private int _replyLength;
         private int _replySent;
+
+        // One block per pair, in four parts: the client's bytes, the request as forwarded, the backend's bytes, the reply.
+        private byte* InBuffer => _block;
+
+        private byte* RequestBuffer => _block + InCapacity;
+
+        private byte* OutBuffer => _block + InCapacity + InCapacity + 64;
+
+        private byte* ReplyBuffer => _block + InCapacity + InCapacity + 64 + OutCapacity;
 
         public void OnEvent(int descriptor, uint events)
         {
