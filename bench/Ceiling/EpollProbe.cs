@@ -7,8 +7,8 @@ namespace Router.Bench.Ceiling;
 /// The connection probe's work on Linux's system calls directly, with neither .NET's socket engine nor Kestrel's
 /// transport: one thread, one edge-triggered epoll, non-blocking sockets from <c>accept4</c>, a backend connection
 /// per client connection, taken from an idle pool when there is one. A receive that fills less than the space it was
-/// given is taken as having drained the socket, since the next arrival raises a new edge; so a request costs one
-/// receive and one send on each side, as in HAProxy. It measures what a transport of our own could save. Not a
+/// given is taken as having drained the socket, since the next arrival raises a new edge (unless the peer has closed:
+/// then it reads to the end); so a request costs one receive and one send on each side, as in HAProxy. It measures what a transport of our own could save. Not a
 /// proxy: no routing, no checks, no limits, one backend, Content-Length answers only, heads up to 16 KiB.
 /// </summary>
 internal static unsafe partial class EpollProbe
@@ -31,6 +31,10 @@ internal static unsafe partial class EpollProbe
 
     // A hang-up is read as well: the data before it must still be passed on.
     private const uint Readable = EpollIn | EpollRdHup | EpollHup;
+
+    // The peer has closed: read to the end of the stream, not to a short read. Data and the close can come in one
+    // edge, and no edge follows for a close already queued.
+    private const uint PeerClosed = EpollRdHup | EpollHup;
     private const int MsgNoSignal = 0x4000;
     private const int EIntr = 4;
     private const int EAgain = 11;
@@ -148,6 +152,7 @@ internal static unsafe partial class EpollProbe
         private int _requestSent;
         private int _outLength;
         private int _answerLength = -1;
+        private int _answerHeadLength;
         private int _replyLength;
         private int _replySent;
 
@@ -177,7 +182,7 @@ internal static unsafe partial class EpollProbe
 
                 if ((events & Readable) != 0)
                 {
-                    var read = Receive(client, InBuffer, ref _inLength, InCapacity);
+                    var read = Receive(client, InBuffer, ref _inLength, InCapacity, toTheEnd: (events & PeerClosed) != 0);
                     if (read > 0)
                     {
                         StartRequest();
@@ -202,7 +207,7 @@ internal static unsafe partial class EpollProbe
 
                 if ((events & Readable) != 0)
                 {
-                    if (Receive(server, OutBuffer, ref _outLength, OutCapacity) > 0)
+                    if (Receive(server, OutBuffer, ref _outLength, OutCapacity, toTheEnd: (events & PeerClosed) != 0) > 0)
                     {
                         FinishAnswer();
                     }
@@ -214,8 +219,11 @@ internal static unsafe partial class EpollProbe
             }
         }
 
-        /// <summary>Reads until a short read or EAGAIN: 1, or 0 at the end of the stream, -1 on an error or a full buffer.</summary>
-        private static int Receive(int descriptor, byte* buffer, ref int length, int capacity)
+        /// <summary>
+        /// Reads until a short read (with <paramref name="toTheEnd"/>, the end of the stream) or EAGAIN: 1, or 0 at the
+        /// end of the stream, -1 on an error or a full buffer.
+        /// </summary>
+        private static int Receive(int descriptor, byte* buffer, ref int length, int capacity, bool toTheEnd)
         {
             while (true)
             {
@@ -229,7 +237,7 @@ internal static unsafe partial class EpollProbe
                 if (read > 0)
                 {
                     length += read;
-                    if (read < space)
+                    if (read < space && !toTheEnd)
                     {
                         return 1;
                     }
@@ -311,7 +319,8 @@ internal static unsafe partial class EpollProbe
                     return;
                 }
 
-                _answerLength = end + 4 + ContentLength(buffered[..(end + 2)]);
+                _answerHeadLength = end + 4;
+                _answerLength = _answerHeadLength + ContentLength(buffered[..(end + 2)]);
             }
 
             if (_outLength < _answerLength)
@@ -322,7 +331,7 @@ internal static unsafe partial class EpollProbe
             // The answer as it came, or with its Connection line replaced by Connection: close.
             var answer = new ReadOnlySpan<byte>(OutBuffer, _answerLength);
             var reply = new Span<byte>(ReplyBuffer, OutCapacity + 64);
-            var headEnd = answer.IndexOf("\r\n\r\n"u8) + 2;
+            var headEnd = _answerHeadLength - 2;
             var head = answer[..headEnd];
             var length = 0;
             if (_closeAfter)
@@ -414,28 +423,6 @@ internal static unsafe partial class EpollProbe
             Blocks.Return(BlockSize, _block);
         }
 
-        /// <summary>
-        /// Sends <paramref name="buffer"/> from <paramref name="sent"/> up to <paramref name="length"/>: 1 once all is
-        /// out, 0 when the socket is full (its next edge says when to go on), -1 on an error.
-        /// </summary>
-        private static int SendRest(int descriptor, byte* buffer, ref int sent, int length)
-        {
-            while (sent < length)
-            {
-                var count = (int)Send(descriptor, buffer + sent, length - sent, MsgNoSignal);
-                if (count > 0)
-                {
-                    sent += count;
-                }
-                else
-                {
-                    return count < 0 && Marshal.GetLastPInvokeError() == EAgain ? 0 : -1;
-                }
-            }
-
-            return 1;
-        }
-
         private static int ContentLength(ReadOnlySpan<byte> head) =>
             checked((int)Backend.ContentLength(head));
     }
@@ -504,7 +491,9 @@ internal static unsafe partial class EpollProbe
 
             if ((events & Readable) != 0)
             {
-                (descriptor == client ? _up : _down).Drained = false;
+                var input = descriptor == client ? _up : _down;
+                input.Drained = false;
+                input.PeerClosed |= (events & PeerClosed) != 0;
             }
 
             if (!_connected)
@@ -532,14 +521,11 @@ internal static unsafe partial class EpollProbe
             {
                 if (direction.Sent < direction.Length)
                 {
-                    var sent = (int)Send(direction.To, direction.Buffer + direction.Sent, direction.Length - direction.Sent, MsgNoSignal);
-                    if (sent > 0)
+                    var sent = SendRest(direction.To, direction.Buffer, ref direction.Sent, direction.Length);
+                    if (sent <= 0)
                     {
-                        direction.Sent += sent;
-                        continue;
+                        return sent == 0;
                     }
-
-                    return sent < 0 && Marshal.GetLastPInvokeError() == EAgain;
                 }
 
                 if (direction.Drained)
@@ -552,7 +538,7 @@ internal static unsafe partial class EpollProbe
                 {
                     direction.Length = read;
                     direction.Sent = 0;
-                    direction.Drained = read < Direction.Capacity;
+                    direction.Drained = read < Direction.Capacity && !direction.PeerClosed;
                 }
                 else if (read == 0)
                 {
@@ -600,15 +586,41 @@ internal static unsafe partial class EpollProbe
 
             public int Length { get; set; }
 
-            public int Sent { get; set; }
+            // A field, so that SendRest can move it on.
+            public int Sent;
 
             /// <summary>The last receive read less than it could: wait for the next edge before reading again.</summary>
             public bool Drained { get; set; }
+
+            /// <summary>The input's peer has closed: read on to the end of the stream.</summary>
+            public bool PeerClosed { get; set; }
 
             public bool Ended { get; set; }
 
             public void Free() => Blocks.Return(Capacity, Buffer);
         }
+    }
+
+    /// <summary>
+    /// Sends <paramref name="buffer"/> from <paramref name="sent"/> up to <paramref name="length"/>: 1 once all is
+    /// out, 0 when the socket is full (its next edge says when to go on), -1 on an error.
+    /// </summary>
+    private static int SendRest(int descriptor, byte* buffer, ref int sent, int length)
+    {
+        while (sent < length)
+        {
+            var count = (int)Send(descriptor, buffer + sent, length - sent, MsgNoSignal);
+            if (count > 0)
+            {
+                sent += count;
+            }
+            else
+            {
+                return count < 0 && Marshal.GetLastPInvokeError() == EAgain ? 0 : -1;
+            }
+        }
+
+        return 1;
     }
 
     /// <summary>
