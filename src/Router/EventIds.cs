@@ -37,6 +37,10 @@ internal static class EventIds
     public const int TcpRelayHostAnsweringAgain = 3406;
     public const int TcpRelayOutsidersClosed = 3407;
 
+    // EventLoop (the TCP relays' own epoll loops)
+    public const int TcpLoopWaitFailed = 3408;
+    public const int TcpLoopHandlerFailed = 3409;
+
     // HostPortManager
     public const int HostPortOpened = 3410;
     public const int HostPortClosing = 3411;

@@ -40,6 +40,7 @@ internal static class FeatureOptions
         IdleTimeout = options.TcpIdleTimeout,
         MaxConnectionsPerPort = limits.TcpPerPort,
         MaxConnectionsTotal = limits.TcpTotal,
+        RelayOnLoops = options.TcpRelayOnLoops && OperatingSystem.IsLinux(),
     };
 
     public static TlsOptions Tls(this RouterOptions options) => new()

@@ -39,6 +39,8 @@ internal static class RouterCommandLine
           --tcp-idle-timeout SECONDS  close a TCP relay silent this long      [3600]
           --tcp-max-connections N     open TCP relays per host_port         [10000]
                                       (lowered, with a warning, to what the open-file limit allows)
+          --tcp-relay epoll|sockets   TCP host_port relays on the router's own epoll loops,
+                                      or on .NET's sockets (the way back)  [epoll]
           --max-http-connections N    open HTTP connections per port        [from the open-file limit]
           --client-idle-timeout SECONDS  close a kept-alive client connection idle this long [75]
           --request-head-timeout SECONDS longest a client may take to send a request head   [30]
@@ -73,7 +75,7 @@ internal static class RouterCommandLine
             .. OptionTable.EtcdFamily, "http", "https", "certs", "tcp-bind", "admin", "dns", "dns-zone", "dns-answer",
             "dns-upstream", "internal-networks", "drain-timeout", "shutdown-delay", "tcp-idle-timeout", "tcp-max-connections",
             "max-http-connections", "client-idle-timeout", "request-head-timeout", "max-request-body", "return-memory",
-            "state-file", "http-forwarder", "backend-timeout", "log-level", "access-log", "access-log-sample", "trusted-proxies",
+            "state-file", "http-forwarder", "tcp-relay", "backend-timeout", "log-level", "access-log", "access-log-sample", "trusted-proxies",
         ],
         EnvironmentPrefix = "ROUTER_",
         SettingsSection = "Router",
@@ -241,6 +243,22 @@ internal static class RouterCommandLine
                     break;
                 default:
                     reader.Fail(forwarder, "is not direct, kestrel or yarp");
+                    break;
+            }
+        }
+
+        if (reader.Get("tcp-relay") is { } relay)
+        {
+            switch (relay.Text.Trim().ToLowerInvariant())
+            {
+                case "epoll":
+                    options = options with { TcpRelayOnLoops = true };
+                    break;
+                case "sockets":
+                    options = options with { TcpRelayOnLoops = false };
+                    break;
+                default:
+                    reader.Fail(relay, "is not epoll or sockets");
                     break;
             }
         }

@@ -51,6 +51,12 @@ internal sealed record RouterOptions
     /// </summary>
     public long? ReturnMemoryThreshold { get; init; } = 16L * 1024 * 1024;
 
+    /// <summary>
+    /// TCP host_port relays run on the router's own epoll loops (true, <c>--tcp-relay epoll</c>; Linux only, .NET's
+    /// sockets elsewhere) or on .NET's sockets (false, <c>--tcp-relay sockets</c>, the way back).
+    /// </summary>
+    public bool TcpRelayOnLoops { get; init; } = true;
+
     /// <summary>Open TCP connections allowed per host_port; more are refused.</summary>
     public int TcpMaxConnections { get; init; } = 10_000;
 

@@ -34,6 +34,7 @@ internal sealed partial class HostPortManager : BackgroundService
     private readonly Dictionary<IPortListener, Task> _draining = [];
     private readonly Dictionary<int, (string Service, string Reason)> _failures = [];
     private readonly TcpLimits _limits;
+    private readonly EventLoops? _loops;
     private readonly ProblemLog _problemLog;
     private volatile IReadOnlyList<RegistryProblem> _problems = [];
 
@@ -52,6 +53,7 @@ internal sealed partial class HostPortManager : BackgroundService
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<HostPortManager>();
         _limits = services.GetRequiredService<TcpLimits>();
+        _loops = options.RelayOnLoops ? services.GetRequiredService<EventLoops>() : null;
         registry.Changed += (_, _) => _wake.Writer.TryWrite(true);
     }
 
@@ -194,7 +196,7 @@ internal sealed partial class HostPortManager : BackgroundService
                 {
                     // A TCP listener is bound here, under the lock /status reads: a client that got through to
                     // the port finds it listed when it asks next.
-                    _active[port] = http ?? TcpProxyListener.Start(_options.Bind, port, want.Service, _routes, _internalNetworks, _limits, _time, _loggerFactory.CreateLogger<TcpProxyListener>());
+                    _active[port] = http ?? TcpProxyListener.Start(_options.Bind, port, want.Service, _routes, _internalNetworks, _limits, _time, _loggerFactory.CreateLogger<TcpProxyListener>(), _loops);
                     _failures.Remove(port);
                 }
 

@@ -17,6 +17,9 @@ internal sealed record HostPortOptions
     /// <summary>Open relays allowed per host_port, after lowering to what the open-file limit allows.</summary>
     public int MaxConnectionsPerPort { get; init; } = 10_000;
 
+    /// <summary>Relays run on the router's own epoll loops (<c>--tcp-relay epoll</c>, Linux), not on .NET's sockets.</summary>
+    public bool RelayOnLoops { get; init; }
+
     /// <summary>Open relays allowed on all host_ports together; null without an open-file limit.</summary>
     public int? MaxConnectionsTotal { get; init; }
 }

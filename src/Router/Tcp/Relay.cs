@@ -9,7 +9,7 @@ namespace Router.Tcp;
 /// byte pump of the TCP host_port relay and of TLS passthrough. Counts bytes per service and remembers when
 /// the last byte went through, for the idle timeout.
 /// </summary>
-internal sealed class Relay(RelayEnd client, RelayEnd server, IPAddress? clientAddress, TcpServiceCounters counters, TimeProvider time) : IDisposable
+internal sealed class Relay(RelayEnd client, RelayEnd server, IPAddress? clientAddress, TcpServiceCounters counters, TimeProvider time) : IOpenRelay, IDisposable
 {
     private const int BufferSize = 64 * 1024;
 

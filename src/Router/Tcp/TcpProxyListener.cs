@@ -9,10 +9,11 @@ using Router.Routing;
 namespace Router.Tcp;
 
 /// <summary>
-/// A raw TCP relay for a <c>tcp</c> service: a plain socket accept loop, one connection to one usable host
-/// (a refused or timed-out connect tries the next), two copy pumps, half-close passed through. A connection
-/// is counted against the limits the moment it is accepted (before the backend connect), so a burst cannot
-/// slip past them; an idle relay holds no buffer.
+/// A raw TCP relay for a <c>tcp</c> service: one connection to one usable host (a refused or timed-out connect
+/// tries the next), copied both ways, half-close passed through. A connection is counted against the limits the
+/// moment it is accepted (before the backend connect), so a burst cannot slip past them; an idle relay holds no
+/// buffer. On Linux the relays run on the router's own event loops (<see cref="LoopRelay"/>); elsewhere, or with
+/// <c>--tcp-relay sockets</c>, on .NET's sockets (an accept loop and a <see cref="Relay"/> per connection).
 /// </summary>
 internal sealed partial class TcpProxyListener : IPortListener, IDisposable
 {
@@ -36,18 +37,21 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
     private readonly TcpServiceCounters _counters;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<Relay, byte> _relays = new();
+    private readonly ConcurrentDictionary<IOpenRelay, byte> _relays = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly ITimer _idleSweep;
     private readonly ITimer _privacyCheck;
     private readonly LogThrottle _refusedLog;
     private readonly LogThrottle _acceptFailedLog;
     private readonly LogThrottle _noHostLog;
+    private readonly EventLoops? _loops;
+    private LoopAcceptor[] _acceptors = [];
     private RouteTable? _checkedTable;
     private int _open;
 
-    private TcpProxyListener(Socket listener, int port, string service, RouteTableHolder routes, InternalNetworks internalNetworks, TcpLimits limits, TimeProvider time, ILogger logger)
+    private TcpProxyListener(Socket listener, int port, string service, RouteTableHolder routes, InternalNetworks internalNetworks, TcpLimits limits, TimeProvider time, ILogger logger, EventLoops? loops)
     {
+        _loops = loops;
         _listener = listener;
         Port = port;
         Service = service;
@@ -74,8 +78,19 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
     /// <summary>Admitted connections, those still connecting to a backend included.</summary>
     public int OpenConnections => Volatile.Read(ref _open);
 
-    /// <summary>Binds and starts accepting; a port that cannot be bound throws <see cref="SocketException"/>.</summary>
-    public static TcpProxyListener Start(IPAddress bind, int port, string service, RouteTableHolder routes, InternalNetworks internalNetworks, TcpLimits limits, TimeProvider time, ILogger logger)
+    internal RouteTableHolder Routes => _routes;
+
+    internal InternalNetworks InternalNetworks => _internalNetworks;
+
+    internal TimeProvider Time => _time;
+
+    internal TcpServiceCounters Counters => _counters;
+
+    /// <summary>
+    /// Binds and starts accepting, on <paramref name="loops"/> when given; a port that cannot be bound throws
+    /// <see cref="SocketException"/>.
+    /// </summary>
+    public static TcpProxyListener Start(IPAddress bind, int port, string service, RouteTableHolder routes, InternalNetworks internalNetworks, TcpLimits limits, TimeProvider time, ILogger logger, EventLoops? loops = null)
     {
         var socket = new Socket(bind.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -96,14 +111,23 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
             throw;
         }
 
-        var listener = new TcpProxyListener(socket, port, service, routes, internalNetworks, limits, time, logger);
-        _ = listener.AcceptLoopAsync();
+        var listener = new TcpProxyListener(socket, port, service, routes, internalNetworks, limits, time, logger, loops);
+        if (loops is null)
+        {
+            _ = listener.AcceptLoopAsync();
+        }
+        else
+        {
+            listener.AcceptOnLoops(loops);
+        }
+
         return listener;
     }
 
     public async Task StopAsync(TimeSpan drain)
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
+        await StopAcceptingOnLoopsAsync().ConfigureAwait(false);
         _listener.Dispose();
         using var deadline = new CancellationTokenSource(drain);
         while (!_relays.IsEmpty && !deadline.IsCancellationRequested)
@@ -154,10 +178,7 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
             {
                 // A client that reset before accept, or no descriptor or buffer left (EMFILE, ENFILE, ENOBUFS):
                 // the listener goes on, but out of resources it waits first, as accept would fail again at once.
-                if (_acceptFailedLog.TryEnter(out var suppressed))
-                {
-                    Log.AcceptFailed(_logger, Port, e.SocketErrorCode, suppressed);
-                }
+                ReportAcceptFailed(e.Message);
 
                 if (e.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable
                     && !await PauseAsync(backoff.Next()).ConfigureAwait(false))
@@ -171,14 +192,8 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
             backoff.Reset();
             if (!TryAdmit())
             {
-                // Closed at once: a refused connection must cost nothing but the accept.
-                _counters.CountRefused();
-                if (_refusedLog.TryEnter(out var suppressed))
-                {
-                    Log.TooManyConnections(_logger, Port, Service, _limits.MaxConnections, _limits.MaxConnectionsTotal, suppressed);
-                }
-
                 client.Dispose();
+                Refused();
                 continue;
             }
 
@@ -221,6 +236,113 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
         return true;
     }
 
+    /// <summary>Gives back the places <see cref="TryAdmit"/> took, once an admitted connection is closed.</summary>
+    internal void Release()
+    {
+        Interlocked.Decrement(ref _open);
+        _limits.ReturnGlobal();
+    }
+
+    internal void Track(IOpenRelay relay) => _relays.TryAdd(relay, 0);
+
+    internal void Untrack(IOpenRelay relay) => _relays.TryRemove(relay, out _);
+
+    /// <summary>A connect to <paramref name="destination"/> failed, which set it aside (<paramref name="first"/>: the first failure in a row).</summary>
+    internal void ReportConnectFailed(Destination destination, string reason, bool first)
+    {
+        _counters.CountConnectFailure();
+        LogConnectFailed(destination, reason, first);
+    }
+
+    internal void ReportHostAnsweringAgain(Destination destination) => Log.HostAnsweringAgain(_logger, Service, destination.Host.Authority);
+
+    internal void ReportNoUsableHost()
+    {
+        // Every connection meets it while the hosts are down: a line now and then with the count, not one each.
+        if (_noHostLog.TryEnter(out var suppressed))
+        {
+            Log.NoUsableHost(_logger, Port, Service, suppressed);
+        }
+    }
+
+    internal void ReportAcceptFailed(string reason)
+    {
+        if (_acceptFailedLog.TryEnter(out var suppressed))
+        {
+            Log.AcceptFailed(_logger, Port, reason, suppressed);
+        }
+    }
+
+    /// <summary>A connection one of the event loops accepted: admitted and relayed on that loop, or closed at once.</summary>
+    internal void Accepted(EventLoop loop, int client, IPAddress? clientAddress)
+    {
+        if (!TryAdmit())
+        {
+            _ = Libc.Close(client);
+            Refused();
+            return;
+        }
+
+        _counters.CountAccepted();
+        LoopRelay.Start(loop, this, client, clientAddress);
+    }
+
+    private void LogConnectFailed(Destination destination, string reason, bool first) =>
+        Log.ConnectFailed(_logger, first ? LogLevel.Warning : LogLevel.Debug, Service, destination.Host.Authority, reason);
+
+    /// <summary>Closed at once: a refused connection must cost nothing but the accept.</summary>
+    private void Refused()
+    {
+        _counters.CountRefused();
+        if (_refusedLog.TryEnter(out var suppressed))
+        {
+            Log.TooManyConnections(_logger, Port, Service, _limits.MaxConnections, _limits.MaxConnectionsTotal, suppressed);
+        }
+    }
+
+    private void AcceptOnLoops(EventLoops loops)
+    {
+        // The loops call accept4 on the descriptor themselves; the socket only binds, listens and closes it.
+        _listener.Blocking = false;
+        var descriptor = (int)_listener.Handle;
+        _acceptors = [.. loops.All.Select(loop => new LoopAcceptor(loop, descriptor, this))];
+        for (var i = 0; i < _acceptors.Length; i++)
+        {
+            var acceptor = _acceptors[i];
+            loops.All[i].Post(() =>
+            {
+                if (!acceptor.Start())
+                {
+                    ReportAcceptFailed(Libc.Describe(Libc.LastError));
+                }
+            });
+        }
+    }
+
+    /// <summary>Has every loop stop waiting on the listener, so that closing it cannot close another socket that got its number.</summary>
+    private async Task StopAcceptingOnLoopsAsync()
+    {
+        if (_loops is null)
+        {
+            return;
+        }
+
+        var stops = new List<Task>();
+        for (var i = 0; i < _acceptors.Length; i++)
+        {
+            var acceptor = _acceptors[i];
+            var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _loops.All[i].Post(() =>
+            {
+                acceptor.Stop();
+                stopped.SetResult();
+            });
+            stops.Add(stopped.Task);
+        }
+
+        await Task.WhenAll(stops).ConfigureAwait(false);
+    }
+
     private async Task HandleAsync(Socket client)
     {
         try
@@ -229,8 +351,7 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
         }
         finally
         {
-            Interlocked.Decrement(ref _open);
-            _limits.ReturnGlobal();
+            Release();
         }
     }
 
@@ -245,15 +366,10 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
             return;
         }
 
-        var (server, destination) = await BackendConnector.ConnectAsync(route, _counters, _time, (d, reason, first) => Log.ConnectFailed(_logger, first ? LogLevel.Warning : LogLevel.Debug, Service, d.Host.Authority, reason), d => Log.HostAnsweringAgain(_logger, Service, d.Host.Authority)).ConfigureAwait(false);
+        var (server, destination) = await BackendConnector.ConnectAsync(route, _counters, _time, (d, reason, first) => LogConnectFailed(d, reason, first), ReportHostAnsweringAgain).ConfigureAwait(false);
         if (server is null || destination is null)
         {
-            // Every connection meets it while the hosts are down: a line now and then with the count, not one each.
-            if (_noHostLog.TryEnter(out var suppressed))
-            {
-                Log.NoUsableHost(_logger, Port, Service, suppressed);
-            }
-
+            ReportNoUsableHost();
             client.Dispose();
             return;
         }
@@ -342,7 +458,7 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
         public static partial void TooManyConnections(ILogger logger, int port, string service, int max, int? total, int suppressed);
 
         [LoggerMessage(EventIds.TcpRelayAcceptFailed, LogLevel.Warning, "Port {Port}: accept failed ({Error}); {Suppressed} more failures since the last line")]
-        public static partial void AcceptFailed(ILogger logger, int port, SocketError error, int suppressed);
+        public static partial void AcceptFailed(ILogger logger, int port, string error, int suppressed);
 
         [LoggerMessage(EventIds.TcpRelayIdleClosed, LogLevel.Information, "Port {Port} ({Service}): idle connection closed")]
         public static partial void IdleClosed(ILogger logger, int port, string service);

@@ -12,6 +12,7 @@ internal static class TcpServiceCollectionExtensions
         services.AddSingleton(options);
         services.TryAddSingleton<RouterMetrics>();
         services.AddSingleton(sp => new TcpLimits(options.IdleTimeout, options.MaxConnectionsPerPort, options.MaxConnectionsTotal, sp.GetRequiredService<RouterMetrics>().Tcp));
+        services.AddSingleton<EventLoops>();
         services.AddSingleton<HostPortManager>();
         services.AddHostedService(sp => sp.GetRequiredService<HostPortManager>());
         return services;

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Router.Testing;
@@ -10,73 +9,6 @@ namespace Router.Tests;
 /// <summary>host_port listeners of the real router: TCP relays and per-service HTTP ports.</summary>
 public sealed class HostPortEndToEndTests(SharedEtcdFixture fixture) : RouterScenario(fixture, "--drain-timeout", "3")
 {
-    [Fact]
-    public async Task Tcp_LargeTransfer_ArrivesIntactBothWays()
-    {
-        var echo = Own(TcpEchoServer.Start("db-1"));
-        var port = await RegisterTcpAsync("db", echo);
-
-        using var client = await ConnectedAsync(port, "db-1");
-        var data = RandomNumberGenerator.GetBytes(32 * 1024 * 1024);
-        var back = await client.RoundTripAsync(data);
-
-        Assert.Equal(SHA256.HashData(data), SHA256.HashData(back));
-    }
-
-    [Fact]
-    public async Task Tcp_HalfClose_PassedToBackendAndAnswerStillArrives()
-    {
-        var echo = Own(TcpEchoServer.Start("db-1"));
-        var port = await RegisterTcpAsync("db", echo);
-
-        using var client = await ConnectedAsync(port, "db-1");
-        await client.Socket.SendAsync(Encoding.ASCII.GetBytes("last words"));
-        client.Socket.Shutdown(SocketShutdown.Send);
-
-        // The echo server answers and closes only after it has seen our end of stream.
-        Assert.Equal("last words", Encoding.ASCII.GetString(await client.ReadToEndAsync()));
-    }
-
-    [Fact]
-    public async Task Tcp_DeadHostFirst_ConnectionGoesToLiveHost()
-    {
-        var live = Own(TcpEchoServer.Start("live"));
-        var port = Ports.FreeTcp();
-        await Etcd.PutAsync($"{Prefix}/db/scheme", "tcp");
-        await Etcd.PutAsync($"{Prefix}/db/host_port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        await Etcd.PutAsync($"{Prefix}/db/hosts/0", $"127.0.0.1:{Ports.FreeTcp()}");
-        await Etcd.PutAsync($"{Prefix}/db/hosts/1", live.Address);
-        await WaitListeningAsync(port);
-
-        // The listener opens with the first change that gives db a host_port; the live host may come a change later.
-        await Wait.UntilAsync(async () => (await Proxy.StatusAsync()).GetProperty("services").EnumerateArray()
-            .Any(s => s.GetProperty("name").GetString() == "db" && s.GetProperty("hosts").GetArrayLength() == 2), "db to have both hosts");
-
-        for (var i = 0; i < 6; i++)
-        {
-            using var client = await TcpTestClient.ConnectAsync(port);
-            Assert.Equal("live", await client.ReadLineAsync());
-        }
-    }
-
-    [Fact]
-    public async Task Tcp_SeveralHosts_ConnectionsSpread()
-    {
-        var a = Own(TcpEchoServer.Start("a"));
-        var b = Own(TcpEchoServer.Start("b"));
-        var port = await RegisterTcpAsync("db", a, b);
-
-        var names = new List<string>();
-        for (var i = 0; i < 10; i++)
-        {
-            using var client = await TcpTestClient.ConnectAsync(port);
-            names.Add(await client.ReadLineAsync());
-        }
-
-        Assert.Equal(5, names.Count(n => n == "a"));
-        Assert.Equal(5, names.Count(n => n == "b"));
-    }
-
     [Fact]
     public async Task Conflict_OlderHostPortKeyKeepsThePort()
     {

@@ -74,6 +74,7 @@ public sealed class RouterCommandLineTests
     [InlineData("--certs", "/does/not/exist", "--certs")]
     [InlineData("--etcd-password-file", "/does/not/exist", "--etcd-password-file")]
     [InlineData("--http-forwarder", "fast", "--http-forwarder")]
+    [InlineData("--tcp-relay", "io_uring", "--tcp-relay")]
     [InlineData("--backend-timeout", "0", "--backend-timeout")]
     [InlineData("--backend-timeout", "long", "--backend-timeout")]
     [InlineData("--max-http-connections", "0", "--max-http-connections")]
@@ -189,6 +190,13 @@ public sealed class RouterCommandLineTests
         var options = Parse(["--http-forwarder", value]).Options!;
         Assert.Equal((direct, connectionLevel), (options.DirectForwarding, options.ConnectionLevel));
     }
+
+    [Theory]
+    [InlineData(null, true)]
+    [InlineData("epoll", true)]
+    [InlineData("Sockets", false)]
+    public void Parse_TcpRelay_Read(string? value, bool onLoops) =>
+        Assert.Equal(onLoops, Parse(value is null ? [] : ["--tcp-relay", value]).Options!.TcpRelayOnLoops);
 
     [Theory]
     [InlineData(null, Serilog.Events.LogEventLevel.Information)]
