@@ -13,14 +13,16 @@ namespace Router.Tcp;
 internal sealed unsafe partial class EventLoop
 {
     /// <summary>
-    /// One direction's buffer. 16 KiB moved as much per CPU-second as 64 KiB in the epoll probe (docs/benchmarks.md,
-    /// round 10), and a relay holds one only while bytes are on their way.
+    /// One direction's buffer, held only while bytes are on their way. 64 KiB as the sockets relay: with 16 KiB the
+    /// loops moved about half as many bytes per CPU-second on one stream (bench/tcp.sh, round 11), and the
+    /// connection rate was the same within the noise.
     /// </summary>
-    public const int BufferSize = 16 * 1024;
+    public const int BufferSize = 64 * 1024;
 
     // Buffers kept for the next connection: freeing one per connection made the C library move the heap's end
-    // (a brk each time) and the kernel fault fresh pages in, which halved the probe's connection rate.
-    private const int MaxFreeBuffers = 64;
+    // (a brk each time) and the kernel fault fresh pages in, which halved the epoll probe's connection rate
+    // (round 10). At most 2 MiB per loop stay after a burst.
+    private const int MaxFreeBuffers = 32;
     private const int EventCapacity = 256;
     private const ulong WakeData = ulong.MaxValue;
     private static readonly TimeSpan DeadlineSweep = TimeSpan.FromMilliseconds(100);
