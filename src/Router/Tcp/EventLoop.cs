@@ -13,16 +13,20 @@ namespace Router.Tcp;
 internal sealed unsafe partial class EventLoop
 {
     /// <summary>
-    /// One direction's buffer, held only while bytes are on their way. 64 KiB as the sockets relay: with 16 KiB the
-    /// loops moved about half as many bytes per CPU-second on one stream (bench/tcp.sh, round 11), and the
-    /// connection rate was the same within the noise.
+    /// A direction's first buffer, held only while bytes are on their way. A direction whose read fills it is
+    /// streaming and takes <see cref="LargeBufferSize"/> buffers from then on. In bench/tcp.sh (round 11) 16 KiB
+    /// buffers gave the higher connection rate per CPU-second (1.22-1.43 of HAProxy's against 0.97-1.12 with
+    /// 64 KiB) and 64 KiB buffers about twice the bytes per CPU-second on one stream.
     /// </summary>
-    public const int BufferSize = 64 * 1024;
+    public const int SmallBufferSize = 16 * 1024;
+
+    public const int LargeBufferSize = 64 * 1024;
 
     // Buffers kept for the next connection: freeing one per connection made the C library move the heap's end
     // (a brk each time) and the kernel fault fresh pages in, which halved the epoll probe's connection rate
     // (round 10). At most 2 MiB per loop stay after a burst.
-    private const int MaxFreeBuffers = 32;
+    private const int MaxFreeSmall = 64;
+    private const int MaxFreeLarge = 16;
     private const int EventCapacity = 256;
     private const ulong WakeData = ulong.MaxValue;
     private static readonly TimeSpan DeadlineSweep = TimeSpan.FromMilliseconds(100);
@@ -31,7 +35,8 @@ internal sealed unsafe partial class EventLoop
     private readonly int _wake;
     private readonly ConcurrentQueue<Action> _posted = new();
     private readonly PriorityQueue<Action, long> _timers = new();
-    private readonly Stack<nint> _freeBuffers = new();
+    private readonly Stack<nint> _freeSmall = new();
+    private readonly Stack<nint> _freeLarge = new();
     private readonly HashSet<LoopRelay> _connecting = [];
     private readonly List<LoopRelay> _expired = [];
     private readonly ILogger _logger;
@@ -153,15 +158,19 @@ internal sealed unsafe partial class EventLoop
         _ = Libc.Close(descriptor);
     }
 
-    /// <summary>A <see cref="BufferSize"/> buffer, from the ones kept when there is one. Loop thread only.</summary>
-    public byte* RentBuffer() =>
-        _freeBuffers.TryPop(out var buffer) ? (byte*)buffer : (byte*)NativeMemory.Alloc(BufferSize);
-
-    public void ReturnBuffer(byte* buffer)
+    /// <summary>A buffer of <see cref="LargeBufferSize"/> or <see cref="SmallBufferSize"/>, from the ones kept when there is one. Loop thread only.</summary>
+    public byte* RentBuffer(bool large)
     {
-        if (_freeBuffers.Count < MaxFreeBuffers)
+        var free = large ? _freeLarge : _freeSmall;
+        return free.TryPop(out var buffer) ? (byte*)buffer : (byte*)NativeMemory.Alloc((nuint)(large ? LargeBufferSize : SmallBufferSize));
+    }
+
+    public void ReturnBuffer(byte* buffer, bool large)
+    {
+        var free = large ? _freeLarge : _freeSmall;
+        if (free.Count < (large ? MaxFreeLarge : MaxFreeSmall))
         {
-            _freeBuffers.Push((nint)buffer);
+            free.Push((nint)buffer);
         }
         else
         {

@@ -357,12 +357,20 @@ internal sealed unsafe class LoopRelay : ILoopTarget, IOpenRelay
                 return true;
             }
 
-            if (direction.Buffer is null)
+            if (direction.Buffer is not null && direction.Streaming && !direction.Large)
             {
-                direction.Buffer = _loop.RentBuffer();
+                // The last read filled the small buffer: bytes stream here, and a large buffer moves them in fewer calls.
+                direction.Release(_loop);
             }
 
-            var read = (int)Libc.Recv(from, direction.Buffer, EventLoop.BufferSize, 0);
+            if (direction.Buffer is null)
+            {
+                direction.Large = direction.Streaming;
+                direction.Buffer = _loop.RentBuffer(direction.Large);
+            }
+
+            var capacity = direction.Large ? EventLoop.LargeBufferSize : EventLoop.SmallBufferSize;
+            var read = (int)Libc.Recv(from, direction.Buffer, capacity, 0);
             if (read > 0)
             {
                 direction.Length = read;
@@ -370,7 +378,8 @@ internal sealed unsafe class LoopRelay : ILoopTarget, IOpenRelay
 
                 // A short read emptied the socket: the next edge says when more is there. Once the peer has closed
                 // no edge follows, so read on to the end of the stream.
-                direction.Drained = read < EventLoop.BufferSize && !direction.PeerClosed;
+                direction.Drained = read < capacity && !direction.PeerClosed;
+                direction.Streaming |= read == capacity;
                 Volatile.Write(ref _lastActivity, _listener.Time.GetTimestamp());
                 if (fromClient)
                 {
@@ -465,12 +474,18 @@ internal sealed unsafe class LoopRelay : ILoopTarget, IOpenRelay
         /// <summary>The end of the stream came and was passed on.</summary>
         public bool Ended;
 
+        /// <summary>A read filled its buffer: large buffers from now on.</summary>
+        public bool Streaming;
+
+        /// <summary><see cref="Buffer"/> is a large one.</summary>
+        public bool Large;
+
         /// <summary>Gives the buffer back once nothing in it waits to be sent.</summary>
         public void Release(EventLoop loop)
         {
             if (Buffer is not null)
             {
-                loop.ReturnBuffer(Buffer);
+                loop.ReturnBuffer(Buffer, Large);
                 Buffer = null;
                 Length = 0;
                 Sent = 0;
