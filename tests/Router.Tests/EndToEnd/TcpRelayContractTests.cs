@@ -185,6 +185,35 @@ public abstract class TcpRelayContractTests(SharedEtcdFixture fixture, string re
         Assert.Equal("db-1\nearly\n", Encoding.ASCII.GetString(await client.ReadToEndAsync()));
     }
 
+    [Fact]
+    public async Task DualModeListener_Ipv4AndIpv6Clients_PrivateRuleSeesEachAddress()
+    {
+        // A router of its own, bound to :: (IPv4 clients arrive as IPv4-mapped IPv6), with only 127.0.0.0/8 internal.
+        var echo = Own(TcpEchoServer.Start("db-1"));
+        var prefix = EtcdFixture.NewPrefix();
+        var publicPort = Ports.FreeTcp();
+        var privatePort = Ports.FreeTcp();
+        foreach (var (service, port) in new[] { ("open", publicPort), ("closed", privatePort) })
+        {
+            await Etcd.PutAsync($"{prefix}/{service}/scheme", "tcp");
+            await Etcd.PutAsync($"{prefix}/{service}/hosts/1", echo.Address);
+            await Etcd.PutAsync($"{prefix}/{service}/host_port", port.ToString(CultureInfo.InvariantCulture));
+        }
+
+        await Etcd.PutAsync($"{prefix}/closed/private", "yes");
+        var router = Own(await RouterProcess.StartAsync(Etcd.Url, prefix, ["--tcp-bind", "::", "--tcp-relay", relay, "--internal-networks", "127.0.0.0/8"]));
+        await WaitListeningAsync(publicPort);
+        await WaitListeningAsync(privatePort);
+
+        Assert.Equal("db-1", await FirstLineAsync(IPAddress.Loopback, publicPort));
+        Assert.Equal("db-1", await FirstLineAsync(IPAddress.IPv6Loopback, publicPort));
+        Assert.Equal("db-1", await FirstLineAsync(IPAddress.Loopback, privatePort));
+
+        // ::1 is not in 127.0.0.0/8: closed, as if nothing listened.
+        Assert.Equal("", await FirstLineAsync(IPAddress.IPv6Loopback, privatePort));
+        Assert.False(router.Process.HasExited);
+    }
+
     private async Task<int> RegisterTcpAsync(string service, params TcpEchoServer[] hosts)
     {
         var port = Ports.FreeTcp();
@@ -218,6 +247,28 @@ public abstract class TcpRelayContractTests(SharedEtcdFixture fixture, string re
         var info = new byte[104];
         _ = socket.GetRawSocketOption(6, 11, info);
         return BitConverter.ToUInt32(info, 24);
+    }
+
+    /// <summary>The first line a connection from <paramref name="address"/>'s family gets; empty when it is closed first.</summary>
+    private static async Task<string> FirstLineAsync(IPAddress address, int port)
+    {
+        using var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await socket.ConnectAsync(new IPEndPoint(address, port), timeout.Token);
+        var all = new List<byte>();
+        var buffer = new byte[256];
+        while (!all.Contains((byte)'\n'))
+        {
+            var read = await socket.ReceiveAsync(buffer, timeout.Token);
+            if (read == 0)
+            {
+                break;
+            }
+
+            all.AddRange(buffer.AsSpan(0, read).ToArray());
+        }
+
+        return Encoding.ASCII.GetString([.. all]).TrimEnd('\n');
     }
 
     private static int PortOf(string address) => int.Parse(address[(address.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture);
