@@ -15,8 +15,8 @@ internal sealed unsafe partial class EventLoop
     /// <summary>
     /// A direction's first buffer, held only while bytes are on their way. A direction whose read fills it is
     /// streaming and takes <see cref="LargeBufferSize"/> buffers from then on. In bench/tcp.sh (round 11) 16 KiB
-    /// buffers gave the higher connection rate per CPU-second (1.22-1.43 of HAProxy's against 0.97-1.12 with
-    /// 64 KiB) and 64 KiB buffers about twice the bytes per CPU-second on one stream.
+    /// buffers gave the higher connection rate per CPU-second in three pairs of runs out of four, and 64 KiB
+    /// buffers about twice the bytes per CPU-second on one stream.
     /// </summary>
     public const int SmallBufferSize = 16 * 1024;
 
@@ -40,7 +40,6 @@ internal sealed unsafe partial class EventLoop
     private readonly HashSet<LoopRelay> _connecting = [];
     private readonly List<LoopRelay> _expired = [];
     private readonly ILogger _logger;
-    private readonly Thread _thread;
     private ILoopTarget?[] _targets = new ILoopTarget?[1024];
     private uint[] _generations = new uint[1024];
     private uint _generation;
@@ -65,11 +64,8 @@ internal sealed unsafe partial class EventLoop
             throw new IOException($"eventfd failed: {Libc.Describe(Libc.LastError)}");
         }
 
-        _thread = new Thread(Run) { IsBackground = true, Name = name };
-        _thread.Start();
+        new Thread(Run) { IsBackground = true, Name = name }.Start();
     }
-
-    public bool OnLoop => Thread.CurrentThread == _thread;
 
     /// <summary>Runs <paramref name="action"/> on the loop, after the events it is handling now. Any thread.</summary>
     public void Post(Action action)

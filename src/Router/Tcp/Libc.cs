@@ -36,6 +36,7 @@ internal static unsafe partial class Libc
     public const int MsgDontWait = 0x40;
     public const int MsgNoSignal = 0x4000;
     public const int ShutWrite = 1;
+    public const int ShutReadWrite = 2;
 
     public const int EIntr = 4;
     public const int EAgain = 11;

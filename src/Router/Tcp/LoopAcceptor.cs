@@ -20,14 +20,29 @@ internal sealed unsafe class LoopAcceptor(EventLoop loop, int listener, TcpProxy
     private bool _stopped;
     private bool _paused;
 
-    /// <summary>Starts waiting on the listener. Loop thread only; false (errno set) when epoll refuses it.</summary>
-    public bool Start() => loop.Register(listener, this, Events);
-
-    /// <summary>Stops waiting on the listener for good, so that it can be closed. Loop thread only.</summary>
-    public void Stop()
+    /// <summary>Has the loop start waiting on the listener. Any thread.</summary>
+    public void Start() => loop.Post(() =>
     {
-        _stopped = true;
-        loop.Unregister(listener);
+        if (!loop.Register(listener, this, Events))
+        {
+            owner.ReportAcceptFailed(Libc.Describe(Libc.LastError));
+        }
+    });
+
+    /// <summary>
+    /// Has the loop stop waiting on the listener for good; the task ends once it has, and only then may the
+    /// listener be closed (a loop that still waited could accept on another socket that got its number). Any thread.
+    /// </summary>
+    public Task StopAsync()
+    {
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        loop.Post(() =>
+        {
+            _stopped = true;
+            loop.Unregister(listener);
+            stopped.SetResult();
+        });
+        return stopped.Task;
     }
 
     public void OnEvent(int descriptor, uint events)

@@ -268,9 +268,7 @@ internal sealed unsafe class LoopRelay : ILoopTarget, IOpenRelay
     /// <summary>The connect to the current address failed: the host's next address, or the next host.</summary>
     private void AddressFailed(int error)
     {
-        _loop.Close(_server);
-        _server = -1;
-        _down = new Direction { Drained = true };
+        DropServer();
         if (_addresses is not null && _nextAddress < _addresses.Length && _destination is { EndPoint: DnsEndPoint dns })
         {
             TryNextAddress(dns.Port);
@@ -282,15 +280,20 @@ internal sealed unsafe class LoopRelay : ILoopTarget, IOpenRelay
 
     private void HostFailed(string reason)
     {
+        DropServer();
+        ReportFailure(reason);
+        TryHosts();
+    }
+
+    /// <summary>Closes the backend socket of a connect that failed or timed out, if there is one.</summary>
+    private void DropServer()
+    {
         if (_server >= 0)
         {
             _loop.Close(_server);
             _server = -1;
             _down = new Direction { Drained = true };
         }
-
-        ReportFailure(reason);
-        TryHosts();
     }
 
     private void ReportFailure(string reason)

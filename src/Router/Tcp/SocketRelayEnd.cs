@@ -1,10 +1,9 @@
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 
 namespace Router.Tcp;
 
 /// <summary>A relay end on a connected socket; disposing it closes the socket. Resets and aborts come back as values, not exceptions.</summary>
-internal sealed partial class SocketRelayEnd(Socket socket) : RelayEnd
+internal sealed class SocketRelayEnd(Socket socket) : RelayEnd
 {
     private readonly SocketOperation _receive = new();
     private readonly SocketOperation _send = new();
@@ -63,7 +62,7 @@ internal sealed partial class SocketRelayEnd(Socket socket) : RelayEnd
         {
             // The reference keeps the descriptor from being closed (and its number reused) during the call.
             handle.DangerousAddRef(ref added);
-            _ = ShutdownBoth((int)handle.DangerousGetHandle(), ShutdownReadWrite);
+            _ = Libc.Shutdown((int)handle.DangerousGetHandle(), Libc.ShutReadWrite);
         }
         catch (ObjectDisposedException)
         {
@@ -86,9 +85,4 @@ internal sealed partial class SocketRelayEnd(Socket socket) : RelayEnd
         _receive.Dispose();
         _send.Dispose();
     }
-
-    private const int ShutdownReadWrite = 2;
-
-    [LibraryImport("libc", EntryPoint = "shutdown")]
-    private static partial int ShutdownBoth(int socket, int how);
 }

@@ -44,14 +44,12 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
     private readonly LogThrottle _refusedLog;
     private readonly LogThrottle _acceptFailedLog;
     private readonly LogThrottle _noHostLog;
-    private readonly EventLoops? _loops;
     private LoopAcceptor[] _acceptors = [];
     private RouteTable? _checkedTable;
     private int _open;
 
-    private TcpProxyListener(Socket listener, int port, string service, RouteTableHolder routes, InternalNetworks internalNetworks, TcpLimits limits, TimeProvider time, ILogger logger, EventLoops? loops)
+    private TcpProxyListener(Socket listener, int port, string service, RouteTableHolder routes, InternalNetworks internalNetworks, TcpLimits limits, TimeProvider time, ILogger logger)
     {
-        _loops = loops;
         _listener = listener;
         Port = port;
         Service = service;
@@ -111,7 +109,7 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
             throw;
         }
 
-        var listener = new TcpProxyListener(socket, port, service, routes, internalNetworks, limits, time, logger, loops);
+        var listener = new TcpProxyListener(socket, port, service, routes, internalNetworks, limits, time, logger);
         if (loops is null)
         {
             _ = listener.AcceptLoopAsync();
@@ -127,7 +125,8 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
     public async Task StopAsync(TimeSpan drain)
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
-        await StopAcceptingOnLoopsAsync().ConfigureAwait(false);
+        // Every loop stops waiting on the listener before it is closed; nothing to wait for without loops.
+        await Task.WhenAll(_acceptors.Select(a => a.StopAsync())).ConfigureAwait(false);
         _listener.Dispose();
         using var deadline = new CancellationTokenSource(drain);
         while (!_relays.IsEmpty && !deadline.IsCancellationRequested)
@@ -306,41 +305,10 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
         _listener.Blocking = false;
         var descriptor = (int)_listener.Handle;
         _acceptors = [.. loops.All.Select(loop => new LoopAcceptor(loop, descriptor, this))];
-        for (var i = 0; i < _acceptors.Length; i++)
+        foreach (var acceptor in _acceptors)
         {
-            var acceptor = _acceptors[i];
-            loops.All[i].Post(() =>
-            {
-                if (!acceptor.Start())
-                {
-                    ReportAcceptFailed(Libc.Describe(Libc.LastError));
-                }
-            });
+            acceptor.Start();
         }
-    }
-
-    /// <summary>Has every loop stop waiting on the listener, so that closing it cannot close another socket that got its number.</summary>
-    private async Task StopAcceptingOnLoopsAsync()
-    {
-        if (_loops is null)
-        {
-            return;
-        }
-
-        var stops = new List<Task>();
-        for (var i = 0; i < _acceptors.Length; i++)
-        {
-            var acceptor = _acceptors[i];
-            var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _loops.All[i].Post(() =>
-            {
-                acceptor.Stop();
-                stopped.SetResult();
-            });
-            stops.Add(stopped.Task);
-        }
-
-        await Task.WhenAll(stops).ConfigureAwait(false);
     }
 
     private async Task HandleAsync(Socket client)
