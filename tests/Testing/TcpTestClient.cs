@@ -22,6 +22,15 @@ public sealed class TcpTestClient : IDisposable
         return new TcpTestClient(socket);
     }
 
+    /// <summary>Connects to <paramref name="address"/> (IPv4 or IPv6 loopback, to reach a dual-mode listener either way).</summary>
+    public static async Task<TcpTestClient> ConnectToAsync(IPAddress address, int port)
+    {
+        var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await socket.ConnectAsync(new IPEndPoint(address, port), timeout.Token);
+        return new TcpTestClient(socket);
+    }
+
     /// <summary>Connects from a chosen loopback source address (e.g. 127.0.0.2, to be inside or outside the internal networks).</summary>
     public static async Task<TcpTestClient> ConnectFromAsync(IPAddress source, int port)
     {

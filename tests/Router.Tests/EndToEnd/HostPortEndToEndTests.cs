@@ -176,20 +176,11 @@ public sealed class HostPortEndToEndTests(SharedEtcdFixture fixture) : RouterSce
         await Etcd.PutAsync($"{Prefix}/{service}/host_port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         if (waitListening)
         {
-            await Wait.UntilAsync(async () => (await Proxy.StatusAsync()).GetProperty("services").EnumerateArray()
-                .Any(s => s.GetProperty("name").GetString() == service && s.GetProperty("hosts").GetArrayLength() == hosts.Length), $"{service} with its hosts");
+            await WaitHostsAsync(service, hosts.Length);
             await WaitListeningAsync(port);
         }
 
         return port;
-    }
-
-
-    private static async Task<TcpTestClient> ConnectedAsync(int port, string expectedBackend)
-    {
-        var client = await TcpTestClient.ConnectAsync(port);
-        Assert.Equal(expectedBackend, await client.ReadLineAsync());
-        return client;
     }
 
     private static IEnumerable<string> Problems(JsonElement status) =>

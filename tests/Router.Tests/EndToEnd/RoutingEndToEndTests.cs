@@ -293,13 +293,6 @@ public sealed class RoutingEndToEndTests(SharedEtcdFixture fixture) : RouterScen
         }
     }
 
-    private Task WaitHostsAsync(string service, int count) =>
-        Wait.UntilAsync(async () =>
-        {
-            var status = await Proxy.StatusAsync();
-            return status.GetProperty("services").EnumerateArray().Any(s => s.GetProperty("name").GetString() == service && s.GetProperty("hosts").GetArrayLength() == count);
-        }, $"{service} to have {count} hosts");
-
     private static JsonElement Service(JsonElement status, string name) =>
         status.GetProperty("services").EnumerateArray().Single(s => s.GetProperty("name").GetString() == name);
 }

@@ -45,16 +45,7 @@ public abstract class TcpRelayContractTests(SharedEtcdFixture fixture, string re
     public async Task Tcp_DeadHostFirst_ConnectionGoesToLiveHost()
     {
         var live = Own(TcpEchoServer.Start("live"));
-        var port = Ports.FreeTcp();
-        await Etcd.PutAsync($"{Prefix}/db/scheme", "tcp");
-        await Etcd.PutAsync($"{Prefix}/db/host_port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        await Etcd.PutAsync($"{Prefix}/db/hosts/0", $"127.0.0.1:{Ports.FreeTcp()}");
-        await Etcd.PutAsync($"{Prefix}/db/hosts/1", live.Address);
-        await WaitListeningAsync(port);
-
-        // The listener opens with the first change that gives db a host_port; the live host may come a change later.
-        await Wait.UntilAsync(async () => (await Proxy.StatusAsync()).GetProperty("services").EnumerateArray()
-            .Any(s => s.GetProperty("name").GetString() == "db" && s.GetProperty("hosts").GetArrayLength() == 2), "db to have both hosts");
+        var port = await RegisterTcpAsync("db", $"127.0.0.1:{Ports.FreeTcp()}", live.Address);
 
         for (var i = 0; i < 6; i++)
         {
@@ -90,11 +81,7 @@ public abstract class TcpRelayContractTests(SharedEtcdFixture fixture, string re
         // localhost is 127.0.0.1 and ::1 here; the echo server listens on the first only, so an attempt on ::1
         // is refused and the next address of the same host serves.
         var echo = Own(TcpEchoServer.Start("named"));
-        var port = Ports.FreeTcp();
-        await Etcd.PutAsync($"{Prefix}/db/scheme", "tcp");
-        await Etcd.PutAsync($"{Prefix}/db/hosts/1", $"localhost:{PortOf(echo.Address)}");
-        await Etcd.PutAsync($"{Prefix}/db/host_port", port.ToString(CultureInfo.InvariantCulture));
-        await WaitListeningAsync(port);
+        var port = await RegisterTcpAsync("db", $"localhost:{PortOf(echo.Address)}");
 
         for (var i = 0; i < 3; i++)
         {
@@ -108,13 +95,7 @@ public abstract class TcpRelayContractTests(SharedEtcdFixture fixture, string re
     {
         using var stuck = await StuckListener.StartAsync();
         var live = Own(TcpEchoServer.Start("live"));
-        var port = Ports.FreeTcp();
-        await Etcd.PutAsync($"{Prefix}/db/scheme", "tcp");
-        await Etcd.PutAsync($"{Prefix}/db/hosts/0", stuck.Address);
-        await Etcd.PutAsync($"{Prefix}/db/hosts/1", live.Address);
-        await Etcd.PutAsync($"{Prefix}/db/host_port", port.ToString(CultureInfo.InvariantCulture));
-        await WaitHostsAsync("db", 2);
-        await WaitListeningAsync(port);
+        var port = await RegisterTcpAsync("db", stuck.Address, live.Address);
 
         // Turn by turn, the first or the second connection tries the stuck host first and waits out the connect time.
         for (var i = 0; i < 3; i++)
@@ -131,12 +112,7 @@ public abstract class TcpRelayContractTests(SharedEtcdFixture fixture, string re
     public async Task ClientLeavesWhileConnecting_RelayReleased()
     {
         using var stuck = await StuckListener.StartAsync();
-        var port = Ports.FreeTcp();
-        await Etcd.PutAsync($"{Prefix}/db/scheme", "tcp");
-        await Etcd.PutAsync($"{Prefix}/db/hosts/1", stuck.Address);
-        await Etcd.PutAsync($"{Prefix}/db/host_port", port.ToString(CultureInfo.InvariantCulture));
-        await WaitHostsAsync("db", 1);
-        await WaitListeningAsync(port);
+        var port = await RegisterTcpAsync("db", stuck.Address);
 
         // The probe that saw the port listen waits out its own connect first.
         await Wait.UntilAsync(async () => await OpenAsync(port) == 0, "the probe's connection to be released");
@@ -214,24 +190,24 @@ public abstract class TcpRelayContractTests(SharedEtcdFixture fixture, string re
         Assert.False(router.Process.HasExited);
     }
 
-    private async Task<int> RegisterTcpAsync(string service, params TcpEchoServer[] hosts)
+    private Task<int> RegisterTcpAsync(string service, params TcpEchoServer[] hosts) =>
+        RegisterTcpAsync(service, [.. hosts.Select(h => h.Address)]);
+
+    /// <summary>A tcp service with these hosts (in this order) on a free host_port; returns once it has them all and listens.</summary>
+    protected async Task<int> RegisterTcpAsync(string service, params string[] addresses)
     {
         var port = Ports.FreeTcp();
         await Etcd.PutAsync($"{Prefix}/{service}/scheme", "tcp");
-        for (var i = 0; i < hosts.Length; i++)
+        for (var i = 0; i < addresses.Length; i++)
         {
-            await Etcd.PutAsync($"{Prefix}/{service}/hosts/{i + 1}", hosts[i].Address);
+            await Etcd.PutAsync($"{Prefix}/{service}/hosts/{i + 1}", addresses[i]);
         }
 
         await Etcd.PutAsync($"{Prefix}/{service}/host_port", port.ToString(CultureInfo.InvariantCulture));
-        await WaitHostsAsync(service, hosts.Length);
+        await WaitHostsAsync(service, addresses.Length);
         await WaitListeningAsync(port);
         return port;
     }
-
-    protected Task WaitHostsAsync(string service, int count) =>
-        Wait.UntilAsync(async () => (await Proxy.StatusAsync()).GetProperty("services").EnumerateArray()
-            .Any(s => s.GetProperty("name").GetString() == service && s.GetProperty("hosts").GetArrayLength() == count), $"{service} with {count} hosts");
 
     /// <summary>The listener's admitted connections, those still connecting to a backend included.</summary>
     protected async Task<int> OpenAsync(int port) =>
@@ -252,33 +228,11 @@ public abstract class TcpRelayContractTests(SharedEtcdFixture fixture, string re
     /// <summary>The first line a connection from <paramref name="address"/>'s family gets; empty when it is closed first.</summary>
     private static async Task<string> FirstLineAsync(IPAddress address, int port)
     {
-        using var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        await socket.ConnectAsync(new IPEndPoint(address, port), timeout.Token);
-        var all = new List<byte>();
-        var buffer = new byte[256];
-        while (!all.Contains((byte)'\n'))
-        {
-            var read = await socket.ReceiveAsync(buffer, timeout.Token);
-            if (read == 0)
-            {
-                break;
-            }
-
-            all.AddRange(buffer.AsSpan(0, read).ToArray());
-        }
-
-        return Encoding.ASCII.GetString([.. all]).TrimEnd('\n');
+        using var client = await TcpTestClient.ConnectToAsync(address, port);
+        return await client.ReadLineAsync();
     }
 
     private static int PortOf(string address) => int.Parse(address[(address.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture);
-
-    private static async Task<TcpTestClient> ConnectedAsync(int port, string expectedBackend)
-    {
-        var client = await TcpTestClient.ConnectAsync(port);
-        Assert.Equal(expectedBackend, await client.ReadLineAsync());
-        return client;
-    }
 }
 
 /// <summary>The relay contract on the router's own epoll loops (<c>--tcp-relay epoll</c>, the default).</summary>
@@ -295,12 +249,7 @@ public sealed class TcpRelayOnLoopsTests(SharedEtcdFixture fixture) : TcpRelayCo
         using var backend = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         backend.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         backend.Listen();
-        var port = Ports.FreeTcp();
-        await Etcd.PutAsync($"{Prefix}/db/scheme", "tcp");
-        await Etcd.PutAsync($"{Prefix}/db/hosts/1", $"127.0.0.1:{((IPEndPoint)backend.LocalEndPoint!).Port}");
-        await Etcd.PutAsync($"{Prefix}/db/host_port", port.ToString(CultureInfo.InvariantCulture));
-        await WaitHostsAsync("db", 1);
-        await WaitListeningAsync(port);
+        var port = await RegisterTcpAsync("db", $"127.0.0.1:{((IPEndPoint)backend.LocalEndPoint!).Port}");
 
         // Every connection (the probe that saw the port listen, then the client's) gets a line, then a reset.
         _ = Task.Run(async () =>

@@ -61,6 +61,19 @@ public abstract class RouterScenario(SharedEtcdFixture fixture, params string[] 
         return backend;
     }
 
+    /// <summary>Waits until /status lists <paramref name="service"/> with <paramref name="count"/> hosts.</summary>
+    protected Task WaitHostsAsync(string service, int count) =>
+        Wait.UntilAsync(async () => (await Proxy.StatusAsync()).GetProperty("services").EnumerateArray()
+            .Any(s => s.GetProperty("name").GetString() == service && s.GetProperty("hosts").GetArrayLength() == count), $"{service} to have {count} hosts");
+
+    /// <summary>A connection to a TCP host_port whose backend's name line is <paramref name="expectedBackend"/>.</summary>
+    protected static async Task<TcpTestClient> ConnectedAsync(int port, string expectedBackend)
+    {
+        var client = await TcpTestClient.ConnectAsync(port);
+        Assert.Equal(expectedBackend, await client.ReadLineAsync());
+        return client;
+    }
+
     protected static Task WaitListeningAsync(int port) =>
         Wait.UntilAsync(async () =>
         {
