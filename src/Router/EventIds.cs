@@ -27,6 +27,9 @@ internal static class EventIds
     public const int DirectClientGone = 3311;
     public const int DirectClientLeftDuringConnect = 3312;
 
+    // LoopTransport (the HTTP port on the event loops)
+    public const int HttpLoopAcceptFailed = 3320;
+
     // TcpProxyListener
     public const int TcpRelayConnectFailed = 3400;
     public const int TcpRelayNoUsableHost = 3401;
@@ -37,7 +40,7 @@ internal static class EventIds
     public const int TcpRelayHostAnsweringAgain = 3406;
     public const int TcpRelayOutsidersClosed = 3407;
 
-    // EventLoop (the TCP relays' own epoll loops)
+    // EventLoop (the router's own epoll loops: TCP relays, and the HTTP port with --http-transport epoll)
     public const int TcpLoopWaitFailed = 3408;
     public const int TcpLoopHandlerFailed = 3409;
 

@@ -44,10 +44,18 @@ public sealed class RouterProcess : IAsyncDisposable
     public static string Executable =>
         Environment.GetEnvironmentVariable("ROUTER_TEST_EXECUTABLE") is { Length: > 0 } other ? other : RepoPaths.Executable("Router", "router");
 
+    /// <summary>
+    /// <c>ROUTER_TEST_ROUTER_ARGS</c>: options given to every router a test starts, before the test's own (which win),
+    /// to run a whole suite against another setting (<c>--http-transport epoll</c>, for instance). The router's own
+    /// <c>ROUTER_*</c> variables are not passed on to it (<see cref="TestProcess"/>), so this is the way.
+    /// </summary>
+    public static IReadOnlyList<string> SuiteArgs =>
+        Environment.GetEnvironmentVariable("ROUTER_TEST_ROUTER_ARGS")?.Split(' ', StringSplitOptions.RemoveEmptyEntries) ?? [];
+
     /// <summary>Starts the router; <paramref name="extraArgs"/> come last, so they can override the defaults here.</summary>
     public static async Task<RouterProcess> StartAsync(string etcdUrls, string prefix, IEnumerable<string>? extraArgs = null, IReadOnlyDictionary<string, string?>? environment = null, bool waitReady = true)
     {
-        var extra = extraArgs?.ToList() ?? [];
+        var extra = SuiteArgs.Concat(extraArgs ?? []).ToList();
         for (var attempt = 1; ; attempt++)
         {
             var httpPort = Ports.FreeTcp();

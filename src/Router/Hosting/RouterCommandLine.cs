@@ -41,6 +41,8 @@ internal static class RouterCommandLine
                                       (lowered, with a warning, to what the open-file limit allows)
           --tcp-relay epoll|sockets   TCP host_port relays on the router's own epoll loops,
                                       or on .NET's sockets (the way back)  [epoll]
+          --http-transport epoll|sockets  the HTTP port on the router's own epoll loops,
+                                      or on Kestrel's socket transport     [sockets]
           --max-http-connections N    open HTTP connections per port        [from the open-file limit]
           --client-idle-timeout SECONDS  close a kept-alive client connection idle this long [75]
           --request-head-timeout SECONDS longest a client may take to send a request head   [30]
@@ -75,7 +77,7 @@ internal static class RouterCommandLine
             .. OptionTable.EtcdFamily, "http", "https", "certs", "tcp-bind", "admin", "dns", "dns-zone", "dns-answer",
             "dns-upstream", "internal-networks", "drain-timeout", "shutdown-delay", "tcp-idle-timeout", "tcp-max-connections",
             "max-http-connections", "client-idle-timeout", "request-head-timeout", "max-request-body", "return-memory",
-            "state-file", "http-forwarder", "tcp-relay", "backend-timeout", "log-level", "access-log", "access-log-sample", "trusted-proxies",
+            "state-file", "http-forwarder", "tcp-relay", "http-transport", "backend-timeout", "log-level", "access-log", "access-log-sample", "trusted-proxies",
         ],
         EnvironmentPrefix = "ROUTER_",
         SettingsSection = "Router",
@@ -259,6 +261,22 @@ internal static class RouterCommandLine
                     break;
                 default:
                     reader.Fail(relay, "is not epoll or sockets");
+                    break;
+            }
+        }
+
+        if (reader.Get("http-transport") is { } transport)
+        {
+            switch (transport.Text.Trim().ToLowerInvariant())
+            {
+                case "epoll":
+                    options = options with { HttpOnLoops = true };
+                    break;
+                case "sockets":
+                    options = options with { HttpOnLoops = false };
+                    break;
+                default:
+                    reader.Fail(transport, "is not epoll or sockets");
                     break;
             }
         }

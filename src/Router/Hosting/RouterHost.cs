@@ -1,16 +1,19 @@
 using System.Net;
 using System.Net.Security;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Router.AccessLog;
 using Router.Admin;
 using Router.Dns;
+using Router.Loops;
 using Router.Registry;
 using Router.Routing;
 using Router.Routing.Direct;
@@ -50,6 +53,13 @@ internal static class RouterHost
         // Request handling runs on the socket's I/O thread: the proxy never blocks there, and the hop to the
         // thread pool was most of its scheduler time (bench/, docs/benchmarks.md).
         builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
+        if (options.HttpOnLoops && OperatingSystem.IsLinux())
+        {
+            // Registered after the socket transport, so Kestrel asks it first; it takes the HTTP port alone.
+            builder.Services.TryAddSingleton<EventLoops>();
+            builder.Services.AddSingleton<IConnectionListenerFactory>(sp => new LoopTransport(sp.GetRequiredService<EventLoops>(), options.Http, sp.GetRequiredService<ILoggerFactory>()));
+        }
+
         builder.WebHost.UseKestrel(kestrel =>
         {
             HttpServerLimits.Apply(kestrel, httpServer);

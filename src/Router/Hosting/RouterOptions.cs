@@ -57,6 +57,12 @@ internal sealed record RouterOptions
     /// </summary>
     public bool TcpRelayOnLoops { get; init; } = true;
 
+    /// <summary>
+    /// The shared HTTP port runs on the router's own epoll loops (true, <c>--http-transport epoll</c>; Linux only) or on
+    /// Kestrel's socket transport (false, <c>--http-transport sockets</c>).
+    /// </summary>
+    public bool HttpOnLoops { get; init; }
+
     /// <summary>Open TCP connections allowed per host_port; more are refused.</summary>
     public int TcpMaxConnections { get; init; } = 10_000;
 

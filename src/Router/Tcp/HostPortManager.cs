@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Router.Loops;
 using Router.Registry;
 using Router.Registry.Model;
 using Router.Routing;

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Router.Loops;
 using Router.Routing;
 
 namespace Router.Tcp;
@@ -11,7 +12,7 @@ namespace Router.Tcp;
 /// and closes both connections once both directions ended or either failed. A direction holds a pooled buffer only
 /// while bytes are on their way: an idle relay holds its two sockets and this object.
 /// </summary>
-internal sealed unsafe class LoopRelay : ILoopTarget, IOpenRelay
+internal sealed unsafe class LoopRelay : ILoopTarget, IOpenRelay, IConnectDeadline
 {
     private const uint Events = Libc.EpollIn | Libc.EpollOut | Libc.EpollRdHup | Libc.EpollEt;
     private const uint Readable = Libc.EpollIn | Libc.EpollRdHup | Libc.EpollHup | Libc.EpollErr;

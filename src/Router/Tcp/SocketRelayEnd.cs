@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using Router.Loops;
 
 namespace Router.Tcp;
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Router.Loops;
 using Router.Metrics;
 using Router.Registry;
 using Router.Routing;
@@ -15,7 +16,7 @@ namespace Router.Tcp;
 /// buffer. On Linux the relays run on the router's own event loops (<see cref="LoopRelay"/>); elsewhere, or with
 /// <c>--tcp-relay sockets</c>, on .NET's sockets (an accept loop and a <see cref="Relay"/> per connection).
 /// </summary>
-internal sealed partial class TcpProxyListener : IPortListener, IDisposable
+internal sealed partial class TcpProxyListener : IPortListener, IDisposable, IAcceptOwner
 {
     // How often a repeated warning (refusals, failed accepts) may be written: a flood costs a line per interval.
     private static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(10);
@@ -25,7 +26,7 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
     /// again at once until something closes, so retrying without a pause spins a core and floods the log;
     /// the pause doubles from 5 ms to 1 s while failures go on and is forgotten at the first success.
     /// </summary>
-    internal static Backoff NewAcceptBackoff() => new(TimeSpan.FromMilliseconds(5), TimeSpan.FromSeconds(1));
+    internal static Backoff NewAcceptBackoff() => LoopAcceptor.NewBackoff();
 
     // How soon a service turned private closes its outsiders' relays.
     private static readonly TimeSpan PrivacyCheckInterval = TimeSpan.FromSeconds(1);
@@ -264,7 +265,7 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
         }
     }
 
-    internal void ReportAcceptFailed(string reason)
+    public void ReportAcceptFailed(string reason)
     {
         if (_acceptFailedLog.TryEnter(out var suppressed))
         {
@@ -273,8 +274,9 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable
     }
 
     /// <summary>A connection one of the event loops accepted: admitted and relayed on that loop, or closed at once.</summary>
-    internal void Accepted(EventLoop loop, int client, IPAddress? clientAddress)
+    public unsafe void Accepted(EventLoop loop, int client, nint address)
     {
+        var clientAddress = Libc.ReadAddress((byte*)address);
         if (!TryAdmit())
         {
             _ = Libc.Close(client);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Router.Loops;
 using Router.Metrics;
 
 namespace Router.Tcp;
@@ -12,7 +13,7 @@ internal static class TcpServiceCollectionExtensions
         services.AddSingleton(options);
         services.TryAddSingleton<RouterMetrics>();
         services.AddSingleton(sp => new TcpLimits(options.IdleTimeout, options.MaxConnectionsPerPort, options.MaxConnectionsTotal, sp.GetRequiredService<RouterMetrics>().Tcp));
-        services.AddSingleton<EventLoops>();
+        services.TryAddSingleton<EventLoops>();
         services.AddSingleton<HostPortManager>();
         services.AddHostedService(sp => sp.GetRequiredService<HostPortManager>());
         return services;

@@ -8,8 +8,9 @@ namespace Router.Tests;
 /// A client that stops reading is the client's business, not a backend failure (issue 14 §5): on the direct
 /// path the backend's deadline (--backend-timeout, 2 s here) runs only while the router waits on the backend.
 /// </summary>
-public sealed class DirectClientStallEndToEndTests(SharedEtcdFixture fixture) : RouterScenario(fixture, "--backend-timeout", "2")
+public abstract class DirectClientStallEndToEndTests(SharedEtcdFixture fixture, params string[] more) : RouterScenario(fixture, ["--backend-timeout", "2", .. more])
 {
+
     // Far more than the socket and pipe buffers between backend and client hold, so the router is stuck
     // writing to the client while the client does not read.
     private static readonly byte[] Body = RandomNumberGenerator.GetBytes(48 * 1024 * 1024);
@@ -81,3 +82,9 @@ public sealed class DirectClientStallEndToEndTests(SharedEtcdFixture fixture) : 
         return (await scrape.Content.ReadAsStringAsync()).Split('\n');
     }
 }
+
+/// <summary>Stalled clients with the HTTP port on the router's own event loops: the loop's sends wait for the socket, never block it.</summary>
+public sealed class LoopTransportDirectClientStallEndToEndTests(SharedEtcdFixture fixture) : DirectClientStallEndToEndTests(fixture, "--http-transport", "epoll");
+
+/// <summary>Stalled clients with the HTTP port on Kestrel's socket transport (<c>--http-transport sockets</c>).</summary>
+public sealed class SocketTransportDirectClientStallEndToEndTests(SharedEtcdFixture fixture) : DirectClientStallEndToEndTests(fixture, "--http-transport", "sockets");

@@ -12,8 +12,8 @@ namespace Router.Tests;
 /// are scripted byte for byte (<see cref="RawHttpBackend"/>); what they and the clients see is the contract,
 /// whatever forwards it.
 /// </summary>
-public abstract class ForwardingEndToEndTests(SharedEtcdFixture fixture, bool direct)
-    : RouterScenario(fixture, direct ? ["--backend-timeout", BackendTimeoutSeconds] : ["--backend-timeout", BackendTimeoutSeconds, "--http-forwarder", "yarp"])
+public abstract class ForwardingEndToEndTests(SharedEtcdFixture fixture, bool direct, string[]? more = null)
+    : RouterScenario(fixture, ["--backend-timeout", BackendTimeoutSeconds, .. direct ? Array.Empty<string>() : ["--http-forwarder", "yarp"], .. more ?? []])
 {
     private const string BackendTimeoutSeconds = "3";
 
@@ -588,3 +588,6 @@ public sealed class DirectForwardingEndToEndTests(SharedEtcdFixture fixture) : F
 
 /// <summary>The same contract with <c>--http-forwarder yarp</c>: every request through YARP.</summary>
 public sealed class YarpForwardingEndToEndTests(SharedEtcdFixture fixture) : ForwardingEndToEndTests(fixture, direct: false);
+
+/// <summary>The forwarding contract on the default path with the HTTP port on the router's own event loops (<c>--http-transport epoll</c>).</summary>
+public sealed class LoopTransportForwardingEndToEndTests(SharedEtcdFixture fixture) : ForwardingEndToEndTests(fixture, direct: true, more: ["--http-transport", "epoll"]);

@@ -9,8 +9,8 @@ namespace Router.Tests;
 /// idempotent runs twice, header bytes pass unchanged, and the policy both paths share. Backends
 /// are scripted byte for byte (<see cref="RawHttpBackend"/>); clients speak raw HTTP/1.1 (<see cref="RawHttpClient"/>).
 /// </summary>
-public abstract class ForwardingSafetyEndToEndTests(SharedEtcdFixture fixture, bool direct, string? forwarder = null)
-    : RouterScenario(fixture, forwarder is not null ? ["--http-forwarder", forwarder] : direct ? [] : ["--http-forwarder", "yarp"])
+public abstract class ForwardingSafetyEndToEndTests(SharedEtcdFixture fixture, bool direct, string? forwarder = null, string[]? more = null)
+    : RouterScenario(fixture, [.. forwarder is not null ? ["--http-forwarder", forwarder] : direct ? Array.Empty<string>() : ["--http-forwarder", "yarp"], .. more ?? []])
 {
     private const int Rounds = 20;
 
@@ -198,6 +198,9 @@ public sealed class DirectForwardingSafetyEndToEndTests(SharedEtcdFixture fixtur
 
 /// <summary>Forwarding safety on the direct path behind Kestrel's HTTP layer (<c>--http-forwarder kestrel</c>): the default takes plain GET and HEAD at the connection.</summary>
 public sealed class KestrelDirectForwardingSafetyEndToEndTests(SharedEtcdFixture fixture) : ForwardingSafetyEndToEndTests(fixture, direct: true, forwarder: "kestrel");
+
+/// <summary>Forwarding safety on the default path with the HTTP port on the router's own event loops (<c>--http-transport epoll</c>).</summary>
+public sealed class LoopTransportForwardingSafetyEndToEndTests(SharedEtcdFixture fixture) : ForwardingSafetyEndToEndTests(fixture, direct: true, more: ["--http-transport", "epoll"]);
 
 /// <summary>Forwarding safety with <c>--http-forwarder yarp</c>.</summary>
 public sealed class YarpForwardingSafetyEndToEndTests(SharedEtcdFixture fixture) : ForwardingSafetyEndToEndTests(fixture, direct: false);

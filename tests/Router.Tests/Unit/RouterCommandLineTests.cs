@@ -75,6 +75,7 @@ public sealed class RouterCommandLineTests
     [InlineData("--etcd-password-file", "/does/not/exist", "--etcd-password-file")]
     [InlineData("--http-forwarder", "fast", "--http-forwarder")]
     [InlineData("--tcp-relay", "io_uring", "--tcp-relay")]
+    [InlineData("--http-transport", "libuv", "--http-transport")]
     [InlineData("--backend-timeout", "0", "--backend-timeout")]
     [InlineData("--backend-timeout", "long", "--backend-timeout")]
     [InlineData("--max-http-connections", "0", "--max-http-connections")]
@@ -197,6 +198,14 @@ public sealed class RouterCommandLineTests
     [InlineData("Sockets", false)]
     public void Parse_TcpRelay_Read(string? value, bool onLoops) =>
         Assert.Equal(onLoops, Parse(value is null ? [] : ["--tcp-relay", value]).Options!.TcpRelayOnLoops);
+
+    [Theory]
+    [InlineData(null, false)]
+    [InlineData("epoll", true)]
+    [InlineData(" EPOLL ", true)]
+    [InlineData("sockets", false)]
+    public void Parse_HttpTransport_Read(string? value, bool onLoops) =>
+        Assert.Equal(onLoops, Parse(value is null ? [] : ["--http-transport", value]).Options!.HttpOnLoops);
 
     [Theory]
     [InlineData(null, Serilog.Events.LogEventLevel.Information)]

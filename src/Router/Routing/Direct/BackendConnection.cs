@@ -1,6 +1,7 @@
-using System.Runtime.CompilerServices;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using Router.Loops;
 
 namespace Router.Routing.Direct;
 
@@ -17,6 +18,9 @@ internal enum AbortReason
 /// One HTTP/1.1 connection to a backend host, kept alive between requests: the socket, its receive buffer
 /// and the buffer the request head is written into. Closing it from outside (<see cref="Abort"/>: the
 /// activity timer, the client leaving, the host retiring) ends whatever read or write is pending.
+/// Opened on an <see cref="EventLoop"/>'s thread (a client connection of <see cref="LoopTransport"/>), it is a
+/// <see cref="LoopSocket"/> on that loop, so the request and its response never leave the loop's thread;
+/// elsewhere it is a <see cref="Socket"/>.
 /// </summary>
 internal sealed class BackendConnection : IDisposable
 {
@@ -25,7 +29,9 @@ internal sealed class BackendConnection : IDisposable
     /// <summary>The largest response head accepted (HAProxy's default tune.bufsize is 16 KiB; Kestrel's limit is 32 KiB).</summary>
     public const int MaxHeadSize = 64 * 1024;
 
-    private readonly Socket _socket;
+    // Exactly one of the two.
+    private readonly Socket? _socket;
+    private readonly LoopSocket? _loopSocket;
     private readonly TimeProvider _time;
     private readonly long _timeoutTicks;
     private readonly ITimer _timer;
@@ -35,9 +41,10 @@ internal sealed class BackendConnection : IDisposable
     private int _abortReason;
     private long _deadline;
 
-    private BackendConnection(Socket socket, TimeProvider time, TimeSpan activityTimeout)
+    private BackendConnection(Socket? socket, LoopSocket? loopSocket, TimeProvider time, TimeSpan activityTimeout)
     {
         _socket = socket;
+        _loopSocket = loopSocket;
         _time = time;
         _timeoutTicks = (long)(activityTimeout.TotalSeconds * time.TimestampFrequency);
 
@@ -72,7 +79,9 @@ internal sealed class BackendConnection : IDisposable
     public ReadOnlySpan<byte> Buffered => _buffer.AsSpan(_start, _end - _start);
 
     public static async ValueTask<BackendConnection> ConnectAsync(EndPoint endPoint, TimeProvider time, TimeSpan activityTimeout, CancellationToken cancellationToken) =>
-        new(await BackendSocket.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false), time, activityTimeout);
+        EventLoop.Current is { } loop
+            ? new(null, await LoopSocket.ConnectAsync(loop, endPoint, BackendSocket.ConnectTimeout, cancellationToken).ConfigureAwait(false), time, activityTimeout)
+            : new(await BackendSocket.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false), null, time, activityTimeout);
 
     public void BeginRequest()
     {
@@ -114,7 +123,9 @@ internal sealed class BackendConnection : IDisposable
         }
 
         Volatile.Write(ref _deadline, _time.GetTimestamp() + _timeoutTicks);
-        var received = await _socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None).ConfigureAwait(false);
+        var received = _loopSocket is { } loopSocket
+            ? await loopSocket.ReceiveAsync(_buffer.AsMemory(_end)).ConfigureAwait(false)
+            : await _socket!.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None).ConfigureAwait(false);
         _end += received;
         ReceivedAny |= received > 0;
         return received > 0;
@@ -125,9 +136,15 @@ internal sealed class BackendConnection : IDisposable
     {
         Volatile.Write(ref _deadline, _time.GetTimestamp() + _timeoutTicks);
         var head = Head.Written;
+        if (_loopSocket is { } loopSocket)
+        {
+            await loopSocket.SendAsync(head).ConfigureAwait(false);
+            return;
+        }
+
         while (!head.IsEmpty)
         {
-            var sent = await _socket.SendAsync(head, SocketFlags.None).ConfigureAwait(false);
+            var sent = await _socket!.SendAsync(head, SocketFlags.None).ConfigureAwait(false);
             head = head[sent..];
         }
     }
@@ -144,9 +161,14 @@ internal sealed class BackendConnection : IDisposable
     /// </summary>
     public bool LooksClosed()
     {
+        if (_loopSocket is { } loopSocket)
+        {
+            return loopSocket.LooksClosed();
+        }
+
         try
         {
-            return _socket.Poll(0, SelectMode.SelectRead);
+            return _socket!.Poll(0, SelectMode.SelectRead);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
@@ -167,13 +189,19 @@ internal sealed class BackendConnection : IDisposable
     public void Abort(AbortReason reason)
     {
         Interlocked.CompareExchange(ref _abortReason, (int)reason, (int)AbortReason.None);
-        _socket.Dispose();
+        CloseSocket();
     }
 
     public void Dispose()
     {
         _timer.Dispose();
-        _socket.Dispose();
+        CloseSocket();
+    }
+
+    private void CloseSocket()
+    {
+        _socket?.Dispose();
+        _loopSocket?.Close();
     }
 }
 

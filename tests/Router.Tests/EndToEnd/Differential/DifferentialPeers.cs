@@ -15,13 +15,17 @@ public enum Peer
     /// <summary>The router with <c>--http-forwarder yarp</c>.</summary>
     Yarp,
 
+    /// <summary>The router with its default forwarding on its own event loops (<c>--http-transport epoll</c>).</summary>
+    Loops,
+
     /// <summary>HAProxy 2.6, the reference.</summary>
     Haproxy,
 }
 
 /// <summary>
 /// Started once per test class: one scripted raw backend that answers each request with the response of the
-/// case its marker header names, the router twice (default and <c>--http-forwarder yarp</c>) routing the
+/// case its marker header names, the router four times (default, <c>--http-forwarder kestrel</c>, <c>--http-forwarder
+/// yarp</c>, <c>--http-transport epoll</c>) routing the
 /// service <c>web</c> to it, and HAProxy in front of it.
 /// </summary>
 public sealed class DifferentialPeers : IAsyncLifetime
@@ -51,7 +55,7 @@ public sealed class DifferentialPeers : IAsyncLifetime
             var prefix = EtcdFixture.NewPrefix();
             await etcd.PutAsync($"{prefix}/web/scheme", "http");
             await etcd.PutAsync($"{prefix}/web/hosts/1", backend.Address);
-            foreach (var (peer, args) in new[] { (Peer.Direct, Array.Empty<string>()), (Peer.Kestrel, ["--http-forwarder", "kestrel"]), (Peer.Yarp, ["--http-forwarder", "yarp"]) })
+            foreach (var (peer, args) in new[] { (Peer.Direct, Array.Empty<string>()), (Peer.Kestrel, ["--http-forwarder", "kestrel"]), (Peer.Yarp, ["--http-forwarder", "yarp"]), (Peer.Loops, ["--http-transport", "epoll"]) })
             {
                 var router = await RouterProcess.StartAsync(etcd.Url, prefix, args);
                 _owned.Add(router);

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace Router.Tcp;
+namespace Router.Loops;
 
 /// <summary>
 /// The TCP relays' event loops, one per core the process may use, started with the first TCP host_port. Every
@@ -12,7 +12,7 @@ internal sealed class EventLoops(ILoggerFactory loggerFactory)
     private readonly Lazy<EventLoop[]> _loops = new(() =>
     {
         var logger = loggerFactory.CreateLogger<EventLoop>();
-        return [.. Enumerable.Range(0, Environment.ProcessorCount).Select(i => new EventLoop($"tcp loop {i}", logger))];
+        return [.. Enumerable.Range(0, Environment.ProcessorCount).Select(i => new EventLoop($"event loop {i}", logger))];
     });
 
     public IReadOnlyList<EventLoop> All => _loops.Value;

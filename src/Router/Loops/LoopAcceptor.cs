@@ -1,14 +1,14 @@
 using Router.Registry;
 
-namespace Router.Tcp;
+namespace Router.Loops;
 
 /// <summary>
-/// A TCP host_port's listening socket as one <see cref="EventLoop"/> waits on it: every loop has one, and the loop
-/// that wakes accepts and keeps the connection. Out of descriptors or buffers, accept fails again at once until
-/// something closes, so this loop stops waiting on the listener for a pause (see
-/// <see cref="TcpProxyListener.NewAcceptBackoff"/>) instead of spinning.
+/// A listening socket as one <see cref="EventLoop"/> waits on it (a TCP host_port, or the HTTP port on
+/// <see cref="LoopTransport"/>): every loop has one, and the loop that wakes accepts and keeps the connection. Out of
+/// descriptors or buffers, accept fails again at once until something closes, so this loop stops waiting on the
+/// listener for a pause (see <see cref="NewBackoff"/>) instead of spinning.
 /// </summary>
-internal sealed unsafe class LoopAcceptor(EventLoop loop, int listener, TcpProxyListener owner) : ILoopTarget
+internal sealed unsafe class LoopAcceptor(EventLoop loop, int listener, IAcceptOwner owner) : ILoopTarget
 {
     // Level-triggered: a loop that stops after a batch is woken again for what is left.
     private const uint Events = Libc.EpollIn | Libc.EpollExclusive;
@@ -16,9 +16,12 @@ internal sealed unsafe class LoopAcceptor(EventLoop loop, int listener, TcpProxy
     // Accepts per wake-up, so that one busy listener leaves the loop's connections their turn.
     private const int Batch = 64;
 
-    private readonly Backoff _backoff = TcpProxyListener.NewAcceptBackoff();
+    private readonly Backoff _backoff = NewBackoff();
     private bool _stopped;
     private bool _paused;
+
+    /// <summary>The pause after accept failed: 5 ms, doubling up to 1 s while it keeps failing.</summary>
+    public static Backoff NewBackoff() => new(TimeSpan.FromMilliseconds(5), TimeSpan.FromSeconds(1));
 
     /// <summary>Has the loop start waiting on the listener. Any thread.</summary>
     public void Start() => loop.Post(() =>
@@ -55,7 +58,7 @@ internal sealed unsafe class LoopAcceptor(EventLoop loop, int listener, TcpProxy
             if (client >= 0)
             {
                 _backoff.Reset();
-                owner.Accepted(loop, client, Libc.ReadAddress(address));
+                owner.Accepted(loop, client, (nint)address);
                 continue;
             }
 
@@ -89,4 +92,17 @@ internal sealed unsafe class LoopAcceptor(EventLoop loop, int listener, TcpProxy
             _ = loop.Register(listener, this, Events);
         }
     }
+}
+
+/// <summary>What a <see cref="LoopAcceptor"/> reports to: the listener it accepts for.</summary>
+internal interface IAcceptOwner
+{
+    /// <summary>
+    /// <paramref name="client"/> was accepted on <paramref name="loop"/> (loop thread): it is the owner's now, and
+    /// <paramref name="address"/> points to its sockaddr, valid during the call.
+    /// </summary>
+    void Accepted(EventLoop loop, int client, nint address);
+
+    /// <summary>accept failed with <paramref name="reason"/>; the listener goes on.</summary>
+    void ReportAcceptFailed(string reason);
 }

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 
-namespace Router.Tcp;
+namespace Router.Loops;
 
 /// <summary>
 /// One thread that owns a set of non-blocking sockets: it waits on one epoll, and every accept, connect,
@@ -31,14 +31,17 @@ internal sealed unsafe partial class EventLoop
     private const ulong WakeData = ulong.MaxValue;
     private static readonly TimeSpan DeadlineSweep = TimeSpan.FromMilliseconds(100);
 
+    [ThreadStatic]
+    private static EventLoop? t_current;
+
     private readonly int _epoll;
     private readonly int _wake;
     private readonly ConcurrentQueue<Action> _posted = new();
     private readonly PriorityQueue<Action, long> _timers = new();
     private readonly Stack<nint> _freeSmall = new();
     private readonly Stack<nint> _freeLarge = new();
-    private readonly HashSet<LoopRelay> _connecting = [];
-    private readonly List<LoopRelay> _expired = [];
+    private readonly HashSet<IConnectDeadline> _connecting = [];
+    private readonly List<IConnectDeadline> _expired = [];
     private readonly ILogger _logger;
     private ILoopTarget?[] _targets = new ILoopTarget?[1024];
     private uint[] _generations = new uint[1024];
@@ -67,6 +70,12 @@ internal sealed unsafe partial class EventLoop
         new Thread(Run) { IsBackground = true, Name = name }.Start();
     }
 
+    /// <summary>The loop whose thread this is; null on any other thread.</summary>
+    public static EventLoop? Current => t_current;
+
+    /// <summary>Whether the calling thread is this loop's.</summary>
+    public bool IsCurrent => ReferenceEquals(t_current, this);
+
     /// <summary>Runs <paramref name="action"/> on the loop, after the events it is handling now. Any thread.</summary>
     public void Post(Action action)
     {
@@ -83,11 +92,11 @@ internal sealed unsafe partial class EventLoop
         _timers.Enqueue(action, Environment.TickCount64 + (long)Math.Ceiling(delay.TotalMilliseconds));
 
     /// <summary>
-    /// Has <see cref="LoopRelay.CheckDeadline"/> called soon after <paramref name="relay"/>'s connect deadline, until
+    /// Has <see cref="IConnectDeadline.CheckDeadline"/> called soon after <paramref name="relay"/>'s connect deadline, until
     /// <see cref="ForgetDeadline"/>. One sweep every <see cref="DeadlineSweep"/> while connects are under way costs
     /// less than a timer per connect, which would also keep each relay alive until its deadline. Loop thread only.
     /// </summary>
-    public void WatchDeadline(LoopRelay relay)
+    public void WatchDeadline(IConnectDeadline relay)
     {
         _connecting.Add(relay);
         if (!_sweepArmed)
@@ -97,7 +106,7 @@ internal sealed unsafe partial class EventLoop
         }
     }
 
-    public void ForgetDeadline(LoopRelay relay) => _connecting.Remove(relay);
+    public void ForgetDeadline(IConnectDeadline relay) => _connecting.Remove(relay);
 
     /// <summary>
     /// Hands <paramref name="descriptor"/>'s events to <paramref name="target"/>; false (errno set) when epoll refuses
@@ -176,6 +185,7 @@ internal sealed unsafe partial class EventLoop
 
     private void Run()
     {
+        t_current = this;
         var events = stackalloc Libc.EpollEvent[EventCapacity];
         while (true)
         {
@@ -297,10 +307,10 @@ internal sealed unsafe partial class EventLoop
 
     private static partial class Log
     {
-        [LoggerMessage(EventIds.TcpLoopWaitFailed, LogLevel.Error, "TCP event loop: epoll_wait failed ({Reason})")]
+        [LoggerMessage(EventIds.TcpLoopWaitFailed, LogLevel.Error, "Event loop: epoll_wait failed ({Reason})")]
         public static partial void WaitFailed(ILogger logger, string reason);
 
-        [LoggerMessage(EventIds.TcpLoopHandlerFailed, LogLevel.Error, "TCP event loop: a connection's handler failed; it is closed")]
+        [LoggerMessage(EventIds.TcpLoopHandlerFailed, LogLevel.Error, "Event loop: a connection's handler failed; it is closed")]
         public static partial void HandlerFailed(ILogger logger, Exception exception);
     }
 }

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 
-namespace Router.Tcp;
+namespace Router.Loops;
 
 /// <summary>
 /// The Linux calls the event loop makes itself: epoll, eventfd and non-blocking sockets. Each returns what the
@@ -121,6 +121,19 @@ internal static unsafe partial class Libc
         _ => null,
     };
 
+    /// <summary>The address and port in a sockaddr (as <see cref="ReadAddress"/>); null for another family.</summary>
+    public static IPEndPoint? ReadEndPoint(byte* address) => ReadAddress(address) is { } ip
+        ? new IPEndPoint(ip, (ushort)IPAddress.NetworkToHostOrder(*(short*)(address + 2)))
+        : null;
+
+    /// <summary>The local address and port of a connected socket; null when getsockname fails.</summary>
+    public static IPEndPoint? LocalEndPoint(int descriptor)
+    {
+        var address = stackalloc byte[AddressCapacity];
+        var length = (uint)AddressCapacity;
+        return GetSockName(descriptor, address, &length) == 0 ? ReadEndPoint(address) : null;
+    }
+
     /// <summary>What strerror says for <paramref name="error"/>: the reason logged for a failed connect.</summary>
     public static string Describe(int error) => Marshal.GetPInvokeErrorMessage(error);
 
@@ -139,6 +152,9 @@ internal static unsafe partial class Libc
 
     [LibraryImport("libc", EntryPoint = "getsockopt", SetLastError = true)]
     public static partial int GetSockOpt(int socket, int level, int name, void* value, uint* length);
+
+    [LibraryImport("libc", EntryPoint = "getsockname", SetLastError = true)]
+    public static partial int GetSockName(int socket, byte* address, uint* length);
 
     [LibraryImport("libc", EntryPoint = "accept4", SetLastError = true)]
     public static partial int Accept4(int socket, byte* address, uint* length, int flags);

@@ -1,4 +1,4 @@
-namespace Router.Tcp;
+namespace Router.Loops;
 
 /// <summary>What an <see cref="EventLoop"/> hands a registered socket's events to, on the loop's thread.</summary>
 internal interface ILoopTarget

@@ -1,0 +1,453 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Runtime.InteropServices;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Router.Loops;
+
+/// <summary>
+/// One client connection of <see cref="LoopTransport"/>, as Kestrel sees a connection: two pipes.
+/// <list type="bullet">
+/// <item>Input: the loop receives into the input pipe when epoll reports the socket readable (edge-triggered: until
+/// a receive finds fewer bytes than it had room for) and flushes once, which runs the reader (the direct path,
+/// Kestrel's HTTP layer) inline on the loop. A reader that falls 1 MiB behind pauses receiving.</item>
+/// <item>Output: whoever flushes the output pipe sends at once, on its own thread (the loop for the direct path;
+/// a backend's thread for YARP's responses). A send the socket cannot take waits for the loop to report it
+/// writable.</item>
+/// </list>
+/// Only the loop closes the socket, and only after the send side has ended, so a send on another thread never
+/// reaches a descriptor that was closed and given to someone else.
+/// </summary>
+internal sealed class LoopConnection : ConnectionContext, ILoopTarget, IConnectionIdFeature, IConnectionTransportFeature,
+    IConnectionItemsFeature, IConnectionLifetimeFeature, IConnectionEndPointFeature
+{
+    private const uint Events = Libc.EpollIn | Libc.EpollOut | Libc.EpollRdHup | Libc.EpollEt;
+
+    // As Kestrel's limits: 1 MiB of request bytes unread by the handler (MaxRequestBufferSize), 64 KiB of
+    // response bytes unsent (MaxResponseBufferSize), before the other side waits.
+    private static readonly PipeOptions InputOptions = new(
+        pool: MemoryPool<byte>.Shared, readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline,
+        pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, minimumSegmentSize: 4096, useSynchronizationContext: false);
+
+    private static readonly PipeOptions OutputOptions = new(
+        pool: MemoryPool<byte>.Shared, readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline,
+        pauseWriterThreshold: 64 * 1024, resumeWriterThreshold: 32 * 1024, minimumSegmentSize: 4096, useSynchronizationContext: false);
+
+    private static long s_lastId;
+
+    private readonly EventLoop _loop;
+    private readonly int _descriptor;
+    private readonly Pipe _input = new(InputOptions);
+    private readonly Pipe _output = new(OutputOptions);
+    private readonly CancellationTokenSource _closed = new();
+    private readonly Lock _writeGate = new();
+    private readonly FeatureCollection _features = new();
+    private Task _sending = Task.CompletedTask;
+    private EndPoint? _local;
+    private string? _id;
+
+    // Loop thread only.
+    private bool _readable = true;
+    private bool _peerClosed;
+    private bool _inputDone;
+    private bool _inputPaused;
+    private bool _socketClosed;
+
+    // Any thread.
+    private int _writeEdges;
+    private TaskCompletionSource? _writeWaiter;
+    private int _aborted;
+    private int _closedFired;
+    private ConnectionAbortedException? _abortReason;
+
+    private LoopConnection(EventLoop loop, int descriptor, IPEndPoint? remote)
+    {
+        _loop = loop;
+        _descriptor = descriptor;
+        RemoteEndPoint = remote;
+        Transport = new DuplexPipe(_input.Reader, _output.Writer);
+        _features.Set<IConnectionIdFeature>(this);
+        _features.Set<IConnectionTransportFeature>(this);
+        _features.Set<IConnectionItemsFeature>(this);
+        _features.Set<IConnectionLifetimeFeature>(this);
+        _features.Set<IConnectionEndPointFeature>(this);
+    }
+
+    public override string ConnectionId
+    {
+        get => _id ??= "L" + Interlocked.Increment(ref s_lastId).ToString("X", System.Globalization.CultureInfo.InvariantCulture);
+        set => _id = value;
+    }
+
+    public override IFeatureCollection Features => _features;
+
+    public override IDictionary<object, object?> Items { get; set; } = new Dictionary<object, object?>();
+
+    public override IDuplexPipe Transport { get; set; }
+
+    public override CancellationToken ConnectionClosed
+    {
+        get => _closed.Token;
+        set => throw new NotSupportedException();
+    }
+
+    public override EndPoint? LocalEndPoint
+    {
+        get => _local ??= Libc.LocalEndPoint(_descriptor);
+        set => _local = value;
+    }
+
+    public override EndPoint? RemoteEndPoint { get; set; }
+
+    /// <summary>
+    /// Takes an accepted socket onto <paramref name="loop"/> (its thread): registered and its send side started; null,
+    /// with the socket closed and errno set, when epoll refuses it.
+    /// </summary>
+    public static LoopConnection? Start(EventLoop loop, int descriptor, IPEndPoint? remote)
+    {
+        _ = Libc.TrySetNoDelay(descriptor);
+        var connection = new LoopConnection(loop, descriptor, remote);
+        if (!loop.Register(descriptor, connection, Events))
+        {
+            var error = Libc.LastError;
+            _ = Libc.Close(descriptor);
+            Marshal.SetLastPInvokeError(error);
+            return null;
+        }
+
+        connection._sending = connection.SendAsync();
+        return connection;
+    }
+
+    public override void Abort(ConnectionAbortedException abortReason)
+    {
+        if (Interlocked.Exchange(ref _aborted, 1) != 0)
+        {
+            return;
+        }
+
+        _abortReason = abortReason;
+        _loop.Post(AbortOnLoop);
+    }
+
+    public override void Abort() => Abort(new ConnectionAbortedException("The connection was aborted by the application."));
+
+    public override async ValueTask DisposeAsync()
+    {
+        // Kestrel completes both pipes before it disposes; the send side ends once it has sent what was written.
+        await _output.Writer.CompleteAsync().ConfigureAwait(false);
+        await _sending.ConfigureAwait(false);
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _loop.Post(() =>
+        {
+            CloseOnLoop();
+            closed.SetResult();
+        });
+        await closed.Task.ConfigureAwait(false);
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+
+    public void OnEvent(int descriptor, uint events)
+    {
+        if ((events & (Libc.EpollOut | Libc.EpollErr | Libc.EpollHup)) != 0)
+        {
+            Writable();
+        }
+
+        if ((events & (Libc.EpollRdHup | Libc.EpollHup | Libc.EpollErr)) != 0)
+        {
+            // Data and the close can come in one edge, and no edge follows for a close already queued: read to the end.
+            _peerClosed = true;
+        }
+
+        if ((events & (Libc.EpollIn | Libc.EpollRdHup | Libc.EpollHup | Libc.EpollErr)) != 0)
+        {
+            _readable = true;
+            Receive();
+        }
+    }
+
+    public void Fault()
+    {
+        _abortReason ??= new ConnectionAbortedException("the connection's handler failed");
+        AbortOnLoop();
+    }
+
+    /// <summary>Receives what the socket holds into the input pipe, then flushes once (the reader runs inline).</summary>
+    private unsafe void Receive()
+    {
+        if (_inputDone || _inputPaused || _socketClosed)
+        {
+            return;
+        }
+
+        var writer = _input.Writer;
+        var received = 0;
+        while (_readable)
+        {
+            var memory = writer.GetMemory();
+            nint count;
+            fixed (byte* bytes = memory.Span)
+            {
+                count = Libc.Recv(_descriptor, bytes, memory.Length, 0);
+            }
+
+            if (count > 0)
+            {
+                writer.Advance((int)count);
+                received += (int)count;
+
+                // Fewer bytes than there was room for: drained, and the next arrival raises a new edge.
+                _readable = count == memory.Length || _peerClosed;
+                continue;
+            }
+
+            if (count == 0)
+            {
+                // The client's FIN: what it sent is handed on, then its end of the input.
+                _inputDone = true;
+                Flush(received);
+                writer.Complete();
+                FireClosed();
+                return;
+            }
+
+            var error = Libc.LastError;
+            if (error == Libc.EAgain)
+            {
+                _readable = false;
+                break;
+            }
+
+            _inputDone = true;
+            Flush(received);
+            writer.Complete(new ConnectionResetException(Libc.Describe(error)));
+            StopSending();
+            FireClosed();
+            return;
+        }
+
+        Flush(received);
+    }
+
+    private void Flush(int received)
+    {
+        if (received == 0)
+        {
+            return;
+        }
+
+        var flush = _input.Writer.FlushAsync();
+        if (flush.IsCompletedSuccessfully)
+        {
+            _inputDone |= flush.Result.IsCompleted;
+            return;
+        }
+
+        // The reader is 1 MiB behind: receive again once it has caught up.
+        _inputPaused = true;
+        _ = ResumeAfterAsync(flush);
+    }
+
+    private async Task ResumeAfterAsync(ValueTask<FlushResult> flush)
+    {
+        var done = true;
+        try
+        {
+            done = (await flush.ConfigureAwait(false)).IsCompleted;
+        }
+        catch (Exception e) when (e is InvalidOperationException or OperationCanceledException)
+        {
+        }
+
+        _loop.Post(() =>
+        {
+            _inputPaused = false;
+            _inputDone |= done;
+            Receive();
+        });
+    }
+
+    /// <summary>The send side: runs on whichever thread flushes the output pipe, until Kestrel completes it.</summary>
+    private async Task SendAsync()
+    {
+        var reader = _output.Reader;
+        Exception? failure = null;
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync().ConfigureAwait(false);
+                if (result.IsCanceled)
+                {
+                    break;
+                }
+
+                var buffer = result.Buffer;
+                foreach (var segment in buffer)
+                {
+                    if (!await SendAllAsync(segment).ConfigureAwait(false))
+                    {
+                        return;
+                    }
+                }
+
+                reader.AdvanceTo(buffer.End);
+                if (result.IsCompleted)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception e) when (e is InvalidOperationException or OperationCanceledException)
+        {
+            failure = e;
+        }
+        finally
+        {
+            await reader.CompleteAsync(failure).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Sends <paramref name="bytes"/> whole; false when the socket failed (the connection is then aborted).</summary>
+    private async ValueTask<bool> SendAllAsync(ReadOnlyMemory<byte> bytes)
+    {
+        while (!bytes.IsEmpty)
+        {
+            if (Volatile.Read(ref _aborted) != 0)
+            {
+                return false;
+            }
+
+            var edges = Volatile.Read(ref _writeEdges);
+            var sent = SendSome(bytes.Span);
+            if (sent >= 0)
+            {
+                bytes = bytes[(int)sent..];
+                continue;
+            }
+
+            var error = Libc.LastError;
+            if (error != Libc.EAgain)
+            {
+                Abort(new ConnectionAbortedException($"send failed: {Libc.Describe(error)}"));
+                return false;
+            }
+
+            await WaitWritableAsync(edges).ConfigureAwait(false);
+        }
+
+        return true;
+    }
+
+    private unsafe nint SendSome(ReadOnlySpan<byte> bytes)
+    {
+        fixed (byte* data = bytes)
+        {
+            return Libc.Send(_descriptor, data, bytes.Length, Libc.MsgNoSignal);
+        }
+    }
+
+    /// <summary>Done at once when the loop saw the socket writable since <paramref name="edges"/> was read.</summary>
+    private Task WaitWritableAsync(int edges)
+    {
+        lock (_writeGate)
+        {
+            if (Volatile.Read(ref _writeEdges) != edges || Volatile.Read(ref _aborted) != 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            _writeWaiter = new TaskCompletionSource();
+            return _writeWaiter.Task;
+        }
+    }
+
+    private void Writable()
+    {
+        Interlocked.Increment(ref _writeEdges);
+        if (Volatile.Read(ref _writeWaiter) is null)
+        {
+            return;
+        }
+
+        TaskCompletionSource? waiter;
+        lock (_writeGate)
+        {
+            (waiter, _writeWaiter) = (_writeWaiter, null);
+        }
+
+        // The send side goes on inline, on the loop.
+        waiter?.TrySetResult();
+    }
+
+    /// <summary>Ends the send side where it waits: for bytes to send, or for the socket to take them.</summary>
+    private void StopSending()
+    {
+        _output.Reader.CancelPendingRead();
+        Interlocked.Increment(ref _writeEdges);
+        TaskCompletionSource? waiter;
+        lock (_writeGate)
+        {
+            (waiter, _writeWaiter) = (_writeWaiter, null);
+        }
+
+        waiter?.TrySetResult();
+    }
+
+    private void AbortOnLoop()
+    {
+        Volatile.Write(ref _aborted, 1);
+        var reason = _abortReason ?? new ConnectionAbortedException();
+        if (!_socketClosed)
+        {
+            // The client sees the connection end now; the descriptor stays ours until the send side has ended.
+            _ = Libc.Shutdown(_descriptor, Libc.ShutReadWrite);
+        }
+
+        if (!_inputDone)
+        {
+            _inputDone = true;
+            _input.Writer.Complete(reason);
+        }
+
+        StopSending();
+        FireClosed();
+    }
+
+    private void CloseOnLoop()
+    {
+        if (!_inputDone)
+        {
+            _inputDone = true;
+            _input.Writer.Complete();
+        }
+
+        if (!_socketClosed)
+        {
+            _socketClosed = true;
+            _loop.Close(_descriptor);
+        }
+
+        FireClosed();
+    }
+
+    // As Kestrel's socket transport: the token fires on the thread pool, never inside the loop's own handling.
+    private void FireClosed()
+    {
+        if (Interlocked.Exchange(ref _closedFired, 1) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static c => c._closed.Cancel(), this, preferLocal: false);
+        }
+    }
+
+    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+
+        public PipeWriter Output { get; } = output;
+    }
+}

@@ -1,0 +1,149 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+
+namespace Router.Loops;
+
+/// <summary>
+/// A Kestrel transport on the router's own <see cref="EventLoops"/>, for the shared HTTP port only (every other
+/// endpoint stays on Kestrel's socket transport): accept, receive and send are the loops' system calls, and the
+/// connection's handlers (the direct path, else Kestrel's HTTP layer) run inline on the loop that received the
+/// request. A backend connection the direct path opens there is a <see cref="LoopSocket"/> on the same loop, so a
+/// proxied request never leaves the loop's thread. <c>--http-transport epoll</c>; Linux only.
+/// </summary>
+internal sealed class LoopTransport(EventLoops loops, IPEndPoint http, ILoggerFactory loggerFactory) : IConnectionListenerFactory, IConnectionListenerFactorySelector
+{
+    /// <summary>Kestrel asks each transport in turn, the last registered first: this one takes the HTTP port alone.</summary>
+    public bool CanBind(EndPoint endpoint) => endpoint is IPEndPoint ip && ip.Equals(http);
+
+    public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult<IConnectionListener>(LoopListener.Bind(loops, (IPEndPoint)endpoint, loggerFactory.CreateLogger<LoopTransport>()));
+}
+
+/// <summary>The HTTP port's listening socket, waited on by every loop; Kestrel takes the accepted connections from here.</summary>
+internal sealed partial class LoopListener : IConnectionListener, IAcceptOwner
+{
+    // As many as Kestrel's socket transport allows (its default backlog).
+    private const int Backlog = 512;
+
+    private readonly Socket _socket;
+    private readonly LoopAcceptor[] _acceptors;
+    private readonly Channel<ConnectionContext> _accepted = Channel.CreateUnbounded<ConnectionContext>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ILogger _logger;
+    private long _acceptFailures;
+    private int _unbound;
+
+    private LoopListener(Socket socket, IReadOnlyList<EventLoop> loops, ILogger logger)
+    {
+        _socket = socket;
+        _logger = logger;
+        EndPoint = socket.LocalEndPoint!;
+        var descriptor = (int)socket.Handle;
+        _acceptors = [.. loops.Select(loop => new LoopAcceptor(loop, descriptor, this))];
+        foreach (var acceptor in _acceptors)
+        {
+            acceptor.Start();
+        }
+    }
+
+    public EndPoint EndPoint { get; }
+
+    public static LoopListener Bind(EventLoops loops, IPEndPoint endPoint, ILogger logger)
+    {
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            if (endPoint.Address.Equals(IPAddress.IPv6Any))
+            {
+                socket.DualMode = true;
+            }
+
+            socket.Bind(endPoint);
+            socket.Listen(Backlog);
+
+            // The loops accept until accept finds nothing: a blocking accept would stop a loop.
+            socket.Blocking = false;
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            socket.Dispose();
+            throw new AddressInUseException(e.Message, e);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        return new LoopListener(socket, loops.All, logger);
+    }
+
+    public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await _accepted.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            return null;
+        }
+    }
+
+    public void Accepted(EventLoop loop, int client, nint address)
+    {
+        if (Volatile.Read(ref _unbound) != 0)
+        {
+            _ = Libc.Close(client);
+            return;
+        }
+
+        var connection = LoopConnection.Start(loop, client, ReadRemote(address));
+        if (connection is null)
+        {
+            ReportAcceptFailed(Libc.Describe(Libc.LastError));
+            return;
+        }
+
+        if (!_accepted.Writer.TryWrite(connection))
+        {
+            connection.Abort(new ConnectionAbortedException("the listener is closed"));
+            _ = connection.DisposeAsync().AsTask();
+        }
+    }
+
+    public void ReportAcceptFailed(string reason)
+    {
+        // Out of descriptors, a flood of resets: one line per thousand failures after the first.
+        if (Interlocked.Increment(ref _acceptFailures) % 1000 == 1)
+        {
+            Log.AcceptFailed(_logger, EndPoint.ToString()!, reason, Interlocked.Read(ref _acceptFailures));
+        }
+    }
+
+    public async ValueTask UnbindAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _unbound, 1) != 0)
+        {
+            return;
+        }
+
+        // The listening socket closes only once no loop waits on it any more (see LoopAcceptor.StopAsync).
+        await Task.WhenAll(_acceptors.Select(a => a.StopAsync())).ConfigureAwait(false);
+        _socket.Dispose();
+        _accepted.Writer.TryComplete();
+    }
+
+    public ValueTask DisposeAsync() => UnbindAsync();
+
+    private static unsafe IPEndPoint? ReadRemote(nint address) => Libc.ReadEndPoint((byte*)address);
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventIds.HttpLoopAcceptFailed, LogLevel.Warning, "HTTP port {EndPoint}: accept failed ({Reason}); {Count} failures so far")]
+        public static partial void AcceptFailed(ILogger logger, string endPoint, string reason, long count);
+    }
+}
