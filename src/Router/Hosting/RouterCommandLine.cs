@@ -42,7 +42,7 @@ internal static class RouterCommandLine
           --tcp-relay epoll|sockets   TCP host_port relays on the router's own epoll loops,
                                       or on .NET's sockets (the way back)  [epoll]
           --http-transport epoll|sockets  the HTTP port on the router's own epoll loops,
-                                      or on Kestrel's socket transport     [sockets]
+                                      or on Kestrel's socket transport (the way back) [epoll]
           --max-http-connections N    open HTTP connections per port        [from the open-file limit]
           --client-idle-timeout SECONDS  close a kept-alive client connection idle this long [75]
           --request-head-timeout SECONDS longest a client may take to send a request head   [30]

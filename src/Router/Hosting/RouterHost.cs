@@ -68,6 +68,9 @@ internal static class RouterHost
             {
                 listen.Protocols = HttpProtocols.Http1;
 
+                // On the router's own loops, each connection's handlers run on the loop that accepted it.
+                listen.Use(LoopTransport.OnItsLoop);
+
                 // Plain GET and HEAD requests are taken here, below Kestrel's HTTP layer; from the first
                 // request that is not plain on, the connection goes on through Kestrel.
                 listen.Use(next => listen.ApplicationServices.GetRequiredService<PlainConnectionHandler>().Wrap(next));

@@ -58,10 +58,10 @@ internal sealed record RouterOptions
     public bool TcpRelayOnLoops { get; init; } = true;
 
     /// <summary>
-    /// The shared HTTP port runs on the router's own epoll loops (true, <c>--http-transport epoll</c>; Linux only) or on
-    /// Kestrel's socket transport (false, <c>--http-transport sockets</c>).
+    /// The shared HTTP port runs on the router's own epoll loops (true, <c>--http-transport epoll</c>; Linux only, Kestrel's
+    /// socket transport elsewhere) or on Kestrel's socket transport (false, <c>--http-transport sockets</c>, the way back).
     /// </summary>
-    public bool HttpOnLoops { get; init; }
+    public bool HttpOnLoops { get; init; } = true;
 
     /// <summary>Open TCP connections allowed per host_port; more are refused.</summary>
     public int TcpMaxConnections { get; init; } = 10_000;

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 
@@ -50,8 +51,9 @@ internal sealed unsafe partial class EventLoop
     private bool _sweepArmed;
     private Action? _sweep;
 
-    public EventLoop(string name, ILogger logger)
+    public EventLoop(int id, ILogger logger)
     {
+        Id = id;
         _logger = logger;
         _epoll = Libc.EpollCreate1(Libc.SockCloexec);
         if (_epoll < 0)
@@ -67,14 +69,24 @@ internal sealed unsafe partial class EventLoop
             throw new IOException($"eventfd failed: {Libc.Describe(Libc.LastError)}");
         }
 
-        new Thread(Run) { IsBackground = true, Name = name }.Start();
+        new Thread(Run) { IsBackground = true, Name = $"event loop {id}" }.Start();
     }
+
+    /// <summary>The loop's number among the process's loops, from 0.</summary>
+    public int Id { get; }
 
     /// <summary>The loop whose thread this is; null on any other thread.</summary>
     public static EventLoop? Current => t_current;
 
     /// <summary>Whether the calling thread is this loop's.</summary>
     public bool IsCurrent => ReferenceEquals(t_current, this);
+
+    /// <summary>
+    /// <c>await loop.SwitchTo()</c>: what follows runs on the loop's thread (at once when already there, else posted to
+    /// it). A connection's handler starts on the thread pool (Kestrel dispatches it there); it moves to its loop so that
+    /// its receives, its backend connections (<see cref="LoopSocket"/>) and its sends all stay on one thread.
+    /// </summary>
+    public LoopAwaitable SwitchTo() => new(this);
 
     /// <summary>Runs <paramref name="action"/> on the loop, after the events it is handling now. Any thread.</summary>
     public void Post(Action action)
@@ -313,4 +325,20 @@ internal sealed unsafe partial class EventLoop
         [LoggerMessage(EventIds.TcpLoopHandlerFailed, LogLevel.Error, "Event loop: a connection's handler failed; it is closed")]
         public static partial void HandlerFailed(ILogger logger, Exception exception);
     }
+}
+
+/// <summary>The awaitable of <see cref="EventLoop.SwitchTo"/>.</summary>
+internal readonly struct LoopAwaitable(EventLoop loop) : ICriticalNotifyCompletion
+{
+    public bool IsCompleted => loop.IsCurrent;
+
+    public LoopAwaitable GetAwaiter() => this;
+
+    public void GetResult()
+    {
+    }
+
+    public void OnCompleted(Action continuation) => loop.Post(continuation);
+
+    public void UnsafeOnCompleted(Action continuation) => loop.Post(continuation);
 }

@@ -102,6 +102,9 @@ internal sealed class LoopConnection : ConnectionContext, ILoopTarget, IConnecti
 
     public override EndPoint? RemoteEndPoint { get; set; }
 
+    /// <summary>The loop this connection's socket lives on.</summary>
+    public EventLoop Loop => _loop;
+
     /// <summary>
     /// Takes an accepted socket onto <paramref name="loop"/> (its thread): registered and its send side started; null,
     /// with the socket closed and errno set, when epoll refuses it.

@@ -33,6 +33,9 @@ internal sealed class LoopSocket : ILoopTarget
 
     private LoopSocket(EventLoop loop) => _loop = loop;
 
+    /// <summary>The loop the socket lives on.</summary>
+    public EventLoop Loop => _loop;
+
     /// <summary>
     /// Connects to <paramref name="endPoint"/> (a host name's addresses in turn) within <paramref name="timeout"/>,
     /// with Nagle off. A refused connect or one over time throws <see cref="SocketException"/>, as

@@ -18,8 +18,22 @@ internal sealed class LoopTransport(EventLoops loops, IPEndPoint http, ILoggerFa
     /// <summary>Kestrel asks each transport in turn, the last registered first: this one takes the HTTP port alone.</summary>
     public bool CanBind(EndPoint endpoint) => endpoint is IPEndPoint ip && ip.Equals(http);
 
+    /// <summary>
+    /// The HTTP port's first connection middleware: Kestrel starts each connection's handlers on the thread pool, and
+    /// this moves them to the connection's loop, so that its requests, the backend connections they open (each
+    /// loop has its own in the pool) and its sends all stay on that loop's thread.
+    /// </summary>
+    public static ConnectionDelegate OnItsLoop(ConnectionDelegate next) => connection =>
+        connection is LoopConnection { Loop: { IsCurrent: false } loop } ? SwitchAsync(loop, connection, next) : next(connection);
+
     public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult<IConnectionListener>(LoopListener.Bind(loops, (IPEndPoint)endpoint, loggerFactory.CreateLogger<LoopTransport>()));
+
+    private static async Task SwitchAsync(EventLoop loop, ConnectionContext connection, ConnectionDelegate next)
+    {
+        await loop.SwitchTo();
+        await next(connection).ConfigureAwait(false);
+    }
 }
 
 /// <summary>The HTTP port's listening socket, waited on by every loop; Kestrel takes the accepted connections from here.</summary>

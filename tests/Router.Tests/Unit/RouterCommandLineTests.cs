@@ -200,7 +200,7 @@ public sealed class RouterCommandLineTests
         Assert.Equal(onLoops, Parse(value is null ? [] : ["--tcp-relay", value]).Options!.TcpRelayOnLoops);
 
     [Theory]
-    [InlineData(null, false)]
+    [InlineData(null, true)]
     [InlineData("epoll", true)]
     [InlineData(" EPOLL ", true)]
     [InlineData("sockets", false)]

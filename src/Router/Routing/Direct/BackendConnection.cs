@@ -58,6 +58,9 @@ internal sealed class BackendConnection : IDisposable
     /// <summary>The request head is built here; it grows for large heads and stays grown.</summary>
     public RequestHeadWriter Head { get; } = new();
 
+    /// <summary>The loop the connection lives on; null for one on .NET's sockets.</summary>
+    public EventLoop? Loop => _loopSocket?.Loop;
+
     /// <summary>Filled in by each response read on this connection.</summary>
     public ResponseHead Response { get; } = new();
 

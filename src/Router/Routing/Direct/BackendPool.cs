@@ -1,10 +1,14 @@
 using System.Diagnostics;
+using Router.Loops;
 
 namespace Router.Routing.Direct;
 
 /// <summary>
 /// The idle kept-alive connections to one backend host, newest on top so the busiest stay warm and the
-/// rest age out. Closed for good when the host leaves the registry.
+/// rest age out. Closed for good when the host leaves the registry. A connection lives where it was opened: on an
+/// <see cref="EventLoop"/> (a <see cref="LoopSocket"/>) or on .NET's sockets, and it goes back to the stack of that
+/// place. A request takes from the stack of the thread it runs on, so a request on a loop gets a connection of
+/// that loop and never hands its receives and sends to another thread.
 /// </summary>
 internal sealed class BackendPool : DestinationPool
 {
@@ -16,16 +20,20 @@ internal sealed class BackendPool : DestinationPool
 
     private static readonly long IdleTimeoutTicks = (long)(IdleTimeout.TotalSeconds * Stopwatch.Frequency);
 
-    private readonly Stack<BackendConnection> _idle = new();
+    private readonly Lock _gate = new();
+
+    // [0]: connections on .NET's sockets; [loop.Id + 1]: those of a loop. Grown as loops first return one.
+    private Stack<BackendConnection>[] _idle = [new()];
+    private int _count;
     private bool _closed;
 
     public int IdleCount
     {
         get
         {
-            lock (_idle)
+            lock (_gate)
             {
-                return _idle.Count;
+                return _count;
             }
         }
     }
@@ -38,15 +46,18 @@ internal sealed class BackendPool : DestinationPool
     public BackendConnection? Rent()
     {
         var now = Stopwatch.GetTimestamp();
+        var home = Home(EventLoop.Current);
         while (true)
         {
             BackendConnection? connection;
-            lock (_idle)
+            lock (_gate)
             {
-                if (!_idle.TryPop(out connection))
+                if (home >= _idle.Length || !_idle[home].TryPop(out connection))
                 {
                     return null;
                 }
+
+                _count--;
             }
 
             if (now - connection.IdleSince < IdleTimeoutTicks && !connection.LooksClosed())
@@ -79,11 +90,25 @@ internal sealed class BackendPool : DestinationPool
     public void Return(BackendConnection connection)
     {
         connection.IdleSince = Stopwatch.GetTimestamp();
-        lock (_idle)
+        var home = Home(connection.Loop);
+        lock (_gate)
         {
-            if (!_closed && _idle.Count < MaxIdle)
+            if (!_closed && _count < MaxIdle)
             {
-                _idle.Push(connection);
+                if (home >= _idle.Length)
+                {
+                    var grown = new Stack<BackendConnection>[home + 1];
+                    _idle.CopyTo(grown, 0);
+                    for (var i = _idle.Length; i < grown.Length; i++)
+                    {
+                        grown[i] = new();
+                    }
+
+                    _idle = grown;
+                }
+
+                _idle[home].Push(connection);
+                _count++;
                 return;
             }
         }
@@ -96,45 +121,56 @@ internal sealed class BackendPool : DestinationPool
     {
         var now = Stopwatch.GetTimestamp();
         List<BackendConnection>? expired = null;
-        lock (_idle)
+        lock (_gate)
         {
-            if (_idle.Count == 0)
+            foreach (var stack in _idle)
             {
-                return;
-            }
-
-            var kept = new List<BackendConnection>(_idle.Count);
-            while (_idle.TryPop(out var connection))
-            {
-                if (now - connection.IdleSince < IdleTimeoutTicks)
+                if (stack.Count == 0)
                 {
-                    kept.Add(connection);
+                    continue;
                 }
-                else
-                {
-                    (expired ??= []).Add(connection);
-                }
-            }
 
-            // kept is newest first; push back oldest first so the newest is on top again.
-            for (var i = kept.Count - 1; i >= 0; i--)
-            {
-                _idle.Push(kept[i]);
+                var kept = new List<BackendConnection>(stack.Count);
+                while (stack.TryPop(out var connection))
+                {
+                    if (now - connection.IdleSince < IdleTimeoutTicks)
+                    {
+                        kept.Add(connection);
+                    }
+                    else
+                    {
+                        (expired ??= []).Add(connection);
+                        _count--;
+                    }
+                }
+
+                // kept is newest first; push back oldest first so the newest is on top again.
+                for (var i = kept.Count - 1; i >= 0; i--)
+                {
+                    stack.Push(kept[i]);
+                }
             }
         }
 
         expired?.ForEach(c => c.Dispose());
     }
 
+    private static int Home(EventLoop? loop) => loop is null ? 0 : loop.Id + 1;
+
     /// <summary>The host left: idle connections close now, busy ones when they come back.</summary>
     public override void Close()
     {
-        BackendConnection[] idle;
-        lock (_idle)
+        List<BackendConnection> idle = [];
+        lock (_gate)
         {
             _closed = true;
-            idle = [.. _idle];
-            _idle.Clear();
+            foreach (var stack in _idle)
+            {
+                idle.AddRange(stack);
+                stack.Clear();
+            }
+
+            _count = 0;
         }
 
         foreach (var connection in idle)
