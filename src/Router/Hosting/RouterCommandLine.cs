@@ -106,6 +106,26 @@ internal static class RouterCommandLine
         return reader.Errors.Count > 0 ? new Result(null, reader.Errors, Help: false) : new Result(options, [], Help: false);
     }
 
+    /// <summary>An <c>epoll|sockets</c> option: true for the router's own event loops, false for .NET's sockets, null when unset or bad (reported).</summary>
+    private static bool? OnLoops(OptionReader reader, string name)
+    {
+        if (reader.Get(name) is not { } value)
+        {
+            return null;
+        }
+
+        switch (value.Text.Trim().ToLowerInvariant())
+        {
+            case "epoll":
+                return true;
+            case "sockets":
+                return false;
+            default:
+                reader.Fail(value, "is not epoll or sockets");
+                return null;
+        }
+    }
+
     private static RouterOptions Build(OptionReader reader)
     {
         var errors = reader.Errors;
@@ -249,36 +269,14 @@ internal static class RouterCommandLine
             }
         }
 
-        if (reader.Get("tcp-relay") is { } relay)
+        if (OnLoops(reader, "tcp-relay") is { } relayOnLoops)
         {
-            switch (relay.Text.Trim().ToLowerInvariant())
-            {
-                case "epoll":
-                    options = options with { TcpRelayOnLoops = true };
-                    break;
-                case "sockets":
-                    options = options with { TcpRelayOnLoops = false };
-                    break;
-                default:
-                    reader.Fail(relay, "is not epoll or sockets");
-                    break;
-            }
+            options = options with { TcpRelayOnLoops = relayOnLoops };
         }
 
-        if (reader.Get("http-transport") is { } transport)
+        if (OnLoops(reader, "http-transport") is { } httpOnLoops)
         {
-            switch (transport.Text.Trim().ToLowerInvariant())
-            {
-                case "epoll":
-                    options = options with { HttpOnLoops = true };
-                    break;
-                case "sockets":
-                    options = options with { HttpOnLoops = false };
-                    break;
-                default:
-                    reader.Fail(transport, "is not epoll or sockets");
-                    break;
-            }
+            options = options with { HttpOnLoops = httpOnLoops };
         }
 
         if (reader.Get("access-log") is { } access)
