@@ -36,6 +36,10 @@ internal sealed class LoopConnection : ConnectionContext, ILoopTarget, IConnecti
         pool: MemoryPool<byte>.Shared, readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline,
         pauseWriterThreshold: 64 * 1024, resumeWriterThreshold: 32 * 1024, minimumSegmentSize: 4096, useSynchronizationContext: false);
 
+    // Received per turn before the loop flushes and serves its other connections: a client streaming a body as
+    // fast as the loop reads it would otherwise keep the loop, and the unflushed bytes would grow without bound.
+    private const int MaxPerTurn = 256 * 1024;
+
     private static long s_lastId;
 
     private readonly EventLoop _loop;
@@ -45,6 +49,7 @@ internal sealed class LoopConnection : ConnectionContext, ILoopTarget, IConnecti
     private readonly CancellationTokenSource _closed = new();
     private readonly Lock _writeGate = new();
     private readonly FeatureCollection _features = new();
+    private readonly Action _receiveLater;
     private Task _sending = Task.CompletedTask;
     private EndPoint? _local;
     private string? _id;
@@ -69,6 +74,7 @@ internal sealed class LoopConnection : ConnectionContext, ILoopTarget, IConnecti
         _descriptor = descriptor;
         RemoteEndPoint = remote;
         Transport = new DuplexPipe(_input.Reader, _output.Writer);
+        _receiveLater = Receive;
         _features.Set<IConnectionIdFeature>(this);
         _features.Set<IConnectionTransportFeature>(this);
         _features.Set<IConnectionItemsFeature>(this);
@@ -205,6 +211,11 @@ internal sealed class LoopConnection : ConnectionContext, ILoopTarget, IConnecti
 
                 // Fewer bytes than there was room for: drained, and the next arrival raises a new edge.
                 _readable = count == memory.Length || _peerClosed;
+                if (received >= MaxPerTurn)
+                {
+                    break;
+                }
+
                 continue;
             }
 
@@ -234,6 +245,11 @@ internal sealed class LoopConnection : ConnectionContext, ILoopTarget, IConnecti
         }
 
         Flush(received);
+        if (_readable && !_inputDone && !_inputPaused && !_socketClosed)
+        {
+            // More is waiting: after the loop's other work, since no edge will come for it.
+            _loop.Post(_receiveLater);
+        }
     }
 
     private void Flush(int received)
