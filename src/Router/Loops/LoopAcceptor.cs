@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using Router.Registry;
 
 namespace Router.Loops;
@@ -19,6 +21,33 @@ internal sealed unsafe class LoopAcceptor(EventLoop loop, int listener, IAcceptO
     private readonly Backoff _backoff = NewBackoff();
     private bool _stopped;
     private bool _paused;
+
+    /// <summary>
+    /// A bound, listening TCP socket for <paramref name="endPoint"/> (dual-mode when it is <c>[::]</c>), as every listener
+    /// of the router opens it; it throws <see cref="SocketException"/> when the port cannot be bound.
+    /// </summary>
+    public static Socket Listen(IPEndPoint endPoint, int backlog = 512)
+    {
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            // Lets a listener come back on a port whose old connections linger in TIME_WAIT.
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            if (endPoint.Address.Equals(IPAddress.IPv6Any))
+            {
+                socket.DualMode = true;
+            }
+
+            socket.Bind(endPoint);
+            socket.Listen(backlog);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>The pause after accept failed: 5 ms, doubling up to 1 s while it keeps failing.</summary>
     public static Backoff NewBackoff() => new(TimeSpan.FromMilliseconds(5), TimeSpan.FromSeconds(1));

@@ -385,6 +385,7 @@ internal sealed class LoopConnection : ConnectionContext, ILoopTarget, IConnecti
         }
     }
 
+    /// <summary>The socket may take bytes again: a send waiting for that goes on (inline, on the calling thread).</summary>
     private void Writable()
     {
         Interlocked.Increment(ref _writeEdges);
@@ -399,7 +400,6 @@ internal sealed class LoopConnection : ConnectionContext, ILoopTarget, IConnecti
             (waiter, _writeWaiter) = (_writeWaiter, null);
         }
 
-        // The send side goes on inline, on the loop.
         waiter?.TrySetResult();
     }
 
@@ -407,14 +407,7 @@ internal sealed class LoopConnection : ConnectionContext, ILoopTarget, IConnecti
     private void StopSending()
     {
         _output.Reader.CancelPendingRead();
-        Interlocked.Increment(ref _writeEdges);
-        TaskCompletionSource? waiter;
-        lock (_writeGate)
-        {
-            (waiter, _writeWaiter) = (_writeWaiter, null);
-        }
-
-        waiter?.TrySetResult();
+        Writable();
     }
 
     private void AbortOnLoop()

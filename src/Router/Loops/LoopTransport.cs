@@ -39,14 +39,14 @@ internal sealed class LoopTransport(EventLoops loops, IPEndPoint http, ILoggerFa
 /// <summary>The HTTP port's listening socket, waited on by every loop; Kestrel takes the accepted connections from here.</summary>
 internal sealed partial class LoopListener : IConnectionListener, IAcceptOwner
 {
-    // As many as Kestrel's socket transport allows (its default backlog).
-    private const int Backlog = 512;
+    // How often a failing accept may be logged: a flood costs a line per interval, as on the TCP host_ports.
+    private static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(10);
 
     private readonly Socket _socket;
     private readonly LoopAcceptor[] _acceptors;
     private readonly Channel<ConnectionContext> _accepted = Channel.CreateUnbounded<ConnectionContext>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ILogger _logger;
-    private long _acceptFailures;
+    private readonly LogThrottle _acceptFailedLog = new(TimeProvider.System, LogInterval);
     private int _unbound;
 
     private LoopListener(Socket socket, IReadOnlyList<EventLoop> loops, ILogger logger)
@@ -66,32 +66,19 @@ internal sealed partial class LoopListener : IConnectionListener, IAcceptOwner
 
     public static LoopListener Bind(EventLoops loops, IPEndPoint endPoint, ILogger logger)
     {
-        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        Socket socket;
         try
         {
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-            if (endPoint.Address.Equals(IPAddress.IPv6Any))
-            {
-                socket.DualMode = true;
-            }
-
-            socket.Bind(endPoint);
-            socket.Listen(Backlog);
-
-            // The loops accept until accept finds nothing: a blocking accept would stop a loop.
-            socket.Blocking = false;
+            socket = LoopAcceptor.Listen(endPoint);
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
         {
-            socket.Dispose();
+            // Kestrel's own message for a port in use.
             throw new AddressInUseException(e.Message, e);
         }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
 
+        // The loops accept until accept finds nothing: a blocking accept would stop a loop.
+        socket.Blocking = false;
         return new LoopListener(socket, loops.All, logger);
     }
 
@@ -131,10 +118,9 @@ internal sealed partial class LoopListener : IConnectionListener, IAcceptOwner
 
     public void ReportAcceptFailed(string reason)
     {
-        // Out of descriptors, a flood of resets: one line per thousand failures after the first.
-        if (Interlocked.Increment(ref _acceptFailures) % 1000 == 1)
+        if (_acceptFailedLog.TryEnter(out var suppressed))
         {
-            Log.AcceptFailed(_logger, EndPoint.ToString()!, reason, Interlocked.Read(ref _acceptFailures));
+            Log.AcceptFailed(_logger, EndPoint.ToString()!, reason, suppressed);
         }
     }
 
@@ -157,7 +143,7 @@ internal sealed partial class LoopListener : IConnectionListener, IAcceptOwner
 
     private static partial class Log
     {
-        [LoggerMessage(EventIds.HttpLoopAcceptFailed, LogLevel.Warning, "HTTP port {EndPoint}: accept failed ({Reason}); {Count} failures so far")]
-        public static partial void AcceptFailed(ILogger logger, string endPoint, string reason, long count);
+        [LoggerMessage(EventIds.HttpLoopAcceptFailed, LogLevel.Warning, "HTTP port {EndPoint}: accept failed ({Reason}); {Suppressed} more failures since the last line")]
+        public static partial void AcceptFailed(ILogger logger, string endPoint, string reason, int suppressed);
     }
 }

@@ -91,24 +91,7 @@ internal sealed partial class TcpProxyListener : IPortListener, IDisposable, IAc
     /// </summary>
     public static TcpProxyListener Start(IPAddress bind, int port, string service, RouteTableHolder routes, InternalNetworks internalNetworks, TcpLimits limits, TimeProvider time, ILogger logger, EventLoops? loops = null)
     {
-        var socket = new Socket(bind.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            // Lets a listener come back on a port whose old connections linger in TIME_WAIT.
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-            if (bind.Equals(IPAddress.IPv6Any))
-            {
-                socket.DualMode = true;
-            }
-
-            socket.Bind(new IPEndPoint(bind, port));
-            socket.Listen(512);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
+        var socket = LoopAcceptor.Listen(new IPEndPoint(bind, port));
 
         var listener = new TcpProxyListener(socket, port, service, routes, internalNetworks, limits, time, logger);
         if (loops is null)

@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Net;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
+using Router.Loops;
 using Router.Metrics;
 using Router.Registry.Model;
 using Router.Routing;

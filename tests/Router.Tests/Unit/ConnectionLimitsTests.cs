@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Router.Hosting;
+using Router.Loops;
 using Router.Metrics;
 using Router.Tcp;
 

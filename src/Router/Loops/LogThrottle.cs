@@ -1,4 +1,4 @@
-namespace Router.Tcp;
+namespace Router.Loops;
 
 /// <summary>
 /// Lets one log line through per interval and counts the ones held back, so an event that repeats under
