@@ -29,6 +29,8 @@ internal static class EventIds
 
     // LoopTransport (the HTTP port on the event loops)
     public const int HttpLoopAcceptFailed = 3320;
+    public const int HttpConnectionLimitReached = 3321;
+    public const int HttpLoopConnectionFailed = 3322;
 
     // TcpProxyListener
     public const int TcpRelayConnectFailed = 3400;

@@ -57,7 +57,12 @@ internal static class RouterHost
         {
             // Registered after the socket transport, so Kestrel asks it first; it takes the HTTP port alone.
             builder.Services.TryAddSingleton<EventLoops>();
-            builder.Services.AddSingleton<IConnectionListenerFactory>(sp => new LoopTransport(sp.GetRequiredService<EventLoops>(), options.Http, sp.GetRequiredService<ILoggerFactory>()));
+            builder.Services.AddSingleton<IConnectionListenerFactory>(sp =>
+            {
+                // Plain requests are served on the loop before Kestrel sees the connection (see LoopListener).
+                var plain = sp.GetRequiredService<PlainConnectionHandler>();
+                return new LoopTransport(sp.GetRequiredService<EventLoops>(), options.Http, sp.GetRequiredService<ILoggerFactory>(), plain.Enabled ? plain.Wrap : null, httpServer.MaxConnectionsPerPort);
+            });
         }
 
         builder.WebHost.UseKestrel(kestrel =>
@@ -73,7 +78,12 @@ internal static class RouterHost
 
                 // Plain GET and HEAD requests are taken here, below Kestrel's HTTP layer; from the first
                 // request that is not plain on, the connection goes on through Kestrel.
-                listen.Use(next => listen.ApplicationServices.GetRequiredService<PlainConnectionHandler>().Wrap(next));
+                listen.Use(next =>
+                {
+                    // A connection the loops' listener handed on has been through this already.
+                    var plain = listen.ApplicationServices.GetRequiredService<PlainConnectionHandler>().Wrap(next);
+                    return connection => connection is LoopConnection { HandedOn: true } ? next(connection) : plain(connection);
+                });
                 listen.Use(ConnectionHeader.Middleware);
             });
             kestrel.Listen(options.Admin, listen => listen.Protocols = HttpProtocols.Http1);

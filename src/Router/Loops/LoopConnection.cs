@@ -22,7 +22,7 @@ namespace Router.Loops;
 /// reaches a descriptor that was closed and given to someone else.
 /// </summary>
 internal sealed class LoopConnection : ConnectionContext, ILoopTarget, IConnectionIdFeature, IConnectionTransportFeature,
-    IConnectionItemsFeature, IConnectionLifetimeFeature, IConnectionEndPointFeature
+    IConnectionItemsFeature, IConnectionLifetimeFeature, IConnectionEndPointFeature, IConnectionLifetimeNotificationFeature
 {
     private const uint Events = Libc.EpollIn | Libc.EpollOut | Libc.EpollRdHup | Libc.EpollEt;
 
@@ -50,6 +50,8 @@ internal sealed class LoopConnection : ConnectionContext, ILoopTarget, IConnecti
     private readonly Lock _writeGate = new();
     private readonly FeatureCollection _features = new();
     private readonly Action _receiveLater;
+    private readonly Action? _afterClose;
+    private CancellationTokenSource? _closeRequested;
     private Task _sending = Task.CompletedTask;
     private EndPoint? _local;
     private string? _id;
@@ -66,12 +68,14 @@ internal sealed class LoopConnection : ConnectionContext, ILoopTarget, IConnecti
     private TaskCompletionSource? _writeWaiter;
     private int _aborted;
     private int _closedFired;
+    private int _closedWatched;
     private ConnectionAbortedException? _abortReason;
 
-    private LoopConnection(EventLoop loop, int descriptor, IPEndPoint? remote)
+    private LoopConnection(EventLoop loop, int descriptor, IPEndPoint? remote, Action? afterClose)
     {
         _loop = loop;
         _descriptor = descriptor;
+        _afterClose = afterClose;
         RemoteEndPoint = remote;
         Transport = new DuplexPipe(_input.Reader, _output.Writer);
         _receiveLater = Receive;
@@ -80,6 +84,7 @@ internal sealed class LoopConnection : ConnectionContext, ILoopTarget, IConnecti
         _features.Set<IConnectionItemsFeature>(this);
         _features.Set<IConnectionLifetimeFeature>(this);
         _features.Set<IConnectionEndPointFeature>(this);
+        _features.Set<IConnectionLifetimeNotificationFeature>(this);
     }
 
     public override string ConnectionId
@@ -96,7 +101,27 @@ internal sealed class LoopConnection : ConnectionContext, ILoopTarget, IConnecti
 
     public override CancellationToken ConnectionClosed
     {
-        get => _closed.Token;
+        get
+        {
+            // Fired only once someone holds the token: a connection nobody watches costs no hop to the thread pool.
+            if (Interlocked.Exchange(ref _closedWatched, 1) == 0 && Volatile.Read(ref _closedFired) != 0)
+            {
+                CancelClosedLater();
+            }
+
+            return _closed.Token;
+        }
+
+        set => throw new NotSupportedException();
+    }
+
+    /// <summary>
+    /// Asked to close between requests (the server is stopping). Kestrel puts its own in place of this one when the
+    /// connection reaches it; this one serves the handler the listener runs first (<see cref="LoopListener"/>).
+    /// </summary>
+    public CancellationToken ConnectionClosedRequested
+    {
+        get => LazyInitializer.EnsureInitialized(ref _closeRequested).Token;
         set => throw new NotSupportedException();
     }
 
@@ -111,14 +136,18 @@ internal sealed class LoopConnection : ConnectionContext, ILoopTarget, IConnecti
     /// <summary>The loop this connection's socket lives on.</summary>
     public EventLoop Loop => _loop;
 
+    /// <summary>The listener's first handler handed the connection on to Kestrel, which owns it from then on.</summary>
+    public bool HandedOn { get; set; }
+
     /// <summary>
     /// Takes an accepted socket onto <paramref name="loop"/> (its thread): registered and its send side started; null,
-    /// with the socket closed and errno set, when epoll refuses it.
+    /// with the socket closed and errno set, when epoll refuses it. <paramref name="afterClose"/> runs on the loop
+    /// once the socket is closed.
     /// </summary>
-    public static LoopConnection? Start(EventLoop loop, int descriptor, IPEndPoint? remote)
+    public static LoopConnection? Start(EventLoop loop, int descriptor, IPEndPoint? remote, Action? afterClose = null)
     {
         _ = Libc.TrySetNoDelay(descriptor);
-        var connection = new LoopConnection(loop, descriptor, remote);
+        var connection = new LoopConnection(loop, descriptor, remote, afterClose);
         if (!loop.Register(descriptor, connection, Events))
         {
             var error = Libc.LastError;
@@ -144,11 +173,29 @@ internal sealed class LoopConnection : ConnectionContext, ILoopTarget, IConnecti
 
     public override void Abort() => Abort(new ConnectionAbortedException("The connection was aborted by the application."));
 
+    public void RequestClose()
+    {
+        try
+        {
+            LazyInitializer.EnsureInitialized(ref _closeRequested).Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
     public override async ValueTask DisposeAsync()
     {
         // Kestrel completes both pipes before it disposes; the send side ends once it has sent what was written.
         await _output.Writer.CompleteAsync().ConfigureAwait(false);
         await _sending.ConfigureAwait(false);
+        if (_loop.IsCurrent)
+        {
+            CloseOnLoop();
+            await base.DisposeAsync().ConfigureAwait(false);
+            return;
+        }
+
         var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _loop.Post(() =>
         {
@@ -442,19 +489,23 @@ internal sealed class LoopConnection : ConnectionContext, ILoopTarget, IConnecti
         {
             _socketClosed = true;
             _loop.Close(_descriptor);
+            _afterClose?.Invoke();
         }
 
         FireClosed();
     }
 
-    // As Kestrel's socket transport: the token fires on the thread pool, never inside the loop's own handling.
     private void FireClosed()
     {
-        if (Interlocked.Exchange(ref _closedFired, 1) == 0)
+        if (Interlocked.Exchange(ref _closedFired, 1) == 0 && Volatile.Read(ref _closedWatched) != 0)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(static c => c._closed.Cancel(), this, preferLocal: false);
+            CancelClosedLater();
         }
     }
+
+    // As Kestrel's socket transport: the token fires on the thread pool, never inside the loop's own handling.
+    // (Both FireClosed and the token's first reader may get here; cancelling twice is harmless.)
+    private void CancelClosedLater() => ThreadPool.UnsafeQueueUserWorkItem(static c => c._closed.Cancel(), this, preferLocal: false);
 
     private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
     {

@@ -115,6 +115,37 @@ public sealed class HttpLimitsEndToEndTests(SharedEtcdFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task MaxHttpConnections_OnTheLoops_ConnectionsThatSentNothingCount_PlainGetOnOneMoreClosedAndLogged()
+    {
+        await using var web = await TestBackend.StartAsync("web-1");
+        await RegisterAsync("web", web.Address);
+        await using var router = await RouterProcess.StartAsync(_etcd.Url, _prefix, ["--max-http-connections", "2", "--http-transport", "epoll"]);
+        await router.WaitRoutedAsync("web.example.com");
+        const string plainGet = "GET / HTTP/1.1\r\nHost: web.example.com\r\n\r\n";
+
+        // Two connections that have sent nothing yet hold the two places: the loops serve plain requests before
+        // Kestrel sees a connection, so they are counted from the accept on, not from Kestrel's.
+        var first = await TcpTestClient.ConnectAsync(router.HttpPort);
+        using var second = await TcpTestClient.ConnectAsync(router.HttpPort);
+        using (var third = await TcpTestClient.ConnectAsync(router.HttpPort))
+        {
+            await third.Socket.SendAsync(Encoding.ASCII.GetBytes(plainGet));
+            Assert.Empty(await third.ReadToEndAsync());
+        }
+
+        Assert.Contains("connections open, the limit (--max-http-connections)", router.Process.Output, StringComparison.Ordinal);
+
+        // A place freed serves a plain GET again.
+        first.Dispose();
+        await Wait.UntilAsync(async () =>
+        {
+            using var next = await TcpTestClient.ConnectAsync(router.HttpPort);
+            await next.Socket.SendAsync(Encoding.ASCII.GetBytes(plainGet.Replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n", StringComparison.Ordinal)));
+            return Encoding.ASCII.GetString(await next.ReadToEndAsync()).StartsWith("HTTP/1.1 200", StringComparison.Ordinal);
+        }, "a freed place to serve a plain GET");
+    }
+
+    [Fact]
     public async Task HostPortHttp_ServiceTurnsPrivate_OutsiderGets404AndConnectionClosed()
     {
         await using var web = await TestBackend.StartAsync("web-1");

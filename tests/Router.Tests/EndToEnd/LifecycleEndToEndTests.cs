@@ -156,6 +156,58 @@ public sealed class LifecycleEndToEndTests
     }
 
     [Fact]
+    public async Task Sigterm_KeptAliveConnectionsClosedBetweenRequests_OneInFlightAnsweredFirst()
+    {
+        await using var etcd = await EtcdProcess.StartAsync();
+        var prefix = EtcdFixture.NewPrefix();
+        await using var slow = await TestBackend.StartAsync("slow");
+        await etcd.PutAsync($"{prefix}/slow/scheme", "http");
+        await etcd.PutAsync($"{prefix}/slow/hosts/1", slow.Address);
+        await using var router = await RouterProcess.StartAsync(etcd.Url, prefix);
+        await router.WaitRoutedAsync("slow.example.com");
+
+        // Two kept-alive connections, each answered a plain GET: one then idles (the idle timeout is 75 s), the
+        // other asks again and waits for a slow answer when SIGTERM comes.
+        using var idle = await RawHttpClient.OpenAsync(router.HttpPort);
+        Assert.Equal(200, (await idle.ExchangeAsync("GET /a HTTP/1.1\r\nHost: slow.example.com\r\n\r\n")).Status);
+        using var busy = await RawHttpClient.OpenAsync(router.HttpPort);
+        Assert.Equal(200, (await busy.ExchangeAsync("GET /b HTTP/1.1\r\nHost: slow.example.com\r\n\r\n")).Status);
+        await busy.SendAsync("GET /slow?ms=1500 HTTP/1.1\r\nHost: slow.example.com\r\n\r\n");
+        await Wait.UntilAsync(() => slow.Seen("/slow"), "the slow request to reach the backend");
+        router.Process.Signal(TestProcess.SigTerm);
+
+        // The request in flight is answered, told the connection closes, and it does; the idle one is closed.
+        var last = await busy.ReadResponseAsync();
+        Assert.Equal(200, last.Status);
+        Assert.Equal("close", last.Header("Connection"));
+        await Assert.ThrowsAsync<IOException>(() => busy.ReadResponseAsync());
+        await Assert.ThrowsAsync<IOException>(() => idle.ReadResponseAsync());
+        Assert.Equal(0, await router.Process.WaitForExitAsync());
+        Assert.DoesNotContain("\"@l\":\"Error\"", router.Process.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Sigterm_PlainRequestToABackendThatNeverAnswers_CutAtTheShutdownTimeout_RouterExits0()
+    {
+        await using var etcd = await EtcdProcess.StartAsync();
+        var prefix = EtcdFixture.NewPrefix();
+        await using var slow = await TestBackend.StartAsync("slow");
+        await etcd.PutAsync($"{prefix}/slow/scheme", "http");
+        await etcd.PutAsync($"{prefix}/slow/hosts/1", slow.Address);
+
+        // The stop waits --drain-timeout (1 s) and 2 s more for requests in flight; the backend would take 60 s.
+        await using var router = await RouterProcess.StartAsync(etcd.Url, prefix, ["--drain-timeout", "1"]);
+        await router.WaitRoutedAsync("slow.example.com");
+        using var client = await RawHttpClient.OpenAsync(router.HttpPort);
+        await client.SendAsync("GET /slow?ms=60000 HTTP/1.1\r\nHost: slow.example.com\r\n\r\n");
+        await Wait.UntilAsync(() => slow.Seen("/slow"), "the slow request to reach the backend");
+        router.Process.Signal(TestProcess.SigTerm);
+
+        Assert.Equal(0, await router.Process.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        await Assert.ThrowsAsync<IOException>(() => client.ReadResponseAsync());
+    }
+
+    [Fact]
     public async Task Sigterm_WithShutdownDelay_NotReadyButStillServingThenExits0()
     {
         await using var etcd = await EtcdProcess.StartAsync();
