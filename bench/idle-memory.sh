@@ -4,6 +4,7 @@
 # proxy's RSS divided by N, side by side, and the router's RSS again once the connections have closed.
 #   bench/idle-memory.sh            N=2000
 #   BENCH_IDLE_N=5000 bench/idle-memory.sh
+#   BENCH_IDLE_ROUTER_ENV="ROUTER_HTTP_TRANSPORT=sockets" bench/idle-memory.sh   (the router with other settings)
 source "$(dirname "$0")/lib.sh"
 N="${BENCH_IDLE_N:-2000}"
 SETTLE="${BENCH_IDLE_SETTLE:-3}"
@@ -65,7 +66,8 @@ etcdput /services/blob/hosts/1 "127.0.0.1:$sink"
 etcdput /services/blob/host_port "$tcp_port"
 etcdput /services/web/scheme http
 etcdput /services/web/hosts/1 "127.0.0.1:$backend"
-start_router idle "$http" "$admin"
+# shellcheck disable=SC2086 # the environment is a list of VAR=VALUE words
+start_router idle "$http" "$admin" ${BENCH_IDLE_ROUTER_ENV:-}
 wait_tcp "$tcp_port"
 
 cat >"$dir/haproxy.cfg" <<CONF
