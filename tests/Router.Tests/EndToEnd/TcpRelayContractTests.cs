@@ -251,12 +251,21 @@ public sealed class TcpRelayOnLoopsTests(SharedEtcdFixture fixture) : TcpRelayCo
         backend.Listen();
         var port = await RegisterTcpAsync("db", $"127.0.0.1:{((IPEndPoint)backend.LocalEndPoint!).Port}");
 
-        // Every connection (the probe that saw the port listen, then the client's) gets a line, then a reset.
+        // The first connection (the relay of the probe that saw the port listen) is closed plainly; every later
+        // one (the client's) gets a line, then a reset. A reset on the probe's relay would set the host aside, and
+        // the client's connection would then find no usable host: under load a loop saw such a reset without the
+        // line (1 run in about 30 with three busy loops beside it).
+        var accepts = 0;
         _ = Task.Run(async () =>
         {
             while (true)
             {
                 using var accepted = await backend.AcceptAsync();
+                if (Interlocked.Increment(ref accepts) == 1)
+                {
+                    continue;
+                }
+
                 await accepted.SendAsync("before the reset\n"u8.ToArray());
 
                 // Reset only once the router's side has the line: a reset throws away what was not sent yet.
@@ -267,6 +276,8 @@ public sealed class TcpRelayOnLoopsTests(SharedEtcdFixture fixture) : TcpRelayCo
             }
         });
 
+        await Wait.UntilAsync(() => Volatile.Read(ref accepts) >= 1, "the probe's relay to reach the backend");
+        await Wait.UntilAsync(async () => await OpenAsync(port) == 0, "the probe's relay to be released");
         using var client = await TcpTestClient.ConnectAsync(port);
 
         Assert.Equal("before the reset", await client.ReadLineAsync());
