@@ -133,7 +133,7 @@ public sealed class HttpLimitsEndToEndTests(SharedEtcdFixture fixture) : IClassF
             Assert.Empty(await third.ReadToEndAsync());
         }
 
-        Assert.Contains("connections open, the limit (--max-http-connections)", router.Process.Output, StringComparison.Ordinal);
+        await router.Process.WaitForOutputAsync("connections open, the limit (--max-http-connections)");
 
         // A place freed serves a plain GET again.
         first.Dispose();

@@ -131,13 +131,8 @@ public sealed class LifecycleEndToEndTests
     [Fact]
     public async Task Sigterm_ReadyzTurns503AndExits0()
     {
-        await using var etcd = await EtcdProcess.StartAsync();
-        var prefix = EtcdFixture.NewPrefix();
-        await using var slow = await TestBackend.StartAsync("slow");
-        await etcd.PutAsync($"{prefix}/slow/scheme", "http");
-        await etcd.PutAsync($"{prefix}/slow/hosts/1", slow.Address);
-        await using var router = await RouterProcess.StartAsync(etcd.Url, prefix);
-        await router.WaitRoutedAsync("slow.example.com");
+        await using var setup = await SlowService.StartAsync();
+        var (slow, router) = (setup.Backend, setup.Router);
 
         // A request in flight when SIGTERM arrives still completes.
         var inFlight = router.EchoAsync("slow.example.com", "/slow?ms=1500");
@@ -158,13 +153,8 @@ public sealed class LifecycleEndToEndTests
     [Fact]
     public async Task Sigterm_KeptAliveConnectionsClosedBetweenRequests_OneInFlightAnsweredFirst()
     {
-        await using var etcd = await EtcdProcess.StartAsync();
-        var prefix = EtcdFixture.NewPrefix();
-        await using var slow = await TestBackend.StartAsync("slow");
-        await etcd.PutAsync($"{prefix}/slow/scheme", "http");
-        await etcd.PutAsync($"{prefix}/slow/hosts/1", slow.Address);
-        await using var router = await RouterProcess.StartAsync(etcd.Url, prefix);
-        await router.WaitRoutedAsync("slow.example.com");
+        await using var setup = await SlowService.StartAsync();
+        var (slow, router) = (setup.Backend, setup.Router);
 
         // Two kept-alive connections, each answered a plain GET: one then idles (the idle timeout is 75 s), the
         // other asks again and waits for a slow answer when SIGTERM comes.
@@ -189,15 +179,9 @@ public sealed class LifecycleEndToEndTests
     [Fact]
     public async Task Sigterm_PlainRequestToABackendThatNeverAnswers_CutAtTheShutdownTimeout_RouterExits0()
     {
-        await using var etcd = await EtcdProcess.StartAsync();
-        var prefix = EtcdFixture.NewPrefix();
-        await using var slow = await TestBackend.StartAsync("slow");
-        await etcd.PutAsync($"{prefix}/slow/scheme", "http");
-        await etcd.PutAsync($"{prefix}/slow/hosts/1", slow.Address);
-
         // The stop waits --drain-timeout (1 s) and 2 s more for requests in flight; the backend would take 60 s.
-        await using var router = await RouterProcess.StartAsync(etcd.Url, prefix, ["--drain-timeout", "1"]);
-        await router.WaitRoutedAsync("slow.example.com");
+        await using var setup = await SlowService.StartAsync("--drain-timeout", "1");
+        var (slow, router) = (setup.Backend, setup.Router);
         using var client = await RawHttpClient.OpenAsync(router.HttpPort);
         await client.SendAsync("GET /slow?ms=60000 HTTP/1.1\r\nHost: slow.example.com\r\n\r\n");
         await Wait.UntilAsync(() => slow.Seen("/slow"), "the slow request to reach the backend");
@@ -260,5 +244,36 @@ public sealed class LifecycleEndToEndTests
 
         await using var inside = await RouterProcess.StartAsync(etcd.Url, prefix);
         await inside.WaitRoutedAsync("secret.example.com");
+    }
+
+    /// <summary>A fresh etcd, one http service "slow" on a <see cref="TestBackend"/> (<c>/slow?ms=N</c>), and a router that routes it.</summary>
+    private sealed class SlowService : IAsyncDisposable
+    {
+        private readonly EtcdProcess _etcd;
+
+        private SlowService(EtcdProcess etcd, TestBackend backend, RouterProcess router) => (_etcd, Backend, Router) = (etcd, backend, router);
+
+        public TestBackend Backend { get; }
+
+        public RouterProcess Router { get; }
+
+        public static async Task<SlowService> StartAsync(params string[] routerArgs)
+        {
+            var etcd = await EtcdProcess.StartAsync();
+            var prefix = EtcdFixture.NewPrefix();
+            var backend = await TestBackend.StartAsync("slow");
+            await etcd.PutAsync($"{prefix}/slow/scheme", "http");
+            await etcd.PutAsync($"{prefix}/slow/hosts/1", backend.Address);
+            var started = new SlowService(etcd, backend, await RouterProcess.StartAsync(etcd.Url, prefix, routerArgs));
+            await started.Router.WaitRoutedAsync("slow.example.com");
+            return started;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Router.DisposeAsync();
+            await Backend.DisposeAsync();
+            await _etcd.DisposeAsync();
+        }
     }
 }
