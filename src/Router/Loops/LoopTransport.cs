@@ -252,10 +252,12 @@ internal sealed partial class LoopListener : IConnectionListener, IAcceptOwner
             }
             catch (Exception e)
             {
-                // Kestrel logs and closes a connection whose handler throws; so does this.
+                // Kestrel logs and closes a connection whose handler throws; so does this, unless Kestrel has it already.
                 Log.ConnectionFailed(_logger, connection.ConnectionId, e);
-                connection.Abort(new ConnectionAbortedException("the connection's handler failed", e));
-                connection.HandedOn = false;
+                if (!connection.HandedOn)
+                {
+                    connection.Abort(new ConnectionAbortedException("the connection's handler failed", e));
+                }
             }
 
             if (!connection.HandedOn)
