@@ -217,26 +217,15 @@ internal sealed partial class LoopListener : IConnectionListener, IAcceptOwner
         await _abortAtDeadline.DisposeAsync().ConfigureAwait(false);
     }
 
+    /// <summary>Takes a place under the limit, as the TCP relays take theirs; false when none is left.</summary>
     private bool TryTakePlace()
     {
-        if (_limit is not { } limit)
+        if (Interlocked.Increment(ref _open) <= (_limit ?? int.MaxValue))
         {
-            Interlocked.Increment(ref _open);
             return true;
         }
 
-        var open = Volatile.Read(ref _open);
-        while (open < limit)
-        {
-            var seen = Interlocked.CompareExchange(ref _open, open + 1, open);
-            if (seen == open)
-            {
-                return true;
-            }
-
-            open = seen;
-        }
-
+        Interlocked.Decrement(ref _open);
         return false;
     }
 
