@@ -260,13 +260,26 @@ public sealed class LifecycleEndToEndTests
         public static async Task<SlowService> StartAsync(params string[] routerArgs)
         {
             var etcd = await EtcdProcess.StartAsync();
-            var prefix = EtcdFixture.NewPrefix();
-            var backend = await TestBackend.StartAsync("slow");
-            await etcd.PutAsync($"{prefix}/slow/scheme", "http");
-            await etcd.PutAsync($"{prefix}/slow/hosts/1", backend.Address);
-            var started = new SlowService(etcd, backend, await RouterProcess.StartAsync(etcd.Url, prefix, routerArgs));
-            await started.Router.WaitRoutedAsync("slow.example.com");
-            return started;
+            TestBackend? backend = null;
+            RouterProcess? router = null;
+            try
+            {
+                backend = await TestBackend.StartAsync("slow");
+                var prefix = EtcdFixture.NewPrefix();
+                await etcd.PutAsync($"{prefix}/slow/scheme", "http");
+                await etcd.PutAsync($"{prefix}/slow/hosts/1", backend.Address);
+                router = await RouterProcess.StartAsync(etcd.Url, prefix, routerArgs);
+                await router.WaitRoutedAsync("slow.example.com");
+                return new SlowService(etcd, backend, router);
+            }
+            catch
+            {
+                // What started is stopped again, as the tests' own `await using` did.
+                await (router?.DisposeAsync() ?? ValueTask.CompletedTask);
+                await (backend?.DisposeAsync() ?? ValueTask.CompletedTask);
+                await etcd.DisposeAsync();
+                throw;
+            }
         }
 
         public async ValueTask DisposeAsync()
