@@ -25,7 +25,10 @@ public sealed class RegistryWatcherTests(EtcdFixture fixture)
         await using var watcher = await StartWatcherAsync(_etcd.Url);
 
         await Wait.UntilAsync(() => watcher.Current.Services.ContainsKey("web"), "the first read");
-        Assert.True(watcher.Status.Ready);
+
+        // The table is published first and the status says ready just after (never ready before a table exists):
+        // read at once, it can still say not ready.
+        await Wait.UntilAsync(() => watcher.Status.Ready, "ready after the first read");
 
         await _etcd.PutAsync($"{_prefix}/web/hosts/2", "10.0.0.2:80");
         await Wait.UntilAsync(() => watcher.Current.Services["web"].Hosts.Length == 2, "the new host");
