@@ -34,7 +34,7 @@ router_starts() { # NAME BUILD
   local http admin rdns
   free_port http; free_port admin; free_port rdns
   starts "$1" "$OUT/$1-footprint.log" --listen "tcp:127.0.0.1:$http" --ready "http://127.0.0.1:$admin/readyz" -- \
-    taskset -c "$PROXY_CPU" $(router_command "$2") --etcd "$ETCD_URL" --prefix /services \
+    env "${ROUTER_IMAGE_ENV[@]}" taskset -c "$PROXY_CPU" $(router_command "$2") --etcd "$ETCD_URL" --prefix /services \
     --http "127.0.0.1:$http" --admin "127.0.0.1:$admin" --dns "127.0.0.1:$rdns" --dns-upstream "127.0.0.1:$dns" \
     --tcp-bind 127.0.0.1
 }

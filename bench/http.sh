@@ -67,6 +67,9 @@ rounds "$OUT/http-runs.txt"
 # The second router (YARP, or BENCH_SECOND_DLL's build) runs too: connection set-up is where builds differ most.
 echo "== HTTP with a new connection per request (wrk -H 'Connection: close', $ROUNDS rounds)"
 WRK_HEADERS=(-H 'Connection: close')
+# Accepting and closing is code the keep-alive rounds did not run: it settles as the keep-alive path did above.
+wrk_run "http://127.0.0.1:$r1/" 10 >/dev/null
+wrk_run "http://127.0.0.1:$r2/" 10 >/dev/null
 rounds "$OUT/http-close-runs.txt"
 WRK_HEADERS=()
 close_col() { awk -v w="$1" -v c="$2" '$1 == w { print $c }' "$OUT/http-close-runs.txt" | median; }

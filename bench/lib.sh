@@ -154,14 +154,19 @@ router_command() {
   esac
 }
 
-# start_router NAME HTTP_PORT ADMIN_PORT [VAR=VALUE…]: the router on the proxy CPU with extra environment.
+# The runtime settings the router's image sets (docker/router.Dockerfile), so the router here runs as shipped:
+# pinned to one CPU, tiered compilation would otherwise wait ten times longer to optimise its hot methods.
+ROUTER_IMAGE_ENV=(DOTNET_TC_DelaySingleProcMultiplier=1)
+
+# start_router NAME HTTP_PORT ADMIN_PORT [VAR=VALUE…]: the router on the proxy CPU with extra environment (which
+# may override ROUTER_IMAGE_ENV).
 # BENCH_SECOND_DLL, read by the sections that start two routers, names the second one's build.
 # BENCH_ROUTER_EXTRA adds options to its command line, for a look inside (--log-level debug).
 start_router() {
   local name="$1" http="$2" admin="$3" dll="${START_ROUTER_DLL:-$ROUTER_DLL}"
   shift 3
   # shellcheck disable=SC2046,SC2086 # the command is one or two words, paths without spaces; the extra options split
-  env "$@" taskset -c "$PROXY_CPU" $(router_command "$dll") --etcd "$ETCD_URL" --prefix /services \
+  env "${ROUTER_IMAGE_ENV[@]}" "$@" taskset -c "$PROXY_CPU" $(router_command "$dll") --etcd "$ETCD_URL" --prefix /services \
     --http "127.0.0.1:$http" --admin "127.0.0.1:$admin" --dns off --tcp-bind 127.0.0.1 ${BENCH_ROUTER_EXTRA:-} \
     >"$OUT/router-$name.log" 2>&1 &
   track $!

@@ -15,7 +15,7 @@ sed -n 's/^RESULT //p' "$OUT/scale-load.txt" | while IFS== read -r k v; do resul
 wait_quiet
 benchtool startup --name scale_startup --pidfile "$OUT/scale-router.pid" \
   --listen "tcp:127.0.0.1:$http" --ready "http://127.0.0.1:$admin/readyz" -- \
-  taskset -c "$PROXY_CPU" $(router_command "$ROUTER_DLL") --etcd "$ETCD_URL" --prefix /services \
+  env "${ROUTER_IMAGE_ENV[@]}" taskset -c "$PROXY_CPU" $(router_command "$ROUTER_DLL") --etcd "$ETCD_URL" --prefix /services \
   --http "127.0.0.1:$http" --admin "127.0.0.1:$admin" --dns off --tcp-bind 127.0.0.1 >"$OUT/router-scale.log" 2>&1 || rc=$?
 [ -s "$OUT/scale-router.pid" ] && { pid="$(cat "$OUT/scale-router.pid")"; track "$pid"; }
 [ "${rc:-0}" = 0 ] || { echo "the router did not get ready; see $OUT/router-scale.log" >&2; exit 1; }

@@ -83,6 +83,21 @@ public sealed class DockerfileTests
     }
 
     [Fact]
+    public void RouterDockerfile_TieringDelay_NotMultipliedOnOneCpu_AndTheBenchmarksRunTheSame()
+    {
+        var env = Dockerfile.Load("router.Dockerfile").Final.Arguments("ENV").ToList();
+
+        // On one CPU the runtime waits ten times longer before it optimises hot methods (docs/benchmarks.md, round 14).
+        Assert.Contains("DOTNET_TC_DelaySingleProcMultiplier=1", env);
+        // bench/ runs the router as the image does; a setting added to one and not the other skews every ratio.
+        var fixedSettings = env.Where(e => e.StartsWith("DOTNET_", StringComparison.Ordinal) && !e.Contains('$', StringComparison.Ordinal));
+        var lib = File.ReadAllLines(Path.Combine(RepoPaths.Root, "bench", "lib.sh"));
+        var benchLine = Assert.Single(lib, l => l.StartsWith("ROUTER_IMAGE_ENV=(", StringComparison.Ordinal));
+        var benchSettings = benchLine["ROUTER_IMAGE_ENV=(".Length..^1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(fixedSettings.Order(StringComparer.Ordinal), benchSettings.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void AnnouncerDockerfile_Capability_IsNone()
     {
         var text = File.ReadAllText(Dockerfile.PathOf("announcer.Dockerfile"));

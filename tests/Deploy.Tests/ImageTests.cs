@@ -72,6 +72,8 @@ public sealed class ImageTests(ImageFixture images, ITestOutputHelper output)
                 "the state file in the volume to hold the registry's keys", TimeSpan.FromSeconds(30)));
 
             Assert.Equal("1654:1654", await InspectAsync(name, "{{.Config.User}}"));
+            // The JIT build's tiering on a node with one CPU (docker/router.Dockerfile).
+            Assert.Contains("\"DOTNET_TC_DelaySingleProcMultiplier=1\"", await InspectAsync(name, "{{json .Config.Env}}"), StringComparison.Ordinal);
 
             // docker stop: SIGTERM to PID 1, the router drains and exits 0 well before docker's SIGKILL.
             await images.Daemon.RunAsync(["stop", "--time", "20", name], DockerTimeout);
