@@ -48,13 +48,14 @@ internal sealed class LoopConnection : ConnectionContext, ILoopTarget, IConnecti
     private readonly Pipe _output = new(OutputOptions);
     private readonly CancellationTokenSource _closed = new();
     private readonly Lock _writeGate = new();
-    private readonly FeatureCollection _features = new();
+    private readonly LoopFeatures _features;
     private readonly Action _receiveLater;
     private readonly Action? _afterClose;
     private CancellationTokenSource? _closeRequested;
     private Task _sending = Task.CompletedTask;
     private EndPoint? _local;
     private string? _id;
+    private IDictionary<object, object?>? _items;
 
     // Loop thread only.
     private bool _readable = true;
@@ -79,12 +80,7 @@ internal sealed class LoopConnection : ConnectionContext, ILoopTarget, IConnecti
         RemoteEndPoint = remote;
         Transport = new DuplexPipe(_input.Reader, _output.Writer);
         _receiveLater = Receive;
-        _features.Set<IConnectionIdFeature>(this);
-        _features.Set<IConnectionTransportFeature>(this);
-        _features.Set<IConnectionItemsFeature>(this);
-        _features.Set<IConnectionLifetimeFeature>(this);
-        _features.Set<IConnectionEndPointFeature>(this);
-        _features.Set<IConnectionLifetimeNotificationFeature>(this);
+        _features = new LoopFeatures(this);
     }
 
     public override string ConnectionId
@@ -95,7 +91,11 @@ internal sealed class LoopConnection : ConnectionContext, ILoopTarget, IConnecti
 
     public override IFeatureCollection Features => _features;
 
-    public override IDictionary<object, object?> Items { get; set; } = new Dictionary<object, object?>();
+    public override IDictionary<object, object?> Items
+    {
+        get => _items ??= new Dictionary<object, object?>();
+        set => _items = value;
+    }
 
     public override IDuplexPipe Transport { get; set; }
 
@@ -512,5 +512,56 @@ internal sealed class LoopConnection : ConnectionContext, ILoopTarget, IConnecti
         public PipeReader Input { get; } = input;
 
         public PipeWriter Output { get; } = output;
+    }
+
+    /// <summary>
+    /// The connection's features: the six it implements itself, answered without a table, and whatever is set
+    /// later (Kestrel sets its own on a connection handed on to it) in a collection made at the first set, which
+    /// comes first. A connection served to its end by the listener's first handler makes no table at all.
+    /// </summary>
+    private sealed class LoopFeatures(LoopConnection connection) : IFeatureCollection
+    {
+        private static readonly Type[] Own =
+        [
+            typeof(IConnectionIdFeature), typeof(IConnectionTransportFeature), typeof(IConnectionItemsFeature),
+            typeof(IConnectionLifetimeFeature), typeof(IConnectionEndPointFeature), typeof(IConnectionLifetimeNotificationFeature),
+        ];
+
+        private FeatureCollection? _set;
+
+        public bool IsReadOnly => false;
+
+        public int Revision => _set?.Revision ?? 0;
+
+        public object? this[Type key]
+        {
+            get => _set?[key] ?? (Array.IndexOf(Own, key) >= 0 ? connection : null);
+            set => (_set ??= new FeatureCollection())[key] = value;
+        }
+
+        public TFeature? Get<TFeature>() => (TFeature?)this[typeof(TFeature)];
+
+        public void Set<TFeature>(TFeature? instance) => this[typeof(TFeature)] = instance;
+
+        public IEnumerator<KeyValuePair<Type, object>> GetEnumerator()
+        {
+            foreach (var type in Own)
+            {
+                if (_set?[type] is null)
+                {
+                    yield return new KeyValuePair<Type, object>(type, connection);
+                }
+            }
+
+            if (_set is not null)
+            {
+                foreach (var feature in _set)
+                {
+                    yield return feature;
+                }
+            }
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 }

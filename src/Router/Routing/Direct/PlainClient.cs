@@ -34,8 +34,10 @@ internal sealed class PlainClient
 
     private readonly TimeProvider _time;
     private readonly IConnectionLifetimeNotificationFeature? _lifetime;
-    private byte[] _head = new byte[1024];
-    private char[] _chars = new char[256];
+    // The current request's head and its host and path as chars: rented when a request comes, given back when it
+    // has been answered, so an idle connection holds neither.
+    private byte[]? _head;
+    private char[]? _chars;
     private long _unflushedBytes;
     private int _phase;
     private long _deadline;
@@ -59,11 +61,8 @@ internal sealed class PlainClient
     public ReadOnlySpan<byte> Head => _head;
 
     /// <summary>The response head for the current request, until it goes to the connection.</summary>
-    /// <remarks>
-    /// Every client connection holds one, idle ones included (bench/idle-memory.sh); a backend's response head is
-    /// usually a few hundred bytes, and a longer one grows it by doubling.
-    /// </remarks>
-    public RequestHeadWriter Staged { get; } = new(512);
+    /// <remarks>Its buffer is rented as the head is staged and given back with the others at <see cref="Release"/>.</remarks>
+    public RequestHeadWriter Staged { get; } = RequestHeadWriter.Pooled();
 
     /// <summary>Bytes of the current response reached the connection: a failure now can only cut it.</summary>
     public bool Started { get; private set; }
@@ -98,25 +97,58 @@ internal sealed class PlainClient
         return _head.AsSpan(0, (int)bytes.Length);
     }
 
+    // The head is copied whole into the buffer afterwards: what it held is not kept.
     private void Grow(int length)
     {
-        if (length > _head.Length)
+        var old = _head;
+        if (old is not null && length <= old.Length)
         {
-            _head = new byte[Math.Max(length, _head.Length * 2)];
+            return;
+        }
+
+        _head = ArrayPool<byte>.Shared.Rent(Math.Max(length, old is null ? 1024 : old.Length * 2));
+        if (old is not null)
+        {
+            ArrayPool<byte>.Shared.Return(old);
         }
     }
 
-    /// <summary>Latin-1 chars of <paramref name="bytes"/>, in a buffer reused from request to request (valid until the next call).</summary>
+    /// <summary>Latin-1 chars of <paramref name="bytes"/> at <paramref name="offset"/> of this request's buffer (valid until <see cref="Release"/>).</summary>
     public ReadOnlySpan<char> Chars(ReadOnlySpan<byte> bytes, int offset)
     {
-        if (offset + bytes.Length > _chars.Length)
+        if (_chars is null || offset + bytes.Length > _chars.Length)
         {
-            Array.Resize(ref _chars, Math.Max(offset + bytes.Length, _chars.Length * 2));
+            // The chars before offset are still read through spans the caller holds: they are copied, and the old
+            // buffer is left to the collector rather than given back to the pool while those spans live.
+            var bigger = ArrayPool<char>.Shared.Rent(Math.Max(offset + bytes.Length, _chars is null ? 256 : _chars.Length * 2));
+            _chars?.AsSpan(0, offset).CopyTo(bigger);
+            _chars = bigger;
         }
 
         var chars = _chars.AsSpan(offset, bytes.Length);
         System.Text.Encoding.Latin1.GetChars(bytes, chars);
         return chars;
+    }
+
+    /// <summary>
+    /// Gives this request's buffers back to the shared pools, once it is answered or handed on: nothing read from
+    /// <see cref="Head"/>, <see cref="Chars"/> or <see cref="Staged"/> may be used after.
+    /// </summary>
+    public void Release()
+    {
+        if (_head is { } head)
+        {
+            _head = null;
+            ArrayPool<byte>.Shared.Return(head);
+        }
+
+        if (_chars is { } chars)
+        {
+            _chars = null;
+            ArrayPool<char>.Shared.Return(chars);
+        }
+
+        Staged.Release();
     }
 
     /// <summary>The status of the current response, for the metrics (200 until one is staged, as on Kestrel's side).</summary>

@@ -78,6 +78,7 @@ internal sealed class PlainConnectionHandler : IDisposable
         {
             while (true)
             {
+                client.Release();
                 client.Wait(_time.GetTimestamp() + _idleTicks);
                 ReadResult read;
                 try
@@ -103,6 +104,7 @@ internal sealed class PlainConnectionHandler : IDisposable
                     // Nothing consumed, nothing examined: Kestrel reads this request from its first byte.
                     input.AdvanceTo(buffer.Start);
                     _clients.TryRemove(client, out _);
+                    client.Release();
                     await next(connection).ConfigureAwait(false);
                     return;
                 }
@@ -118,6 +120,7 @@ internal sealed class PlainConnectionHandler : IDisposable
         finally
         {
             _clients.TryRemove(client, out _);
+            client.Release();
         }
     }
 
