@@ -83,7 +83,7 @@ public sealed class DockerfileTests
     }
 
     [Fact]
-    public void RouterDockerfile_TieringDelay_NotMultipliedOnOneCpu_AndTheBenchmarksRunTheSame()
+    public void RouterDockerfile_TieringDelay_NotMultipliedOnOneCpu_AndTheBinaryUnitAndBenchmarksRunTheSame()
     {
         var env = Dockerfile.Load("router.Dockerfile").Final.Arguments("ENV").ToList();
 
@@ -95,6 +95,10 @@ public sealed class DockerfileTests
         var benchLine = Assert.Single(lib, l => l.StartsWith("ROUTER_IMAGE_ENV=(", StringComparison.Ordinal));
         var benchSettings = benchLine["ROUTER_IMAGE_ENV=(".Length..^1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(fixedSettings.Order(StringComparer.Ordinal), benchSettings.Order(StringComparer.Ordinal));
+        // So does the unit that runs the published binary without the image.
+        var unitSettings = File.ReadAllLines(Path.Combine(RepoPaths.Root, "units", "router-binary.service"))
+            .Where(l => l.StartsWith("Environment=DOTNET_", StringComparison.Ordinal)).Select(l => l["Environment=".Length..]);
+        Assert.Equal(fixedSettings.Order(StringComparer.Ordinal), unitSettings.Order(StringComparer.Ordinal));
     }
 
     [Fact]
