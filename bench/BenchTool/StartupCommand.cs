@@ -9,7 +9,9 @@ namespace BenchTool;
 /// <c>startup [--listen PROBE] [--ready PROBE] [--pidfile FILE] -- command args…</c>: starts the command and
 /// times process start → the first probe answering, then → the second. It leaves the process running and
 /// writes its id to the pid file. A probe is <c>tcp:HOST:PORT</c> (accepts a connection),
-/// <c>http://URL</c> (answers 200) or <c>dns:HOST:PORT</c> (answers a UDP query).
+/// <c>http://URL</c> (answers 200) or <c>dns:HOST:PORT</c> (answers a UDP query). Each probe first answers once
+/// from a stand-in server in this process, before the command starts: the probe's own first run (compiling
+/// HttpClient's stack takes tens of milliseconds) would otherwise count as the command's start-up.
 /// </summary>
 internal static class StartupCommand
 {
@@ -28,6 +30,15 @@ internal static class StartupCommand
             info.ArgumentList.Add(arg);
         }
 
+        var probes = new[] { ("listen", args.Find("listen")), ("ready", args.Find("ready")) };
+        foreach (var (_, probe) in probes)
+        {
+            if (probe is not null)
+            {
+                await WarmAsync(probe);
+            }
+        }
+
         var started = Stopwatch.GetTimestamp();
         using var process = Process.Start(info) ?? throw new InvalidOperationException("the command did not start");
         if (args.Find("pidfile") is { } pidfile)
@@ -36,7 +47,7 @@ internal static class StartupCommand
         }
 
         var name = args.Get("name", "startup");
-        foreach (var (label, probe) in new[] { ("listen", args.Find("listen")), ("ready", args.Find("ready")) })
+        foreach (var (label, probe) in probes)
         {
             if (probe is null)
             {
@@ -58,6 +69,63 @@ internal static class StartupCommand
         }
 
         return 0;
+    }
+
+    /// <summary>Runs the probe's kind once against a stand-in on loopback that answers it; fails if it does not.</summary>
+    private static async Task WarmAsync(string probe)
+    {
+        var kind = probe[..probe.IndexOf(':', StringComparison.Ordinal)];
+        if (kind == "dns")
+        {
+            using var server = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+            var port = ((IPEndPoint)server.Client.LocalEndPoint!).Port;
+            var echo = Task.Run(async () =>
+            {
+                var query = await server.ReceiveAsync();
+                await server.SendAsync(query.Buffer, query.RemoteEndPoint);
+            });
+            var answered = await AnswersAsync($"dns:127.0.0.1:{port}");
+            await echo;
+            Check(answered, kind);
+            return;
+        }
+
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var target = $"127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}";
+        var serve = Task.Run(async () =>
+        {
+            using var client = await listener.AcceptTcpClientAsync();
+            if (kind == "http")
+            {
+                var stream = client.GetStream();
+                var head = new byte[4096];
+                var read = 0;
+                while (read < 4 || !head.AsSpan(0, read).EndsWith("\r\n\r\n"u8))
+                {
+                    var n = await stream.ReadAsync(head.AsMemory(read));
+                    if (n == 0)
+                    {
+                        return;
+                    }
+
+                    read += n;
+                }
+
+                await stream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray());
+            }
+        });
+        var ok = await AnswersAsync(kind == "http" ? $"http://{target}/readyz" : $"{kind}:{target}");
+        await serve;
+        Check(ok, kind);
+    }
+
+    private static void Check(bool answered, string kind)
+    {
+        if (!answered)
+        {
+            throw new InvalidOperationException($"the {kind} probe did not answer its stand-in");
+        }
     }
 
     private static async Task<bool> AnswersAsync(string probe)
