@@ -12,7 +12,7 @@ SECONDS_PER_RUN="${BENCH_SECONDS:-8}"
 WARMUP="${BENCH_WARMUP:-3}"
 CEILING_DLL="$ROOT/bench/Ceiling/bin/Release/net10.0/ceiling.dll"
 
-echo "== HTTP keep-alive ceiling (wrk -t1 -c32 -d${SECONDS_PER_RUN}s, $ROUNDS rounds): router, probes, HAProxy"
+echo "== HTTP keep-alive ceiling (wrk -t1 -c$WRK_CONNECTIONS -d${SECONDS_PER_RUN}s, $ROUNDS rounds): router, probes, HAProxy"
 start_etcd
 free_port backend; free_port hap; free_port router; free_port admin; free_port conn; free_port kes; free_port raw
 etcdput /services/web/scheme http

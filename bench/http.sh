@@ -2,7 +2,7 @@
 # HTTP keep-alive: the router as shipped (requests without a body on its direct HTTP/1.1 path) and with
 # --http-forwarder yarp (every request through YARP), against HAProxy 2.6 (nbthread 1); each proxy pinned to
 # CPU 0, nginx and wrk on CPU 1; runs alternate. nginx hit directly is the ceiling.
-#   BENCH_ROUNDS (3)  BENCH_SECONDS (10)  BENCH_WARMUP (3)  BENCH_SECOND_ENV ("VAR=VALUE ..." for the second router)
+#   BENCH_ROUNDS (3)  BENCH_SECONDS (10)  BENCH_WARMUP (3)  BENCH_CONNECTIONS (32, wrk's -c)  BENCH_SECOND_ENV ("VAR=VALUE ..." for the second router)
 #   BENCH_SECOND_DLL (another build for the second router, a router.dll or a native binary: an A/B of two builds)
 source "$(dirname "$0")/lib.sh"
 
@@ -11,7 +11,7 @@ SECONDS_PER_RUN="${BENCH_SECONDS:-10}"
 WARMUP="${BENCH_WARMUP:-3}"
 SECOND_ENV="${BENCH_SECOND_ENV:-ROUTER_HTTP_FORWARDER=yarp}"
 
-echo "== HTTP keep-alive (wrk -t1 -c32 -d${SECONDS_PER_RUN}s, $ROUNDS rounds, proxies on CPU $PROXY_CPU, nginx and wrk on CPU $LOAD_CPU)"
+echo "== HTTP keep-alive (wrk -t1 -c$WRK_CONNECTIONS -d${SECONDS_PER_RUN}s, $ROUNDS rounds, proxies on CPU $PROXY_CPU, nginx and wrk on CPU $LOAD_CPU)"
 start_etcd
 free_port backend; free_port hap; free_port r1; free_port a1; free_port r2; free_port a2
 etcdput /services/web/scheme http

@@ -209,13 +209,14 @@ sys_ticks() { awk '{ print $15 }' "/proc/$1/stat"; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
 # wrk_run URL SECONDS [PID]: one wrk run on the load CPU; prints "rps p50_ms p99_ms requests cpu_s errors sys_s"
-# (cpu_s is user + system CPU of PID during the run, sys_s the system part).
+# (cpu_s is user + system CPU of PID during the run, sys_s the system part). BENCH_CONNECTIONS: wrk's -c (32).
 WRK_HEADERS=()
+WRK_CONNECTIONS="${BENCH_CONNECTIONS:-32}"
 wrk_run() {
   local url="$1" seconds="$2" pid="${3:-}" before=0 after=0 sys_before=0 sys_after=0 text
   [ -n "$pid" ] && { before="$(cpu_ticks "$pid")"; sys_before="$(sys_ticks "$pid")"; }
   # WRK_HEADERS: more -H options, e.g. (-H 'Connection: close') for a new connection per request.
-  text="$(taskset -c "$LOAD_CPU" wrk -t1 -c32 -d"${seconds}s" --latency -H 'Host: web.bench' "${WRK_HEADERS[@]}" "$url")"
+  text="$(taskset -c "$LOAD_CPU" wrk -t1 -c"$WRK_CONNECTIONS" -d"${seconds}s" --latency -H 'Host: web.bench' "${WRK_HEADERS[@]}" "$url")"
   [ -n "$pid" ] && { after="$(cpu_ticks "$pid")"; sys_after="$(sys_ticks "$pid")"; }
   echo "$text" >>"$OUT/wrk.log"
   awk -v cpu="$(( after - before ))" -v sys="$(( sys_after - sys_before ))" -v tck="$CLK_TCK" '

@@ -20,7 +20,7 @@ variants=(
 )
 [ -n "${BENCH_TUNE_ONLY:-}" ] && variants=("custom|$BENCH_TUNE_ONLY")
 
-echo "== Tuning without code changes (wrk -t1 -c32 -d${SECONDS_PER_RUN}s, $ROUNDS rounds each, against HAProxy)"
+echo "== Tuning without code changes (wrk -t1 -c$WRK_CONNECTIONS -d${SECONDS_PER_RUN}s, $ROUNDS rounds each, against HAProxy)"
 start_etcd
 free_port backend; free_port hap
 etcdput /services/web/scheme http
