@@ -71,61 +71,109 @@ internal static class StartupCommand
         return 0;
     }
 
-    /// <summary>Runs the probe's kind once against a stand-in on loopback that answers it; fails if it does not.</summary>
+    /// <summary>
+    /// Runs the probe's kind against a stand-in on loopback that answers it, until it answers (a cold first run
+    /// may pass the probe's own timeout); fails if it never does.
+    /// </summary>
     private static async Task WarmAsync(string probe)
     {
         var kind = probe[..probe.IndexOf(':', StringComparison.Ordinal)];
+        using var stop = new CancellationTokenSource();
+        string target;
+        Task serving;
         if (kind == "dns")
         {
-            using var server = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
-            var port = ((IPEndPoint)server.Client.LocalEndPoint!).Port;
-            var echo = Task.Run(async () =>
-            {
-                var query = await server.ReceiveAsync();
-                await server.SendAsync(query.Buffer, query.RemoteEndPoint);
-            });
-            var answered = await AnswersAsync($"dns:127.0.0.1:{port}");
-            await echo;
-            Check(answered, kind);
-            return;
+            var udp = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+            target = $"dns:{udp.Client.LocalEndPoint}";
+            serving = EchoAsync(udp, stop.Token);
+        }
+        else
+        {
+            var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            target = kind == "http" ? $"http://{listener.LocalEndpoint}/readyz" : $"{kind}:{listener.LocalEndpoint}";
+            serving = AnswerAsync(listener, kind == "http", stop.Token);
         }
 
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var target = $"127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}";
-        var serve = Task.Run(async () =>
+        var answered = false;
+        for (var attempt = 0; attempt < 5 && !answered; attempt++)
         {
-            using var client = await listener.AcceptTcpClientAsync();
-            if (kind == "http")
-            {
-                var stream = client.GetStream();
-                var head = new byte[4096];
-                var read = 0;
-                while (read < 4 || !head.AsSpan(0, read).EndsWith("\r\n\r\n"u8))
-                {
-                    var n = await stream.ReadAsync(head.AsMemory(read));
-                    if (n == 0)
-                    {
-                        return;
-                    }
+            answered = await AnswersAsync(target);
+        }
 
-                    read += n;
-                }
-
-                await stream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray());
-            }
-        });
-        var ok = await AnswersAsync(kind == "http" ? $"http://{target}/readyz" : $"{kind}:{target}");
-        await serve;
-        Check(ok, kind);
-    }
-
-    private static void Check(bool answered, string kind)
-    {
+        await stop.CancelAsync();
+        await serving;
         if (!answered)
         {
             throw new InvalidOperationException($"the {kind} probe did not answer its stand-in");
         }
+    }
+
+    /// <summary>The stand-in DNS server: each datagram back as it came (at least a header long).</summary>
+    private static async Task EchoAsync(UdpClient udp, CancellationToken stop)
+    {
+        using (udp)
+        {
+            try
+            {
+                while (true)
+                {
+                    var query = await udp.ReceiveAsync(stop);
+                    await udp.SendAsync(query.Buffer, query.RemoteEndPoint, stop);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    /// <summary>The stand-in TCP server: accepts; for HTTP, reads a head and answers 200.</summary>
+    private static async Task AnswerAsync(TcpListener listener, bool http, CancellationToken stop)
+    {
+        try
+        {
+            while (true)
+            {
+                using var client = await listener.AcceptTcpClientAsync(stop);
+                if (http)
+                {
+                    try
+                    {
+                        await RespondAsync(client.GetStream(), stop);
+                    }
+                    catch (Exception e) when (e is IOException or SocketException)
+                    {
+                        // The probe gave up on this one (its timeout): the next attempt gets a new connection.
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            listener.Stop();
+        }
+    }
+
+    private static async Task RespondAsync(NetworkStream stream, CancellationToken stop)
+    {
+        var head = new byte[4096];
+        var read = 0;
+        while (!head.AsSpan(0, read).EndsWith("\r\n\r\n"u8) && read < head.Length)
+        {
+            var n = await stream.ReadAsync(head.AsMemory(read), stop);
+            if (n == 0)
+            {
+                return;
+            }
+
+            read += n;
+        }
+
+        await stream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray(), stop);
     }
 
     private static async Task<bool> AnswersAsync(string probe)
